@@ -1,0 +1,130 @@
+"""Command line: parse arguments, call the library, turn KamrulesError into a message.
+
+Exit codes: 0 success (rejected rows are reported, not failures) · 1 a kamrules error
+(bad rulebook, unreadable workbook, locked project…) · 2 wrong usage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from . import __version__
+from .errors import KamrulesError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="kamrules: key account rules engine — spreadsheets + YAML policy → decisions and documents.")
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+ProjectOption = typer.Option(Path("."), "--project", "-p", help="Project folder (has rules/, inputs/, templates/).")
+
+
+def _parse_date(value: Optional[str]) -> Optional[dt.date]:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-10-31") from None
+
+
+def _fail(error: KamrulesError) -> None:
+    err.print("error: " + str(error), markup=False)
+    raise typer.Exit(error.exit_code)
+
+
+@app.command()
+def run(project: Path = ProjectOption,
+        as_of: Optional[str] = typer.Option(None, "--as-of", help="Evaluate as of this date (YYYY-MM-DD); default today."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the run folder.")) -> None:
+    """Read inputs/, apply rules/, fill templates/ → a new folder in outputs/."""
+    from .pipeline import run as run_pipeline
+
+    when = _parse_date(as_of)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=err, transient=True, disable=quiet or not err.is_terminal) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total or None)
+            bar.update(tasks[stage], completed=done, total=total or None)
+
+        try:
+            result = run_pipeline(project, when, progress)
+        except KamrulesError as exc:
+            bar.stop()
+            _fail(exc)
+    if quiet:
+        out.print(str(result.run_dir), markup=False)
+        return
+    _print_summary(result)
+
+
+def _print_summary(result) -> None:
+    frame = result.result.frame
+    out.print(f"kamrules {__version__} · as of {result.as_of.isoformat()}", markup=False)
+    for name, stats in result.ledger.stats.items():
+        line = f"  {name:<12} {stats.rows_used:>8,} rows used"
+        if stats.rows_rejected:
+            line += f", {stats.rows_rejected:,} rejected"
+        out.print(line, markup=False)
+    out.print(f"  customers    {result.customers:>8,}", markup=False)
+    if "key_account" in frame.columns:
+        out.print(f"  key accounts {int(frame['key_account'].fill_null(False).sum()):>8,}", markup=False)
+    for doc, count in result.documents.items():
+        out.print(f"  {doc:<12} {count:>8,} documents", markup=False)
+    errors = [i for i in result.issues if i.severity == "error"]
+    if errors:
+        out.print(f"{len(errors)} rows were rejected (see 数据问题 in portfolio.xlsx, and issues.xlsx):", markup=False)
+        table = Table("file", "sheet", "row", "column", "value", "problem", show_edge=False, pad_edge=False)
+        for issue in errors[:10]:
+            table.add_row(issue.file, issue.sheet or "", str(issue.row or ""), issue.column or "",
+                          str(issue.value or ""), issue.message)
+        out.print(table)
+        if len(errors) > 10:
+            out.print(f"  … and {len(errors) - 10} more", markup=False)
+    warnings = Counter(i.code for i in result.issues if i.severity == "warning")
+    if warnings:
+        out.print("warnings: " + ", ".join(f"{code} ×{n}" for code, n in sorted(warnings.items())), markup=False)
+    if result.result.issues:
+        out.print(f"{len(result.result.issues)} decision conflicts (listed in 数据问题)", markup=False)
+    for decision, count in result.result.unmatched.items():
+        out.print(f"decision {decision}: no rule matched for {count} customers (output left empty)", markup=False)
+    out.print(f"outputs: {result.run_dir}", markup=False)
+
+
+@app.command()
+def check(project: Path = ProjectOption) -> None:
+    """Validate the rulebook (rules/*.yaml) without reading any data."""
+    from .rules.decisions import load_rulebook
+
+    try:
+        rulebook = load_rulebook(project.resolve())
+    except KamrulesError as exc:
+        _fail(exc)
+    rules = sum(len(d.rules) for d in rulebook.decisions)
+    out.print(f"rulebook OK: {len(rulebook.decisions)} decisions, {rules} rules, "
+              f"{len(rulebook.constraints)} constraints, {len(rulebook.spec.datasets)} datasets", markup=False)
+
+
+@app.command()
+def version() -> None:
+    """Print the kamrules version."""
+    out.print(__version__, markup=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

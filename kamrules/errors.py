@@ -1,0 +1,183 @@
+"""One error hierarchy for kamrules.
+
+Every error carries where it happened as attributes, so the CLI (and tests) never parse
+messages. ``str(error)`` is the human form: ``location: message`` plus a hint line when a
+``suggestion`` is known.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class KamrulesError(Exception):
+    """Base class of every error kamrules raises on purpose.
+
+    Attributes:
+        message: what went wrong, without the location.
+        suggestion: how to fix it (a "did you mean" name or a remedy), or None.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, suggestion: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.suggestion = suggestion
+
+    def location(self) -> str:
+        return ""
+
+    def __str__(self) -> str:
+        where = self.location()
+        text = f"{where}: {self.message}" if where else self.message
+        if self.suggestion:
+            text += f"\n  hint: {self.suggestion}"
+        return text
+
+
+class ProjectError(KamrulesError):
+    """The project folder itself is unusable (missing, no rules/, locked).
+
+    Attributes:
+        path: the folder or file concerned.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, suggestion: str | None = None):
+        super().__init__(message, suggestion=suggestion)
+        self.path = path
+
+    def location(self) -> str:
+        return self.path or ""
+
+
+class LedgerError(KamrulesError):
+    """A spreadsheet cannot be used at all (unreadable, no usable sheet for a dataset).
+
+    Row-level problems are not errors: they become :class:`kamrules.ledger.Issue` records.
+
+    Attributes:
+        file: workbook path as given. sheet, row (as Excel shows it), column (header text):
+        as far as known, else None.
+    """
+
+    def __init__(self, message: str, *, file: str, sheet: str | None = None,
+                 row: int | None = None, column: str | None = None,
+                 suggestion: str | None = None):
+        super().__init__(message, suggestion=suggestion)
+        self.file, self.sheet, self.row, self.column = file, sheet, row, column
+
+    def location(self) -> str:
+        parts = [self.file]
+        if self.sheet:
+            parts.append(f"sheet {self.sheet}")
+        if self.row:
+            parts.append(f"row {self.row}")
+        if self.column:
+            parts.append(f"column {self.column}")
+        return ", ".join(parts)
+
+
+class ExpressionError(KamrulesError):
+    """An expression is not valid in the rule language.
+
+    Attributes:
+        expression: the source text.
+        position: 0-based character offset of the offending part, or None.
+        symbol: the offending name or construct, or None.
+    """
+
+    def __init__(self, message: str, *, expression: str, position: int | None = None,
+                 symbol: str | None = None, suggestion: str | None = None):
+        super().__init__(message, suggestion=suggestion)
+        self.expression, self.position, self.symbol = expression, position, symbol
+
+    def location(self) -> str:
+        return f"in {self.expression!r}" + (f" at {self.position}" if self.position is not None else "")
+
+
+class RulebookError(KamrulesError):
+    """One problem in the YAML rulebook.
+
+    Attributes:
+        file: the YAML file (relative to the project when possible), or None.
+        line: 1-based line in that file, or None.
+        rule_id: the decision/rule/column the problem belongs to, or None.
+        loc: path of keys from the top of the merged rulebook, e.g. ("decisions", "tier", "hit").
+        expression: the expression text when the problem is in one, else None.
+    """
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 rule_id: str | None = None, loc: tuple = (), expression: str | None = None,
+                 suggestion: str | None = None):
+        super().__init__(message, suggestion=suggestion)
+        self.file, self.line, self.rule_id, self.loc = file, line, rule_id, tuple(loc)
+        self.expression = expression
+
+    def location(self) -> str:
+        where = self.file or "rulebook"
+        if self.line:
+            where += f":{self.line}"
+        if self.rule_id:
+            where += f" [{self.rule_id}]"
+        return where
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.expression is not None and self.expression not in self.message:
+            head, _, hint = text.partition("\n")
+            text = f"{head} (in {self.expression!r})" + (f"\n{hint}" if hint else "")
+        return text
+
+
+class RulebookInvalid(KamrulesError):
+    """The rulebook has one or more :class:`RulebookError`; all of them are in ``errors``."""
+
+    def __init__(self, errors: list[RulebookError]):
+        self.errors = errors
+        count = len(errors)
+        super().__init__(f"rulebook has {count} error{'s' if count != 1 else ''}")
+
+    def __str__(self) -> str:
+        return "\n".join([self.message + ":"] + [f"  {e}".replace("\n", "\n  ") for e in self.errors])
+
+
+class RenderError(KamrulesError):
+    """A template could not be rendered.
+
+    Attributes:
+        template: template path. customer_id: the customer being rendered, or None.
+    """
+
+    def __init__(self, message: str, *, template: str, customer_id: str | None = None,
+                 suggestion: str | None = None):
+        super().__init__(message, suggestion=suggestion)
+        self.template, self.customer_id = template, customer_id
+
+    def location(self) -> str:
+        return self.template + (f" (customer {self.customer_id})" if self.customer_id else "")
+
+
+class LockedError(ProjectError):
+    """Another kamrules process holds the project lock. ``path`` is the lock file."""
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A problem with one row or cell of the ledger; the run goes on.
+
+    severity "error" means the row was rejected (not used); "warning" means the row was
+    used but the value in ``column`` was dropped (set to empty) or the sheet was skipped.
+    ``row`` is the row number Excel shows; ``column`` the header text in the file.
+    ``code`` is a stable identifier for the kind of problem.
+    """
+
+    file: str
+    sheet: str | None
+    row: int | None
+    column: str | None
+    value: str | None
+    message: str
+    code: str
+    severity: str = "error"
+    dataset: str | None = None

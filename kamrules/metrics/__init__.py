@@ -1,0 +1,104 @@
+"""Metrics stage: the per-customer feature table as of a date.
+
+``compute_features`` joins every customer column with the built-in catalog
+(:mod:`kamrules.metrics.catalog`) and then evaluates the derived metrics of
+``rules/metrics.yaml`` in order. Customers with no orders still appear, with zero sums and
+counts and empty dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable
+
+import polars as pl
+
+from ..errors import LedgerError
+from ..types import cast_to
+from .catalog import (CATALOG, KEY, ZERO_FILLED, Windows, complaint_metrics, finish,
+                      order_metrics, pareto, receivable_metrics, visit_metrics)
+from .config import MetricsSpec
+
+__all__ = ["CATALOG", "compute_features", "INTERNAL_COLUMNS"]
+
+INTERNAL_COLUMNS = ("_file", "_sheet", "_row")
+
+REQUIRED_COLUMNS = {
+    "customers": ("customer_id",),
+    "orders": ("customer_id", "order_date", "amount"),
+    "receivables": ("customer_id", "amount", "due_date"),
+    "complaints": ("customer_id", "date"),
+    "visits": ("customer_id", "date"),
+}
+
+
+def check_catalog_columns(datasets: dict[str, pl.DataFrame]) -> None:
+    """The catalog needs some columns by name; say which mapping in ledger.yaml is missing."""
+    if "customers" not in datasets:
+        raise LedgerError("no customers dataset was read", file="rules/ledger.yaml",
+                          suggestion="define datasets.customers in rules/ledger.yaml")
+    for name, required in REQUIRED_COLUMNS.items():
+        frame = datasets.get(name)
+        if frame is None:
+            continue
+        missing = [c for c in required if c not in frame.columns]
+        if missing:
+            raise LedgerError(f"dataset {name!r} has no column {missing[0]!r}, which the metrics need",
+                              file="rules/ledger.yaml",
+                              suggestion=f"map it under datasets.{name}.columns in rules/ledger.yaml")
+
+
+def compute_features(datasets: dict[str, pl.DataFrame], as_of: dt.date, spec: MetricsSpec,
+                     derived: list[tuple[str, Callable[[Callable[[str], pl.Expr]], pl.Expr], str]] = ()
+                     ) -> pl.DataFrame:
+    """One row per customer: customer columns + catalog metrics + derived metrics.
+
+    ``derived`` is a list of (name, build, type) where ``build(resolve)`` returns the
+    metric's Polars expression; the rules stage compiles them so metrics and rules share
+    one expression language.
+    """
+    check_catalog_columns(datasets)
+    w = Windows(as_of)
+    customers = datasets["customers"].drop(INTERNAL_COLUMNS, strict=False).lazy()
+    frame = customers
+    has_cost = False
+    parts: list[pl.LazyFrame] = []
+    if "orders" in datasets:
+        orders = datasets["orders"]
+        has_cost = "cost" in orders.columns
+        parts.append(order_metrics(orders.lazy(), set(orders.columns), w))
+    if "receivables" in datasets:
+        invoices = datasets["receivables"]
+        parts.append(receivable_metrics(invoices.lazy(), set(invoices.columns), w))
+    if "complaints" in datasets:
+        parts.append(complaint_metrics(datasets["complaints"].lazy(), w))
+    if "visits" in datasets:
+        parts.append(visit_metrics(datasets["visits"].lazy(), w))
+    for part in parts:
+        frame = frame.join(part, on=KEY, how="left")
+    frame = _ensure_catalog_columns(frame)
+    frame = frame.with_columns([pl.col(c).fill_null(0) for c in ZERO_FILLED])
+    frame = finish(frame, w, has_cost).collect()
+    frame = pareto(frame, spec.abc)
+    return _add_derived(frame, as_of, derived)
+
+
+def _ensure_catalog_columns(frame: pl.LazyFrame) -> pl.LazyFrame:
+    schema = frame.collect_schema()
+    dtypes = {"money": pl.Float64, "integer": pl.Int64, "date": pl.Date}
+    missing = [pl.lit(None, dtype=dtypes.get(CATALOG[c].type, pl.Float64)).alias(c)
+               for c in ("revenue_12m", "revenue_prev_12m", "revenue_total", "orders_12m",
+                         "cost_12m", "first_order_date", "last_order_date", "outstanding",
+                         "overdue_amount", "max_overdue_days", "open_invoices", "complaints_12m",
+                         "last_complaint_date", "visits_90d", "visits_12m", "last_visit_date")
+               if c not in schema]
+    return frame.with_columns(missing) if missing else frame
+
+
+def _add_derived(frame: pl.DataFrame, as_of: dt.date, derived) -> pl.DataFrame:
+    def resolve(name: str) -> pl.Expr:
+        return pl.lit(as_of) if name == "as_of" else pl.col(name)
+
+    for name, build, type_name in derived:
+        frame = frame.with_columns(cast_to(build(resolve), type_name).alias(name))
+    return frame

@@ -1,0 +1,188 @@
+"""The built-in metric catalog: one row per customer, as of a date.
+
+Windows are calendar months ending on ``as_of`` inclusive: ``12m`` is
+(as_of − 12 months, as_of]; the previous 12 months is (as_of − 24 months, as_of − 12 months].
+Nothing after ``as_of`` counts (orders, invoices, payments, complaints, visits), so a run
+with an earlier ``--as-of`` sees the ledger as it stood then.
+
+Datasets and columns the catalog reads (names after mapping through ledger.yaml):
+customers(customer_id, since?), orders(customer_id, order_date, amount, cost?, order_id?),
+receivables(customer_id, amount, due_date, invoice_date?, paid_amount?, paid_date?),
+complaints(customer_id, date), visits(customer_id, date). Missing optional datasets give
+zero counts and empty dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+from .config import AbcSpec
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    type: str
+    title: str
+
+
+CATALOG: dict[str, MetricInfo] = {
+    "revenue_12m": MetricInfo("money", "近12个月销售额"),
+    "revenue_prev_12m": MetricInfo("money", "上一个12个月销售额"),
+    "revenue_growth": MetricInfo("percent", "销售额同比增长"),
+    "revenue_total": MetricInfo("money", "累计销售额"),
+    "orders_12m": MetricInfo("integer", "近12个月订单数"),
+    "avg_order_value_12m": MetricInfo("money", "近12个月平均订单金额"),
+    "avg_monthly_revenue_12m": MetricInfo("money", "近12个月月均销售额"),
+    "cost_12m": MetricInfo("money", "近12个月成本"),
+    "gross_margin_12m": MetricInfo("money", "近12个月毛利"),
+    "margin_pct_12m": MetricInfo("percent", "近12个月毛利率"),
+    "first_order_date": MetricInfo("date", "首次下单日期"),
+    "last_order_date": MetricInfo("date", "最近下单日期"),
+    "recency_days": MetricInfo("integer", "距最近下单天数"),
+    "tenure_years": MetricInfo("number", "合作年限"),
+    "outstanding": MetricInfo("money", "未结余额"),
+    "overdue_amount": MetricInfo("money", "逾期金额"),
+    "max_overdue_days": MetricInfo("integer", "最长逾期天数"),
+    "open_invoices": MetricInfo("integer", "未结发票数"),
+    "complaints_12m": MetricInfo("integer", "近12个月投诉数"),
+    "last_complaint_date": MetricInfo("date", "最近投诉日期"),
+    "visits_90d": MetricInfo("integer", "近90天拜访次数"),
+    "visits_12m": MetricInfo("integer", "近12个月拜访次数"),
+    "last_visit_date": MetricInfo("date", "最近拜访日期"),
+    "days_since_visit": MetricInfo("integer", "距最近拜访天数"),
+    "revenue_rank": MetricInfo("integer", "销售额排名"),
+    "revenue_share": MetricInfo("percent", "销售额占比"),
+    "cumulative_share": MetricInfo("percent", "累计占比"),
+    "abc_class": MetricInfo("text", "ABC分类"),
+}
+
+KEY = "customer_id"
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """Same day ``months`` later, clamped to the month's end (Jan 31 + 1 month = Feb 28/29)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    last = (dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(day.day, last))
+
+
+@dataclass(frozen=True)
+class Windows:
+    as_of: dt.date
+
+    @property
+    def start_12m(self) -> dt.date:
+        return add_months(self.as_of, -12)
+
+    @property
+    def start_24m(self) -> dt.date:
+        return add_months(self.as_of, -24)
+
+    def last_12m(self, col: pl.Expr) -> pl.Expr:
+        return (col > self.start_12m) & (col <= self.as_of)
+
+    def prev_12m(self, col: pl.Expr) -> pl.Expr:
+        return (col > self.start_24m) & (col <= self.start_12m)
+
+
+def _days_to(as_of: dt.date, col: pl.Expr) -> pl.Expr:
+    return (pl.lit(as_of) - col).dt.total_days().cast(pl.Int64)
+
+
+def order_metrics(orders: pl.LazyFrame, columns: set[str], w: Windows) -> pl.LazyFrame:
+    date, amount = pl.col("order_date"), pl.col("amount")
+    in_12m = w.last_12m(date)
+    order_key = pl.col("order_id") if "order_id" in columns else pl.int_range(pl.len())
+    aggregates = [
+        amount.filter(in_12m).sum().alias("revenue_12m"),
+        amount.filter(w.prev_12m(date)).sum().alias("revenue_prev_12m"),
+        amount.sum().alias("revenue_total"),
+        order_key.filter(in_12m).n_unique().cast(pl.Int64).alias("orders_12m"),
+        date.min().alias("first_order_date"),
+        date.max().alias("last_order_date"),
+    ]
+    if "cost" in columns:
+        aggregates.append(pl.col("cost").filter(in_12m).sum().alias("cost_12m"))
+    return (orders.filter(date.is_not_null() & (date <= w.as_of))
+            .group_by(KEY).agg(aggregates))
+
+
+def receivable_metrics(invoices: pl.LazyFrame, columns: set[str], w: Windows) -> pl.LazyFrame:
+    as_of = w.as_of
+    issued = pl.col("invoice_date").is_null() | (pl.col("invoice_date") <= as_of) \
+        if "invoice_date" in columns else pl.lit(True)
+    paid = pl.col("paid_amount").fill_null(0) if "paid_amount" in columns else pl.lit(0.0)
+    if "paid_date" in columns:
+        paid = pl.when(pl.col("paid_date").is_null() | (pl.col("paid_date") <= as_of)).then(paid).otherwise(0)
+    open_amount = pl.max_horizontal(pl.col("amount").fill_null(0) - paid, pl.lit(0.0))
+    overdue = (pl.col("due_date") < as_of) & (pl.col("_open") > 0)
+    return (invoices.filter(issued)
+            .with_columns(open_amount.alias("_open"))
+            .group_by(KEY).agg(
+                pl.col("_open").sum().alias("outstanding"),
+                pl.col("_open").filter(overdue).sum().alias("overdue_amount"),
+                _days_to(as_of, pl.col("due_date")).filter(overdue).max().alias("max_overdue_days"),
+                (pl.col("_open") > 0).sum().cast(pl.Int64).alias("open_invoices"),
+            ))
+
+
+def complaint_metrics(complaints: pl.LazyFrame, w: Windows) -> pl.LazyFrame:
+    date = pl.col("date")
+    return (complaints.filter(date <= w.as_of).group_by(KEY).agg(
+        date.filter(w.last_12m(date)).len().cast(pl.Int64).alias("complaints_12m"),
+        date.max().alias("last_complaint_date"),
+    ))
+
+
+def visit_metrics(visits: pl.LazyFrame, w: Windows) -> pl.LazyFrame:
+    date = pl.col("date")
+    since_90d = w.as_of - dt.timedelta(days=90)
+    return (visits.filter(date <= w.as_of).group_by(KEY).agg(
+        date.filter(date > since_90d).len().cast(pl.Int64).alias("visits_90d"),
+        date.filter(w.last_12m(date)).len().cast(pl.Int64).alias("visits_12m"),
+        date.max().alias("last_visit_date"),
+    ))
+
+
+ZERO_FILLED = ("revenue_12m", "revenue_prev_12m", "revenue_total", "orders_12m", "cost_12m",
+               "outstanding", "overdue_amount", "max_overdue_days", "open_invoices",
+               "complaints_12m", "visits_90d", "visits_12m")
+
+
+def finish(frame: pl.LazyFrame, w: Windows, has_cost: bool) -> pl.LazyFrame:
+    r12, prev = pl.col("revenue_12m"), pl.col("revenue_prev_12m")
+    margin = (r12 - pl.col("cost_12m")) if has_cost else pl.lit(None, dtype=pl.Float64)
+    start = pl.coalesce(pl.col("since"), pl.col("first_order_date")) if "since" in frame.collect_schema() \
+        else pl.col("first_order_date")
+    return frame.with_columns(
+        pl.when(prev > 0).then(r12 / prev - 1).otherwise(None).alias("revenue_growth"),
+        pl.when(pl.col("orders_12m") > 0).then(r12 / pl.col("orders_12m")).otherwise(None)
+        .alias("avg_order_value_12m"),
+        (r12 / 12).alias("avg_monthly_revenue_12m"),
+        margin.alias("gross_margin_12m"),
+        pl.when(r12 > 0).then(margin / r12).otherwise(None).alias("margin_pct_12m"),
+        _days_to(w.as_of, pl.col("last_order_date")).alias("recency_days"),
+        (_days_to(w.as_of, start) / 365.25).round(2).alias("tenure_years"),
+        _days_to(w.as_of, pl.col("last_visit_date")).alias("days_since_visit"),
+    )
+
+
+def pareto(frame: pl.DataFrame, abc: AbcSpec) -> pl.DataFrame:
+    """Rank by ``abc.by`` (ties by customer id); A while the share before a customer is < a."""
+    value = pl.col(abc.by).fill_null(0)
+    total = frame.select(value.clip(lower_bound=0).sum()).item() or 0
+    ranked = frame.sort([abc.by, KEY], descending=[True, False], nulls_last=True).with_columns(
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("revenue_rank"),
+        (value.clip(lower_bound=0) / total if total else pl.lit(None, dtype=pl.Float64)).alias("revenue_share"),
+    ).with_columns(pl.col("revenue_share").cum_sum().alias("cumulative_share"))
+    before = pl.col("cumulative_share") - pl.col("revenue_share")
+    positive = value > 0
+    abc_class = (pl.when(positive & (before < abc.a)).then(pl.lit("A"))
+                 .when(positive & (before < abc.b)).then(pl.lit("B"))
+                 .otherwise(pl.lit("C")))
+    return ranked.with_columns(abc_class.alias("abc_class")).sort(KEY)

@@ -1,0 +1,271 @@
+"""One run: ledger → metrics → rules → render, staged and published atomically.
+
+Everything is written into ``outputs/.staging-<run>`` and published with a single rename
+to ``outputs/<YYYYMMDD-HHMMSS>``, so a run folder is either complete or absent. A lock file
+keeps two runs off the same project; a lock left by a dead process is taken over.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import polars as pl
+
+from . import __version__
+from .errors import Issue, LockedError, ProjectError, RenderError
+from .ledger import Ledger, read_ledger
+from .metrics import compute_features
+from .rules.compiler import compile_expression
+from .rules.decisions import CompiledRulebook, load_rulebook
+from .rules.engine import TRACE, EvaluationResult, PolarsEngine
+from .render.context import customer_context
+from .render.docx import DocxRenderer, safe_filename
+from .render.xlsx import PortfolioWriter, write_issues_workbook
+
+Progress = Callable[[str, int, int], None]
+LOCK_NAME = ".kamrules.lock"
+STAGING_PREFIX = ".staging-"
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    as_of: dt.date
+    customers: int
+    documents: dict[str, int]
+    issues: list[Issue]
+    result: EvaluationResult
+    ledger: Ledger
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rejected_rows(self) -> int:
+        return self.ledger.rejected_rows
+
+
+def _quiet(stage: str, done: int, total: int) -> None:
+    return None
+
+
+@contextmanager
+def project_lock(outputs: Path) -> Iterator[None]:
+    """Exclusive lock on the project (``outputs/.kamrules.lock`` holding the owner's pid)."""
+    path = outputs / LOCK_NAME
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            if _lock_is_stale(path):
+                path.unlink(missing_ok=True)
+                continue
+            raise LockedError("another kamrules run is working on this project", path=str(path),
+                              suggestion="wait for it to finish; if no kamrules is running, delete the lock file")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(str(os.getpid()))
+        break
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _lock_is_stale(path: Path) -> bool:
+    try:
+        pid = int(path.read_text().strip() or 0)
+    except (OSError, ValueError):
+        return True
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def new_run_id(outputs: Path, now: dt.datetime) -> str:
+    base = now.strftime("%Y%m%d-%H%M%S")
+    run_id, n = base, 1
+    while (outputs / run_id).exists():
+        n += 1
+        run_id = f"{base}-{n}"
+    return run_id
+
+
+def evaluate(project: Path, as_of: dt.date, rulebook: CompiledRulebook | None = None,
+             timings: dict[str, float] | None = None) -> tuple[CompiledRulebook, Ledger, EvaluationResult]:
+    """Ledger, metrics and rules without writing anything (used by run, tests and explain)."""
+    timings = {} if timings is None else timings
+    clock = time.perf_counter()
+    rulebook = rulebook or load_rulebook(project)
+    timings["rulebook"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    ledger = read_ledger(project / "inputs", rulebook.spec.datasets, rulebook.spec.ledger, project)
+    timings["ledger"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    derived = [(d.name, _derived_builder(d), d.type) for d in rulebook.derived]
+    features = compute_features(ledger.datasets, as_of, rulebook.spec.metrics, derived)
+    timings["metrics"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    result = PolarsEngine(rulebook, as_of).evaluate(features)
+    timings["rules"] = time.perf_counter() - clock
+    return rulebook, ledger, result
+
+
+def _derived_builder(derived):
+    return lambda resolve: compile_expression(derived.expr.node, resolve, source=derived.expr.text)
+
+
+def run(project: Path, as_of: dt.date | None = None, progress: Progress = _quiet,
+        now: dt.datetime | None = None) -> RunResult:
+    project = Path(project).resolve()
+    if not project.is_dir():
+        raise ProjectError("project folder does not exist", path=str(project))
+    as_of = as_of or dt.date.today()
+    outputs = project / "outputs"
+    outputs.mkdir(exist_ok=True)
+    with project_lock(outputs):
+        _remove_stale_staging(outputs)
+        started = now or dt.datetime.now()
+        timings: dict[str, float] = {}
+        progress("rules", 0, 1)
+        rulebook, ledger, result = evaluate(project, as_of, timings=timings)
+        run_id = new_run_id(outputs, started)
+        staging = outputs / f"{STAGING_PREFIX}{run_id}"
+        staging.mkdir()
+        try:
+            documents = _render(project, staging, rulebook, ledger, result, as_of, timings, progress)
+            run = RunResult(outputs / run_id, as_of, result.frame.height, documents, ledger.issues,
+                            result, ledger, timings)
+            _write_manifest(staging / "run.json", run, rulebook, run_id, started)
+            os.replace(staging, outputs / run_id)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return run
+
+
+def _remove_stale_staging(outputs: Path) -> None:
+    for leftover in outputs.glob(STAGING_PREFIX + "*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Ledger,
+            result: EvaluationResult, as_of: dt.date, timings: dict[str, float], progress: Progress) -> dict[str, int]:
+    clock = time.perf_counter()
+    frame = result.frame
+    alerts = {title: _select(frame, condition, as_of) for title, condition in rulebook.spec.portfolio.alerts.items()}
+    stats = {"rows_rejected": ledger.rejected_rows}
+    PortfolioWriter(rulebook, as_of).write(staging / "portfolio.xlsx", frame, ledger.issues,
+                                           result.issues, alerts, stats)
+    if any(i.severity == "error" for i in ledger.issues):
+        write_issues_workbook(staging / "issues.xlsx", [i for i in ledger.issues if i.severity == "error"])
+    timings["portfolio"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    counts = {}
+    for document in rulebook.spec.documents:
+        counts[document.id] = _render_documents(project, staging, rulebook, frame, document, as_of, progress)
+    timings["documents"] = time.perf_counter() - clock
+    return counts
+
+
+def _select(frame: pl.DataFrame, condition: str, as_of: dt.date) -> pl.DataFrame:
+    from .rules.parser import parse
+
+    def resolve(name: str) -> pl.Expr:
+        return pl.lit(as_of) if name == "as_of" else pl.col(name)
+
+    return frame.filter(compile_expression(parse(condition), resolve, source=condition).fill_null(False))
+
+
+def _render_documents(project: Path, staging: Path, rulebook: CompiledRulebook, frame: pl.DataFrame,
+                      document, as_of: dt.date, progress: Progress) -> int:
+    template = project / "templates" / document.template
+    renderer = DocxRenderer(template, rulebook.spec.locale, f"templates/{document.template}")
+    chosen = _select(frame, document.for_, as_of)
+    folder = staging / document.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    used: set[str] = set()
+    total = chosen.height
+    for index, row in enumerate(chosen.iter_rows(named=True)):
+        name = _document_name(document, row, used)
+        context = customer_context(row, rulebook, as_of, document)
+        renderer.render(context, folder / name, customer_id=str(row.get("customer_id")))
+        progress(document.id, index + 1, total)
+    return total
+
+
+def _document_name(document, row: dict[str, Any], used: set[str]) -> str:
+    values = {k: ("" if v is None else v) for k, v in row.items()}
+    try:
+        name = safe_filename(document.filename.format_map(values))
+    except (KeyError, ValueError, IndexError) as exc:
+        raise RenderError(f"file name pattern {document.filename!r} cannot be filled: {exc}",
+                          template=f"rules/documents.yaml (document {document.id})",
+                          suggestion="use field names in braces, e.g. {customer_id}_{name}.docx") from None
+    stem, dot, suffix = name.rpartition(".")
+    candidate, n = name, 1
+    while candidate.lower() in used:
+        n += 1
+        candidate = f"{stem}-{n}.{suffix}" if dot else f"{name}-{n}"
+    used.add(candidate.lower())
+    return candidate
+
+
+def decisions_digest(frame: pl.DataFrame, rulebook: CompiledRulebook) -> str:
+    """SHA-256 of every customer's decisions and traces: equal digests, equal decisions."""
+    columns = ["customer_id"] + [o for d in rulebook.decisions for o in d.outputs] + \
+        [TRACE + d.id for d in rulebook.decisions]
+    selected = frame.select([c for c in columns if c in frame.columns]).sort("customer_id")
+    text = selected.select(pl.all().cast(pl.String)).write_csv()
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _write_manifest(path: Path, run: RunResult, rulebook: CompiledRulebook, run_id: str,
+                    started: dt.datetime) -> None:
+    ledger, result = run.ledger, run.result
+    severities = Counter(i.severity for i in ledger.issues)
+    manifest = {
+        "kamrules": __version__,
+        "run_id": run_id,
+        "as_of": run.as_of.isoformat(),
+        "started_at": started.isoformat(timespec="seconds"),
+        "engine": "polars",
+        "inputs": [{"file": f.name, "sha256": f.sha256, "bytes": f.size} for f in ledger.files],
+        "rulebook": {"sha256": rulebook.digest, "files": rulebook.source.hashes},
+        "counts": {
+            "customers": run.customers,
+            "datasets": {name: {"rows_read": s.rows_read, "rows_used": s.rows_used, "rows_rejected": s.rows_rejected}
+                         for name, s in ledger.stats.items()},
+            "documents": run.documents,
+            "decisions_without_match": result.unmatched,
+            "quota_trimmed": result.quota_trimmed,
+            "decision_conflicts": len(result.issues),
+        },
+        "decisions_sha256": decisions_digest(result.frame, rulebook),
+        "issues": {
+            "errors": severities.get("error", 0),
+            "warnings": severities.get("warning", 0),
+            "by_code": dict(sorted(Counter(i.code for i in ledger.issues).items())),
+            "rows": [_issue_dict(i) for i in ledger.issues[:1000]],
+        },
+        "timings_seconds": {k: round(v, 4) for k, v in run.timings.items()},
+    }
+    path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+
+
+def _issue_dict(issue: Issue) -> dict[str, Any]:
+    return {"file": issue.file, "sheet": issue.sheet, "row": issue.row, "column": issue.column,
+            "value": issue.value, "message": issue.message, "code": issue.code, "severity": issue.severity}

@@ -1,0 +1,91 @@
+"""Word documents with docxtpl, through a sandboxed, autoescaping, strict Jinja environment.
+
+Sandboxed: a template cannot reach Python internals (``''.__class__`` and friends).
+Autoescaped: a customer called ``A&B <Co>`` is written as text, never as broken XML.
+Strict: a misspelt placeholder is an error naming the template, not a silent blank.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from docxtpl import DocxTemplate
+from jinja2.sandbox import SandboxedEnvironment
+
+from ..errors import RenderError
+from ..names import did_you_mean
+from .filters import make_filters
+
+_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+
+
+def make_environment(locale: str) -> SandboxedEnvironment:
+    env = SandboxedEnvironment(autoescape=True, undefined=jinja2.StrictUndefined)
+    env.filters.update(make_filters(locale))
+    return env
+
+
+def safe_filename(name: str, limit: int = 150) -> str:
+    """A file name that is valid on Windows and Linux and cannot leave its folder."""
+    cleaned = _UNSAFE.sub("_", name).strip().strip(".")
+    cleaned = cleaned.replace("..", "_")
+    stem, dot, suffix = cleaned.rpartition(".")
+    if not dot:
+        stem, suffix = cleaned, ""
+    if stem.lower() in _RESERVED or not stem:
+        stem = "_" + stem
+    encoded_limit = limit - len(suffix) - 1
+    while len(stem.encode("utf-8")) > encoded_limit:
+        stem = stem[:-1]
+    return f"{stem}.{suffix}" if suffix else stem
+
+
+class DocxRenderer:
+    """Renders one .docx template many times (the template file is read once)."""
+
+    def __init__(self, template: Path, locale: str, display_name: str | None = None):
+        self.display_name = display_name or template.name
+        try:
+            self.source = template.read_bytes()
+        except OSError as exc:
+            raise RenderError(f"cannot read template: {exc.strerror}", template=self.display_name,
+                              suggestion="put the .docx file in templates/ or fix documents.yaml") from None
+        self.env = make_environment(locale)
+        try:
+            DocxTemplate(io.BytesIO(self.source)).get_docx()
+        except Exception as exc:
+            raise RenderError(f"not a Word .docx file ({type(exc).__name__})", template=self.display_name) from None
+
+    def render(self, context: dict[str, Any], target: Path, customer_id: str | None = None) -> None:
+        template = DocxTemplate(io.BytesIO(self.source))
+        try:
+            template.render(context, jinja_env=self.env, autoescape=True)
+        except jinja2.UndefinedError as exc:
+            name = _undefined_name(exc)
+            raise RenderError(f"template uses {name or 'a name'} which is not in the context: {exc.message}",
+                              template=self.display_name, customer_id=customer_id,
+                              suggestion=did_you_mean(name, context) if name else None) from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise RenderError(f"template syntax error: {exc.message}", template=self.display_name,
+                              customer_id=customer_id,
+                              suggestion="in Word, retype the whole {{ … }} tag in one go so it is not split") from None
+        except jinja2.exceptions.SecurityError as exc:
+            raise RenderError(f"template tried something unsafe: {exc}", template=self.display_name,
+                              customer_id=customer_id) from None
+        except (TypeError, ValueError, jinja2.TemplateError) as exc:
+            raise RenderError(f"cannot render: {exc}", template=self.display_name,
+                              customer_id=customer_id) from None
+        template.save(str(target))
+
+
+def _undefined_name(exc: jinja2.UndefinedError) -> str | None:
+    match = re.search(r"'([^']+)' is undefined", exc.message or "")
+    if match:
+        return match.group(1)
+    match = re.search(r"has no attribute '([^']+)'", exc.message or "")
+    return match.group(1) if match else None

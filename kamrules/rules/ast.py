@@ -1,0 +1,113 @@
+"""The rule language's own syntax tree: small, immutable, independent of Python's ``ast``.
+
+The parser produces it, the compilers (Polars today) consume it, and static checks walk it.
+Every node keeps ``position``, the 0-based character offset in the source text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Iterator, Union
+
+
+@dataclass(frozen=True)
+class Literal:
+    value: Union[int, float, str, bool, None, dt.date]
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class Name:
+    name: str
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class Input:
+    """``?`` in a decision-table cell: the value of the column's input expression."""
+
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str  # "not" | "-" | "+"
+    operand: "Node"
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class Binary:
+    op: str  # + - * / // %
+    left: "Node"
+    right: "Node"
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class BoolOp:
+    op: str  # "and" | "or"
+    values: tuple["Node", ...]
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class Compare:
+    left: "Node"
+    ops: tuple[str, ...]  # < <= == != > >= in "not in"
+    comparators: tuple["Node", ...]
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class IfElse:
+    condition: "Node"
+    then: "Node"
+    otherwise: "Node"
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class Call:
+    function: str
+    args: tuple["Node", ...]
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class ListOf:
+    items: tuple["Node", ...]
+    position: int = 0
+
+
+Node = Union[Literal, Name, Input, Unary, Binary, BoolOp, Compare, IfElse, Call, ListOf]
+
+
+def children(node: Node) -> tuple[Node, ...]:
+    if isinstance(node, Unary):
+        return (node.operand,)
+    if isinstance(node, Binary):
+        return (node.left, node.right)
+    if isinstance(node, BoolOp):
+        return node.values
+    if isinstance(node, Compare):
+        return (node.left, *node.comparators)
+    if isinstance(node, IfElse):
+        return (node.condition, node.then, node.otherwise)
+    if isinstance(node, (Call,)):
+        return node.args
+    if isinstance(node, ListOf):
+        return node.items
+    return ()
+
+
+def walk(node: Node) -> Iterator[Node]:
+    yield node
+    for child in children(node):
+        yield from walk(child)
+
+
+def names(node: Node) -> set[str]:
+    """Every field name the expression reads."""
+    return {n.name for n in walk(node) if isinstance(n, Name)}

@@ -1,0 +1,437 @@
+"""Compile the validated rulebook into engine-neutral decisions.
+
+Every condition and output is parsed into :mod:`kamrules.rules.ast` nodes; names are
+checked against the fields that will exist (customer columns, catalog metrics, derived
+metrics, other decisions' outputs, ``as_of``); decisions are put in dependency order and
+cycles are rejected by name. Engines (Polars today) consume :class:`CompiledRulebook`.
+
+Output values: for a ``text`` output a string is literal text (``tier: A``) unless it
+starts with ``=`` (``label: "= tier + '级'"``); for every other type a string is an
+expression (``credit_limit: "round(x * 2, -3)"``). Numbers and booleans are literals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import graphlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from ..errors import ExpressionError, RulebookError
+from ..metrics.catalog import CATALOG
+from . import ast as k
+from .model import ConstraintSpec, DecisionSpec, QuotaSpec
+from ..names import did_you_mean
+from .parser import parse
+from .rulebook import (ErrorSink, Located, RulebookSource, RulebookSpec, expression_error,
+                       read_sources, validate_spec)
+from .unary import parse_unary
+
+BUILTIN_NAMES = {"as_of": "date"}
+
+
+@dataclass
+class Expr:
+    """A parsed expression with its source text."""
+
+    node: k.Node
+    text: str
+
+
+@dataclass
+class Rule:
+    id: str
+    condition: Expr
+    outputs: dict[str, Expr]
+    note: Optional[str]
+    priority: Optional[int]
+    where: Located
+
+
+@dataclass
+class Decision:
+    id: str
+    title: str
+    hit: str
+    outputs: dict[str, str]  # name -> type
+    rules: list[Rule]
+    default: Optional[dict[str, Expr]]
+    quota: Optional[QuotaSpec]
+    where: Located
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def label(self, output: str) -> str:
+        if output in self.labels:
+            return self.labels[output]
+        return self.title if len(self.outputs) == 1 else output
+
+    def reads(self) -> set[str]:
+        """Names read from outside the decision (a rule's own earlier outputs excluded)."""
+        found: set[str] = set()
+        for rule in self.rules:
+            found |= k.names(rule.condition.node)
+            for name, value in rule.outputs.items():
+                found |= k.names(value.node) - (set(rule.outputs) - {name})
+        for value in (self.default or {}).values():
+            found |= k.names(value.node)
+        if self.quota:
+            found.add(self.quota.rank_by)
+        return found
+
+
+@dataclass
+class Constraint:
+    id: str
+    title: str
+    check: Expr
+    fix: dict[str, Expr]
+    error: bool
+    where: Located
+
+
+@dataclass
+class Derived:
+    name: str
+    expr: Expr
+    type: str
+    title: str
+
+
+@dataclass
+class CompiledRulebook:
+    spec: RulebookSpec
+    source: RulebookSource
+    decisions: list[Decision]  # in dependency order
+    constraints: list[Constraint]
+    derived: list[Derived]
+    field_types: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def digest(self) -> str:
+        return self.source.digest
+
+    def rule(self, rule_id: str) -> Optional[Rule]:
+        for decision in self.decisions:
+            for rule in decision.rules:
+                if rule.id == rule_id:
+                    return rule
+        return None
+
+    def output_owner(self) -> dict[str, Decision]:
+        return {name: d for d in self.decisions for name in d.outputs}
+
+
+def load_rulebook(project: Path) -> CompiledRulebook:
+    """Read, validate and compile ``project/rules``; raises RulebookInvalid with every error."""
+    source = read_sources(project)
+    spec = validate_spec(source)
+    return RulebookCompiler(spec, source).compile()
+
+
+class RulebookCompiler:
+    def __init__(self, spec: RulebookSpec, source: RulebookSource):
+        self.spec, self.source, self.sink = spec, source, ErrorSink()
+
+    def at(self, *loc) -> Located:
+        return Located.at(self.source.raw, loc)
+
+    def error(self, message: str, where: Located, rule_id: str | None = None, **extra) -> None:
+        self.sink.add(RulebookError(message, file=where.file, line=where.line, rule_id=rule_id,
+                                    loc=where.loc, **extra))
+
+    def parse(self, text: Any, where: Located, rule_id: str | None, *, cell: bool = False) -> Optional[Expr]:
+        if isinstance(text, bool) or (isinstance(text, (int, float)) and not cell):
+            return Expr(k.Literal(text), str(text))
+        try:
+            node = parse_unary(text) if cell else parse(str(text))
+        except ExpressionError as exc:
+            self.sink.add(expression_error(exc, file=where.file, line=where.line, rule_id=rule_id, loc=where.loc))
+            return None
+        return Expr(node, str(text))
+
+    def output_value(self, value: Any, type_name: str, where: Located, rule_id: str) -> Optional[Expr]:
+        if value is None or isinstance(value, bool) or (isinstance(value, (int, float))):
+            if type_name == "text" and value is not None and not isinstance(value, bool):
+                return Expr(k.Literal(str(value)), str(value))
+            return Expr(k.Literal(value), str(value))
+        if isinstance(value, dt.date):
+            return Expr(k.Literal(value), value.isoformat())
+        text = str(value)
+        if type_name == "text":
+            if text.startswith("="):
+                return self.parse(text[1:], where, rule_id)
+            return Expr(k.Literal(text), text)
+        if type_name == "date":
+            try:
+                return Expr(k.Literal(dt.date.fromisoformat(text)), text)
+            except ValueError:
+                pass
+        return self.parse(text, where, rule_id)
+
+    def compile(self) -> CompiledRulebook:
+        field_types = self.base_fields()
+        derived = self.compile_derived(field_types)
+        decisions = [self.compile_decision(did, spec) for did, spec in self.spec.decisions.items()]
+        self.check_outputs(decisions, field_types)
+        constraints = [self.compile_constraint(i, c) for i, c in enumerate(self.spec.constraints)]
+        self.sink.raise_if_any()
+        for decision in decisions:
+            field_types.update(decision.outputs)
+        self.check_names(decisions, constraints, field_types)
+        ordered = self.order(decisions)
+        self.check_documents(field_types)
+        self.sink.raise_if_any()
+        return CompiledRulebook(self.spec, self.source, ordered, constraints, derived, field_types)
+
+    def base_fields(self) -> dict[str, str]:
+        fields = dict(BUILTIN_NAMES)
+        customers = self.spec.datasets.get("customers")
+        if customers is not None:
+            for name, column in customers.columns.items():
+                fields[name] = "text" if column.type == "enum" else column.type
+                if name in CATALOG:
+                    self.error(f"customer column {name!r} has the name of a built-in metric",
+                               self.at("datasets", "customers", "columns", name), f"customers.{name}",
+                               suggestion="rename the column in rules/ledger.yaml")
+        fields.update({name: info.type for name, info in CATALOG.items()})
+        return fields
+
+    def compile_derived(self, fields: dict[str, str]) -> list[Derived]:
+        result = []
+        for name, spec in self.spec.metrics.derived.items():
+            where = self.at("metrics", "derived", name)
+            expr = self.parse(spec.expr, where, name)
+            if expr is not None:
+                self.check_expr_names(expr, fields, where, name)
+                result.append(Derived(name, expr, spec.type, spec.title or name))
+            if name in fields:
+                self.error(f"derived metric {name!r} has the name of an existing field", where, name)
+            fields[name] = spec.type
+        return result
+
+    def compile_decision(self, decision_id: str, spec: DecisionSpec) -> Decision:
+        where = self.at("decisions", decision_id)
+        rules = (self.rules_from_list(decision_id, spec) if spec.rules is not None
+                 else self.rules_from_table(decision_id, spec))
+        default = None
+        if spec.default is not None:
+            default = {}
+            for name, value in spec.default.items():
+                here = self.at("decisions", decision_id, "default", name)
+                if name not in spec.outputs:
+                    self.unknown_output(name, spec, here, decision_id)
+                    continue
+                expr = self.output_value(value, spec.outputs[name], here, decision_id)
+                if expr is not None:
+                    default[name] = expr
+        if spec.quota is not None:
+            self.check_quota(decision_id, spec)
+        if spec.hit == "priority":
+            for rule in rules:
+                if rule.priority is None:
+                    self.error("hit policy 'priority' needs a 'priority:' on every rule", rule.where, rule.id)
+        for name in spec.labels:
+            if name not in spec.outputs:
+                self.unknown_output(name, spec, self.at("decisions", decision_id, "labels", name), decision_id)
+        return Decision(decision_id, spec.title or decision_id, spec.hit, dict(spec.outputs), rules,
+                        default, spec.quota, where, dict(spec.labels))
+
+    def unknown_output(self, name: str, spec: DecisionSpec, where: Located, rule_id: str) -> None:
+        if any(ch in str(name) for ch in ")]'\""):
+            hint = ("a comma inside {...} splits the mapping: put the expression in quotes, "
+                    'e.g. {x: "add_days(as_of, 7)"}')
+        else:
+            hint = did_you_mean(name, spec.outputs) or \
+                f"declare it under outputs: (outputs are {', '.join(spec.outputs)})"
+        self.error(f"{name!r} is not an output of this decision", where, rule_id, suggestion=hint)
+
+    def check_quota(self, decision_id: str, spec: DecisionSpec) -> None:
+        quota = spec.quota
+        target = quota.output or next(iter(spec.outputs))
+        if target not in spec.outputs or spec.outputs[target] != "bool":
+            self.error(f"quota applies to a bool output; {target!r} is not one",
+                       self.at("decisions", decision_id, "quota"), decision_id,
+                       suggestion="set quota.output to the bool output to cap")
+
+    def rules_from_list(self, decision_id: str, spec: DecisionSpec) -> list[Rule]:
+        rules, seen = [], {}
+        for index, rule_spec in enumerate(spec.rules):
+            where = self.at("decisions", decision_id, "rules", index)
+            if rule_spec.id in seen:
+                self.error(f"rule id {rule_spec.id!r} is used twice in this decision (first at line {seen[rule_spec.id]})",
+                           where, rule_spec.id)
+            seen[rule_spec.id] = where.line
+            condition = self.parse(rule_spec.when, self.at("decisions", decision_id, "rules", index, "when"), rule_spec.id)
+            outputs = {}
+            for name, value in rule_spec.then.items():
+                here = self.at("decisions", decision_id, "rules", index, "then", name)
+                if name not in spec.outputs:
+                    self.unknown_output(name, spec, here, rule_spec.id)
+                    continue
+                expr = self.output_value(value, spec.outputs[name], here, rule_spec.id)
+                if expr is not None:
+                    outputs[name] = expr
+            if condition is not None:
+                rules.append(Rule(rule_spec.id, condition, outputs, rule_spec.note, rule_spec.priority, where))
+        return rules
+
+    def rules_from_table(self, decision_id: str, spec: DecisionSpec) -> list[Rule]:
+        table, out_names = spec.table, list(spec.outputs)
+        inputs = []
+        for index, text in enumerate(table.inputs):
+            expr = self.parse(text, self.at("decisions", decision_id, "table", "inputs", index), decision_id)
+            inputs.append(expr)
+        width = len(table.inputs) + len(out_names)
+        rules = []
+        for row_index, row in enumerate(table.rows):
+            where = self.at("decisions", decision_id, "table", "rows", row_index)
+            rule_id = f"{decision_id}#{row_index + 1}"
+            if len(row) not in (width, width + 1):
+                self.error(f"row has {len(row)} cells; expected {width} ({len(table.inputs)} inputs + "
+                           f"{len(out_names)} outputs) or {width + 1} with a note", where, rule_id)
+                continue
+            tests = [self.parse(cell, where, rule_id, cell=True) for cell in row[:len(inputs)]]
+            outputs = {name: self.output_value(value, spec.outputs[name], where, rule_id)
+                       for name, value in zip(out_names, row[len(inputs):width])}
+            if any(t is None for t in tests) or any(i is None for i in inputs) or None in outputs.values():
+                continue
+            condition = _table_condition(inputs, tests)
+            note = str(row[width]) if len(row) > width and row[width] is not None else None
+            rules.append(Rule(rule_id, condition, outputs, note, None, where))
+        return rules
+
+    def compile_constraint(self, index: int, spec: ConstraintSpec) -> Constraint:
+        where = self.at("constraints", index)
+        check = self.parse(spec.check, self.at("constraints", index, "check"), spec.id)
+        fix = {}
+        for name, value in (spec.fix or {}).items():
+            expr = self.parse(value, self.at("constraints", index, "fix", name), spec.id)
+            if expr is not None:
+                fix[name] = expr
+        return Constraint(spec.id, spec.title or spec.id, check or Expr(k.Literal(True), "true"), fix,
+                          spec.error, where)
+
+    def check_outputs(self, decisions: list[Decision], fields: dict[str, str]) -> None:
+        owners: dict[str, str] = {}
+        for decision in decisions:
+            for name in decision.outputs:
+                where = self.at("decisions", decision.id, "outputs", name)
+                if name in fields:
+                    self.error(f"output {name!r} has the name of an existing field (a customer column or metric)",
+                               where, decision.id, suggestion="choose another output name")
+                elif name in owners:
+                    self.error(f"output {name!r} is also produced by decision {owners[name]!r}", where, decision.id)
+                owners.setdefault(name, decision.id)
+
+    def check_expr_names(self, expr: Expr, fields: dict[str, str], where: Located, rule_id: str,
+                         local: set[str] = frozenset()) -> None:
+        for node in k.walk(expr.node):
+            if isinstance(node, k.Name) and node.name not in fields and node.name not in local:
+                self.sink.add(RulebookError(
+                    f"unknown name {node.name!r}", file=where.file, line=where.line, rule_id=rule_id,
+                    loc=where.loc, expression=expr.text,
+                    suggestion=did_you_mean(node.name, list(fields) + list(local))))
+
+    def check_names(self, decisions: list[Decision], constraints: list[Constraint], fields: dict[str, str]) -> None:
+        for decision in decisions:
+            for rule in decision.rules:
+                self.check_expr_names(rule.condition, fields, rule.where, rule.id)
+                earlier: set[str] = set()
+                for name, value in rule.outputs.items():
+                    self.check_expr_names(value, fields, rule.where, rule.id, local=earlier)
+                    earlier.add(name)
+            for value in (decision.default or {}).values():
+                self.check_expr_names(value, fields, decision.where, decision.id)
+            if decision.quota and decision.quota.rank_by not in fields:
+                self.error(f"quota.rank_by: unknown name {decision.quota.rank_by!r}",
+                           self.at("decisions", decision.id, "quota"), decision.id,
+                           suggestion=did_you_mean(decision.quota.rank_by, fields))
+        outputs = {name for d in decisions for name in d.outputs}
+        for constraint in constraints:
+            self.check_expr_names(constraint.check, fields, constraint.where, constraint.id)
+            for name, value in constraint.fix.items():
+                if name not in outputs:
+                    self.error(f"fix: {name!r} is not a decision output", constraint.where, constraint.id,
+                               suggestion=did_you_mean(name, outputs))
+                self.check_expr_names(value, fields, constraint.where, constraint.id)
+
+    def order(self, decisions: list[Decision]) -> list[Decision]:
+        owner = {name: d.id for d in decisions for name in d.outputs}
+        by_id = {d.id: d for d in decisions}
+        graph = {d.id: {owner[n] for n in d.reads() if n in owner} for d in decisions}
+        try:
+            graphlib.TopologicalSorter(graph).prepare()
+        except graphlib.CycleError as exc:
+            cycle = exc.args[1]
+            first = by_id[cycle[0]]
+            self.error("decisions depend on each other in a cycle: " + " -> ".join(cycle),
+                       first.where, first.id, suggestion="one of these decisions must not read the others' outputs")
+            return decisions
+        return _stable_topological(decisions, graph, {d.id: i for i, d in enumerate(decisions)})
+
+    def check_documents(self, fields: dict[str, str]) -> None:
+        for index, doc in enumerate(self.spec.documents):
+            where = self.at("documents", index, "for")
+            expr = self.parse(doc.for_, where, doc.id)
+            if expr is not None:
+                self.check_expr_names(expr, fields, where, doc.id)
+        for title, condition in self.spec.portfolio.alerts.items():
+            where = self.at("portfolio", "alerts", title)
+            expr = self.parse(condition, where, title)
+            if expr is not None:
+                self.check_expr_names(expr, fields, where, title)
+        for name in self.spec.portfolio.columns or []:
+            if name not in fields:
+                self.error(f"portfolio column {name!r} is not a field", self.at("portfolio", "columns"), None,
+                           suggestion=did_you_mean(name, fields))
+
+
+def _table_condition(inputs: list[Expr], tests: list[Expr]) -> Expr:
+    """AND of each cell's unary test, with ``?`` bound to that column's input expression."""
+    parts = [_bind_input(test.node, column.node) for column, test in zip(inputs, tests)
+             if not (isinstance(test.node, k.Literal) and test.node.value is True)]
+    text = " and ".join(f"({c.text}: {t.text})" for c, t in zip(inputs, tests) if t.text not in ("-", "", "None"))
+    if not parts:
+        return Expr(k.Literal(True), "-")
+    node = parts[0] if len(parts) == 1 else k.BoolOp("and", tuple(parts))
+    return Expr(node, text or "-")
+
+
+def _bind_input(node: k.Node, value: k.Node) -> k.Node:
+    """Replace every ``?`` in ``node`` by ``value``."""
+    if isinstance(node, k.Input):
+        return value
+    if isinstance(node, k.Unary):
+        return k.Unary(node.op, _bind_input(node.operand, value), node.position)
+    if isinstance(node, k.Binary):
+        return k.Binary(node.op, _bind_input(node.left, value), _bind_input(node.right, value), node.position)
+    if isinstance(node, k.BoolOp):
+        return k.BoolOp(node.op, tuple(_bind_input(v, value) for v in node.values), node.position)
+    if isinstance(node, k.Compare):
+        return k.Compare(_bind_input(node.left, value), node.ops,
+                         tuple(_bind_input(c, value) for c in node.comparators), node.position)
+    if isinstance(node, k.IfElse):
+        return k.IfElse(_bind_input(node.condition, value), _bind_input(node.then, value),
+                        _bind_input(node.otherwise, value), node.position)
+    if isinstance(node, k.Call):
+        return k.Call(node.function, tuple(_bind_input(a, value) for a in node.args), node.position)
+    if isinstance(node, k.ListOf):
+        return k.ListOf(tuple(_bind_input(i, value) for i in node.items), node.position)
+    return node
+
+
+def _stable_topological(decisions: list[Decision], graph: dict[str, set[str]],
+                        position: dict[str, int]) -> list[Decision]:
+    """Kahn's algorithm picking, among ready decisions, the one written first."""
+    by_id = {d.id: d for d in decisions}
+    remaining = {d: set(deps) for d, deps in graph.items()}
+    ordered: list[Decision] = []
+    while remaining:
+        ready = sorted((d for d, deps in remaining.items() if not deps), key=position.__getitem__)
+        chosen = ready[0]
+        ordered.append(by_id[chosen])
+        del remaining[chosen]
+        for deps in remaining.values():
+            deps.discard(chosen)
+    return ordered

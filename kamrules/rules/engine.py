@@ -1,0 +1,320 @@
+"""The default engine: every decision as vectorised Polars expressions, all customers at once.
+
+For each decision (in dependency order) the rule conditions become boolean columns; the
+hit policy combines them into the output columns and a trace column ``_rule.<decision>``
+holding the id(s) of the rule(s) that decided it (``default`` when none matched, ``quota``
+appended when a portfolio cap overrode it). Constraints run as soon as every field they
+read is available; a fix is recorded in ``_fix.<constraint>``. Per-customer conflicts
+(``unique`` with two matches, ``any`` disagreeing, ``priority`` ties, ``error: true``
+constraints) become :class:`DecisionIssue` records and leave the output empty.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import polars as pl
+
+from ..errors import ExpressionError, RulebookError, RulebookInvalid
+from ..types import cast_to
+from . import ast as k
+from .compiler import compile_expression
+from .decisions import CompiledRulebook, Constraint, Decision, Expr, Rule
+
+KEY = "customer_id"
+TRACE = "_rule."
+FIX = "_fix."
+CONFLICT = "_conflict."
+
+
+@dataclass(frozen=True)
+class DecisionIssue:
+    """A decision that could not be made for one customer (the run goes on)."""
+
+    customer_id: str
+    decision: str
+    rule_ids: str
+    message: str
+
+
+@dataclass
+class EvaluationResult:
+    frame: pl.DataFrame
+    issues: list[DecisionIssue] = field(default_factory=list)
+    unmatched: dict[str, int] = field(default_factory=dict)
+    quota_trimmed: dict[str, int] = field(default_factory=dict)
+
+
+def trace_column(decision_id: str) -> str:
+    return TRACE + decision_id
+
+
+class PolarsEngine:
+    """Evaluates a compiled rulebook on a feature table (one row per customer)."""
+
+    name = "polars"
+
+    def __init__(self, rulebook: CompiledRulebook, as_of: dt.date):
+        self.rulebook, self.as_of = rulebook, as_of
+
+    def evaluate(self, features: pl.DataFrame) -> EvaluationResult:
+        frame = features.sort(KEY)
+        result = EvaluationResult(frame)
+        pending = list(self.rulebook.constraints)
+        for decision in self.rulebook.decisions:
+            frame = self._decide(frame, decision, result)
+            frame, pending = self._apply_ready_constraints(frame, pending, result)
+        frame, _ = self._apply_ready_constraints(frame, pending, result, force=True)
+        result.issues.extend(self._conflicts(frame))
+        result.frame = frame.drop([c for c in frame.columns if c.startswith(CONFLICT)])
+        return result
+
+    def resolver(self, local: Optional[dict[str, pl.Expr]] = None) -> Callable[[str], pl.Expr]:
+        def resolve(name: str) -> pl.Expr:
+            if local and name in local:
+                return local[name]
+            if name == "as_of":
+                return pl.lit(self.as_of)
+            return pl.col(name)
+        return resolve
+
+    def compile(self, expr: Expr, frame: pl.DataFrame, where, rule_id: str,
+                local: Optional[dict[str, pl.Expr]] = None) -> pl.Expr:
+        """Compile and type-check against the frame's schema (on zero rows: no data cost)."""
+        try:
+            compiled = compile_expression(expr.node, self.resolver(local), source=expr.text)
+            frame.head(0).select(compiled)
+        except ExpressionError as exc:
+            raise RulebookInvalid([RulebookError(exc.message, file=where.file, line=where.line,
+                                                 rule_id=rule_id, expression=expr.text)]) from None
+        except (pl.exceptions.PolarsError, TypeError, ValueError) as exc:
+            message = str(exc).strip().splitlines()[0]
+            raise RulebookInvalid([RulebookError(f"cannot evaluate: {message}", file=where.file,
+                                                 line=where.line, rule_id=rule_id, expression=expr.text,
+                                                 suggestion="check the types of the fields compared or combined")]) from None
+        return compiled
+
+    def _rule_outputs(self, frame: pl.DataFrame, decision: Decision, rule: Rule) -> dict[str, pl.Expr]:
+        local: dict[str, pl.Expr] = {}
+        for name, value in rule.outputs.items():
+            compiled = cast_to(self.compile(value, frame, rule.where, rule.id, local), decision.outputs[name])
+            local[name] = compiled
+        return local
+
+    def _decide(self, frame: pl.DataFrame, decision: Decision, result: EvaluationResult) -> pl.DataFrame:
+        rules = decision.rules
+        conditions = [self.compile(r.condition, frame, r.where, r.id).fill_null(False) for r in rules]
+        outputs = [self._rule_outputs(frame, decision, r) for r in rules]
+        defaults = {name: cast_to(self.compile(v, frame, decision.where, decision.id), decision.outputs[name])
+                    for name, v in (decision.default or {}).items()}
+        cond_cols = [f"_c{i}" for i in range(len(rules))]
+        frame = frame.with_columns([c.alias(n) for c, n in zip(conditions, cond_cols)]) if rules else frame
+        matched = [pl.col(n) for n in cond_cols]
+        count = pl.sum_horizontal([m.cast(pl.Int32) for m in matched]) if matched else pl.lit(0)
+        combine = HIT_POLICIES[decision.hit]
+        columns = combine(decision, rules, matched, outputs, count)
+        frame = frame.with_columns(columns)
+        frame = frame.with_columns(self._defaults(decision, defaults, frame.schema)).drop(cond_cols)
+        if decision.default is None:
+            unmatched = frame.filter(pl.col(trace_column(decision.id)).is_null()
+                                     & pl.col(CONFLICT + decision.id).is_null()).height
+            if unmatched:
+                result.unmatched[decision.id] = unmatched
+        if decision.quota is not None:
+            frame = self._apply_quota(frame, decision, result)
+        return frame
+
+    def _defaults(self, decision: Decision, defaults: dict[str, pl.Expr], schema: pl.Schema) -> list[pl.Expr]:
+        if decision.default is None:
+            return []
+        none = pl.col(trace_column(decision.id)).is_null() & pl.col(CONFLICT + decision.id).is_null()
+        columns = [pl.when(none).then(defaults.get(name, pl.lit(None)).cast(schema[name]))
+                   .otherwise(pl.col(name)).alias(name) for name in decision.outputs]
+        columns.append(pl.when(none).then(pl.lit("default")).otherwise(pl.col(trace_column(decision.id)))
+                       .alias(trace_column(decision.id)))
+        return columns
+
+    def _apply_quota(self, frame: pl.DataFrame, decision: Decision, result: EvaluationResult) -> pl.DataFrame:
+        quota = decision.quota
+        target = quota.output or next(iter(decision.outputs))
+        selected = pl.col(target).fill_null(False)
+        fill = float("-inf") if quota.descending else float("inf")
+        key = pl.when(selected).then(pl.col(quota.rank_by).cast(pl.Float64).fill_null(fill))
+        rank = key.rank("ordinal", descending=quota.descending)
+        over = selected & (rank > quota.max)
+        trimmed = frame.select(over.sum()).item()
+        if trimmed:
+            result.quota_trimmed[decision.id] = trimmed
+        trace = trace_column(decision.id)
+        return frame.with_columns(
+            pl.when(over).then(pl.lit(False)).otherwise(pl.col(target)).alias(target),
+            pl.when(over).then(pl.concat_str(pl.col(trace), pl.lit("; quota"))).otherwise(pl.col(trace)).alias(trace),
+        )
+
+    def _apply_ready_constraints(self, frame: pl.DataFrame, pending: list[Constraint],
+                                 result: EvaluationResult, force: bool = False):
+        waiting = []
+        for constraint in pending:
+            needed = k.names(constraint.check.node) | set(constraint.fix) | \
+                {n for v in constraint.fix.values() for n in k.names(v.node)}
+            if force or all(n in frame.columns or n == "as_of" for n in needed):
+                frame = self._apply_constraint(frame, constraint)
+            else:
+                waiting.append(constraint)
+        return frame, waiting
+
+    def _apply_constraint(self, frame: pl.DataFrame, constraint: Constraint) -> pl.DataFrame:
+        check = self.compile(constraint.check, frame, constraint.where, constraint.id)
+        violated = ~check.fill_null(True)
+        owner = self.rulebook.output_owner()
+        columns = [violated.alias(FIX + constraint.id)]
+        for name, value in constraint.fix.items():
+            fixed = cast_to(self.compile(value, frame, constraint.where, constraint.id), owner[name].outputs[name])
+            columns.append(pl.when(violated).then(fixed).otherwise(pl.col(name)).alias(name))
+        if constraint.error:
+            columns.append(pl.when(violated).then(pl.lit(f"constraint {constraint.id} failed: {constraint.title}"))
+                           .otherwise(None).alias(CONFLICT + "constraint:" + constraint.id))
+        return frame.with_columns(columns)
+
+    def _conflicts(self, frame: pl.DataFrame) -> list[DecisionIssue]:
+        issues = []
+        for column in (c for c in frame.columns if c.startswith(CONFLICT)):
+            decision = column[len(CONFLICT):]
+            rows = frame.filter(pl.col(column).is_not_null()).select(KEY, column)
+            for customer_id, message in rows.iter_rows():
+                ids = decision.split(":", 1)[1] if decision.startswith("constraint:") else ""
+                issues.append(DecisionIssue(str(customer_id), decision, ids, message))
+        return issues
+
+
+def _dtype(type_name: str) -> pl.DataType:
+    from ..types import POLARS_TYPES
+    return POLARS_TYPES[type_name]
+
+
+def _ids_where(rules: list[Rule], matched: list[pl.Expr], separator: str = ", ") -> pl.Expr:
+    parts = [pl.when(m).then(pl.lit(r.id)) for r, m in zip(rules, matched)]
+    if not parts:
+        return pl.lit(None, dtype=pl.String)
+    joined = pl.concat_str(parts, separator=separator, ignore_nulls=True)
+    return pl.when(joined == "").then(None).otherwise(joined)
+
+
+def _first(rules: list[Rule], matched: list[pl.Expr], values: list[Optional[pl.Expr]],
+           dtype: pl.DataType) -> pl.Expr:
+    if not rules:
+        return pl.lit(None, dtype=dtype)
+    chain = None
+    for m, v in zip(matched, values):
+        v = pl.lit(None, dtype=dtype) if v is None else v
+        chain = pl.when(m).then(v) if chain is None else chain.when(m).then(v)
+    return chain.otherwise(pl.lit(None, dtype=dtype))
+
+
+def _first_id(rules: list[Rule], matched: list[pl.Expr]) -> pl.Expr:
+    return _first(rules, matched, [pl.lit(r.id) for r in rules], pl.String)
+
+
+def _single(decision, rules, matched, outputs, count, ok: pl.Expr, conflict: pl.Expr):
+    columns = [pl.when(ok).then(_first(rules, matched, [o.get(n) for o in outputs], _dtype(t)))
+               .otherwise(None).alias(n) for n, t in decision.outputs.items()]
+    columns.append(pl.when(ok).then(_first_id(rules, matched)).otherwise(None).alias(trace_column(decision.id)))
+    columns.append(conflict.alias(CONFLICT + decision.id))
+    return columns
+
+
+def hit_first(decision, rules, matched, outputs, count):
+    return _single(decision, rules, matched, outputs, count, count >= 1, pl.lit(None, dtype=pl.String))
+
+
+def hit_unique(decision, rules, matched, outputs, count):
+    conflict = pl.when(count > 1).then(
+        pl.concat_str(pl.lit("hit policy unique: rules "), _ids_where(rules, matched, " and "),
+                      pl.lit(" all match"))).otherwise(None)
+    return _single(decision, rules, matched, outputs, count, count == 1, conflict)
+
+
+def hit_priority(decision, rules, matched, outputs, count):
+    order = sorted(range(len(rules)), key=lambda i: -(rules[i].priority or 0))
+    rules_sorted = [rules[i] for i in order]
+    matched_sorted = [matched[i] for i in order]
+    outputs_sorted = [outputs[i] for i in order]
+    levels = sorted({r.priority or 0 for r in rules}, reverse=True)
+    top_count, top_ids = None, None
+    for level in levels:
+        at = [(r, m) for r, m in zip(rules, matched) if (r.priority or 0) == level]
+        any_at = pl.any_horizontal([m for _, m in at])
+        n_at = pl.sum_horizontal([m.cast(pl.Int32) for _, m in at])
+        ids_at = _ids_where([r for r, _ in at], [m for _, m in at], " and ")
+        top_count = pl.when(any_at).then(n_at) if top_count is None else top_count.when(any_at).then(n_at)
+        top_ids = pl.when(any_at).then(ids_at) if top_ids is None else top_ids.when(any_at).then(ids_at)
+    if top_count is None:
+        return hit_first(decision, rules, matched, outputs, count)
+    top_count, top_ids = top_count.otherwise(0), top_ids.otherwise(None)
+    conflict = pl.when(top_count > 1).then(
+        pl.concat_str(pl.lit("hit policy priority: rules "), top_ids,
+                      pl.lit(" match with the same priority"))).otherwise(None)
+    return _single(decision, rules_sorted, matched_sorted, outputs_sorted, count, (count >= 1) & (top_count <= 1), conflict)
+
+
+def hit_any(decision, rules, matched, outputs, count):
+    disagree = []
+    for name, type_name in decision.outputs.items():
+        first = _first(rules, matched, [o.get(name) for o in outputs], _dtype(type_name))
+        for m, o in zip(matched, outputs):
+            value = o.get(name, pl.lit(None, dtype=_dtype(type_name)))
+            disagree.append(m & value.ne_missing(first))
+    bad = pl.any_horizontal(disagree) if disagree else pl.lit(False)
+    conflict = pl.when(bad).then(pl.concat_str(pl.lit("hit policy any: rules "), _ids_where(rules, matched, " and "),
+                                               pl.lit(" match but give different outputs"))).otherwise(None)
+    columns = _single(decision, rules, matched, outputs, count, (count >= 1) & ~bad, conflict)
+    columns[len(decision.outputs)] = pl.when((count >= 1) & ~bad).then(_ids_where(rules, matched)) \
+        .otherwise(None).alias(trace_column(decision.id))
+    return columns
+
+
+def _collected(decision, rules, matched, outputs, count, aggregate):
+    columns = []
+    for name, type_name in decision.outputs.items():
+        values = [pl.when(m).then(o[name]) for m, o in zip(matched, outputs) if name in o]
+        columns.append(pl.when(count >= 1).then(aggregate(values, type_name)).otherwise(None).alias(name))
+    columns.append(pl.when(count >= 1).then(_ids_where(rules, matched)).otherwise(None).alias(trace_column(decision.id)))
+    columns.append(pl.lit(None, dtype=pl.String).alias(CONFLICT + decision.id))
+    return columns
+
+
+def _aggregate(kind: str):
+    def aggregate(values: list[pl.Expr], type_name: str) -> pl.Expr:
+        if not values:
+            return pl.lit(None, dtype=_dtype(type_name))
+        if kind == "sum":
+            return cast_to(pl.sum_horizontal(values), type_name)
+        if kind == "min":
+            return pl.min_horizontal(values)
+        if kind == "max":
+            return pl.max_horizontal(values)
+        return pl.concat_list(values).list.drop_nulls()
+    return aggregate
+
+
+def hit_collect_count(decision, rules, matched, outputs, count):
+    columns = [pl.when(count >= 1).then(count.cast(pl.Int64)).otherwise(None).alias(n) for n in decision.outputs]
+    columns.append(pl.when(count >= 1).then(_ids_where(rules, matched)).otherwise(None).alias(trace_column(decision.id)))
+    columns.append(pl.lit(None, dtype=pl.String).alias(CONFLICT + decision.id))
+    return columns
+
+
+HIT_POLICIES = {
+    "first": hit_first,
+    "unique": hit_unique,
+    "priority": hit_priority,
+    "any": hit_any,
+    "collect": lambda *a: _collected(*a, _aggregate("list")),
+    "rule_order": lambda *a: _collected(*a, _aggregate("list")),
+    "collect_sum": lambda *a: _collected(*a, _aggregate("sum")),
+    "collect_min": lambda *a: _collected(*a, _aggregate("min")),
+    "collect_max": lambda *a: _collected(*a, _aggregate("max")),
+    "collect_count": hit_collect_count,
+}

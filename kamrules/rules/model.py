@@ -1,0 +1,67 @@
+"""Schema of the decision part of the rulebook (``rules/policy.yaml``): DESIGN.md, format 1."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+OutputType = Literal["text", "integer", "number", "money", "percent", "date", "bool"]
+HitPolicy = Literal["unique", "first", "priority", "any", "collect", "rule_order",
+                    "collect_sum", "collect_min", "collect_max", "collect_count"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RuleSpec(_Strict):
+    id: str
+    when: Union[str, bool] = True
+    then: dict[str, Any] = Field(default_factory=dict)
+    note: Optional[str] = None
+    priority: Optional[int] = None
+
+
+class TableSpec(_Strict):
+    inputs: list[str] = Field(min_length=1)
+    rows: list[list[Any]] = Field(min_length=1)
+    notes: bool = True
+
+
+class QuotaSpec(_Strict):
+    max: int = Field(ge=0)
+    rank_by: str
+    descending: bool = True
+    output: Optional[str] = None
+
+
+class DecisionSpec(_Strict):
+    title: Optional[str] = None
+    hit: HitPolicy = "first"
+    outputs: dict[str, OutputType] = Field(min_length=1)
+    labels: dict[str, str] = Field(default_factory=dict)
+    rules: Optional[list[RuleSpec]] = None
+    table: Optional[TableSpec] = None
+    default: Optional[dict[str, Any]] = None
+    quota: Optional[QuotaSpec] = None
+
+    @model_validator(mode="after")
+    def _one_form(self):
+        if (self.rules is None) == (self.table is None):
+            raise ValueError("a decision needs exactly one of 'rules' (a list) or 'table'")
+        return self
+
+
+class ConstraintSpec(_Strict):
+    id: str
+    title: Optional[str] = None
+    check: str
+    fix: Optional[dict[str, Any]] = None
+    error: bool = False
+
+    @model_validator(mode="after")
+    def _fix_or_error(self):
+        if not self.fix and not self.error:
+            raise ValueError("a constraint needs 'fix: {...}' or 'error: true'")
+        return self

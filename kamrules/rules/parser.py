@@ -1,0 +1,247 @@
+"""Parse rule-language text into :mod:`kamrules.rules.ast` nodes.
+
+The syntax is a whitelisted subset of Python expressions, read with Python's own ``ast``
+module and then rebuilt node by node: anything not listed here (attributes, subscripts,
+lambdas, comprehensions, ``**``, dunder names, unknown functions) is rejected with its
+position. Before parsing, two spreadsheet habits are rewritten outside string literals:
+Chinese number units (``150万`` → ``1500000``, ``1.2亿``) and, in decision-table cells,
+``?`` for the input value and bare ISO dates (``2025-01-01``).
+"""
+
+from __future__ import annotations
+
+import ast as py
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from ..errors import ExpressionError
+from ..names import did_you_mean
+from . import ast as k
+
+MAX_LENGTH = 10_000
+MAX_DEPTH = 60
+MAX_INT = 10**18
+
+_INPUT_NAME = "ᚠᚠ"  # runic letters: a valid, NFKC-stable identifier nobody types
+
+TRUE_NAMES = {"true": True, "True": True, "false": False, "False": False,
+              "null": None, "None": None}
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    min_args: int
+    max_args: int
+    summary: str
+
+
+FUNCTIONS: dict[str, FunctionSpec] = {
+    "min": FunctionSpec(2, 64, "smallest of the arguments (null if any is null)"),
+    "max": FunctionSpec(2, 64, "largest of the arguments (null if any is null)"),
+    "abs": FunctionSpec(1, 1, "absolute value"),
+    "round": FunctionSpec(1, 2, "round(x, n): half away from zero; n may be negative (round(x, -3) → thousands)"),
+    "floor": FunctionSpec(1, 1, "largest whole number ≤ x"),
+    "ceil": FunctionSpec(1, 1, "smallest whole number ≥ x"),
+    "coalesce": FunctionSpec(2, 64, "first argument that is not null"),
+    "is_null": FunctionSpec(1, 1, "true when the value is missing"),
+    "days_between": FunctionSpec(2, 2, "days_between(a, b): whole days from date a to date b"),
+    "months_between": FunctionSpec(2, 2, "months_between(a, b): whole calendar months from a to b"),
+    "add_days": FunctionSpec(2, 2, "add_days(date, n): the date n days later"),
+    "add_months": FunctionSpec(2, 2, "add_months(date, n): the date n calendar months later"),
+    "year": FunctionSpec(1, 1, "year of a date"),
+    "month": FunctionSpec(1, 1, "month (1-12) of a date"),
+    "date": FunctionSpec(1, 1, "date('2025-01-31'): a date literal"),
+    "contains": FunctionSpec(2, 2, "contains(text, part): part occurs in text"),
+    "startswith": FunctionSpec(2, 2, "startswith(text, prefix)"),
+    "lower": FunctionSpec(1, 1, "text in lower case"),
+    "upper": FunctionSpec(1, 1, "text in upper case"),
+}
+
+_BINARY = {py.Add: "+", py.Sub: "-", py.Mult: "*", py.Div: "/", py.FloorDiv: "//", py.Mod: "%"}
+_COMPARE = {py.Lt: "<", py.LtE: "<=", py.Eq: "==", py.NotEq: "!=", py.Gt: ">", py.GtE: ">=",
+            py.In: "in", py.NotIn: "not in"}
+_UNARY = {py.Not: "not", py.USub: "-", py.UAdd: "+"}
+
+_CN_NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(万|亿)")
+_BARE_DATE = re.compile(r"(?<![\w.'\"-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\w.-])")
+
+
+def _rewrite_outside_strings(text: str, rewrite) -> str:
+    """Apply ``rewrite`` to the parts of ``text`` that are not inside quotes."""
+    out, start, quote = [], 0, None
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == quote:
+                out.append(text[start:i + 1])
+                start, quote = i + 1, None
+        elif ch in "'\"":
+            out.append(rewrite(text[start:i]))
+            start, quote = i, ch
+    tail = text[start:]
+    out.append(tail if quote else rewrite(tail))
+    return "".join(out)
+
+
+def _chinese_units(part: str) -> str:
+    def repl(m: re.Match) -> str:
+        scale = 10_000 if m.group(2) == "万" else 100_000_000
+        value = float(m.group(1)) * scale
+        return str(int(value)) if value == int(value) else repr(value)
+    return _CN_NUMBER.sub(repl, part)
+
+
+def _cell_syntax(part: str) -> str:
+    part = _BARE_DATE.sub(lambda m: f"date('{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}')", part)
+    return part.replace("?", _INPUT_NAME)
+
+
+def parse(text: str, *, allow_input: bool = False) -> k.Node:
+    """Parse one expression. ``allow_input`` permits ``?`` (decision-table cells)."""
+    if not isinstance(text, str):
+        raise ExpressionError("expression must be text", expression=repr(text))
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"expression is longer than {MAX_LENGTH} characters",
+                              expression=text[:60] + "…")
+    source = _rewrite_outside_strings(text, _chinese_units)
+    if allow_input:
+        source = _rewrite_outside_strings(source, _cell_syntax)
+    try:
+        tree = py.parse(source.strip(), mode="eval")
+    except SyntaxError as exc:
+        position = (exc.offset - 1) if exc.offset else None
+        raise ExpressionError(f"syntax error: {exc.msg}", expression=text, position=position) from None
+    except (RecursionError, MemoryError, ValueError):
+        raise ExpressionError("expression is too large or too deeply nested", expression=text[:60]) from None
+    return _Builder(text).build(tree.body, 0)
+
+
+class _Builder:
+    def __init__(self, text: str):
+        self.text = text
+
+    def fail(self, message: str, node: py.AST | None = None, symbol: str | None = None,
+             suggestion: str | None = None):
+        position = getattr(node, "col_offset", None)
+        raise ExpressionError(message, expression=self.text, position=position, symbol=symbol,
+                              suggestion=suggestion)
+
+    def build(self, node: py.AST, depth: int) -> k.Node:
+        if depth > MAX_DEPTH:
+            self.fail(f"expression is nested more than {MAX_DEPTH} levels deep", node)
+        method = getattr(self, "_" + type(node).__name__, None)
+        if method is None:
+            self.fail(f"{_describe(node)} is not allowed in rule expressions", node,
+                      symbol=type(node).__name__)
+        return method(node, depth + 1)
+
+    def _Constant(self, node: py.Constant, depth: int) -> k.Node:
+        value = node.value
+        if isinstance(value, bool) or value is None or isinstance(value, str):
+            return k.Literal(value, node.col_offset)
+        if isinstance(value, int):
+            if abs(value) > MAX_INT:
+                self.fail("number is too large", node, symbol=str(value)[:30])
+            return k.Literal(value, node.col_offset)
+        if isinstance(value, float):
+            return k.Literal(value, node.col_offset)
+        self.fail(f"literal {value!r} is not allowed", node)
+
+    def _Name(self, node: py.Name, depth: int) -> k.Node:
+        name = node.id
+        if name == _INPUT_NAME:
+            return k.Input(node.col_offset)
+        if name in TRUE_NAMES:
+            return k.Literal(TRUE_NAMES[name], node.col_offset)
+        if name.startswith("__"):
+            self.fail(f"name {name!r} is not allowed", node, symbol=name)
+        return k.Name(name, node.col_offset)
+
+    def _UnaryOp(self, node: py.UnaryOp, depth: int) -> k.Node:
+        op = _UNARY.get(type(node.op))
+        if op is None:
+            self.fail("operator '~' is not allowed", node, symbol="~")
+        operand = self.build(node.operand, depth)
+        if op == "-" and isinstance(operand, k.Literal) and isinstance(operand.value, (int, float)) \
+                and not isinstance(operand.value, bool):
+            return k.Literal(-operand.value, node.col_offset)
+        return k.Unary(op, operand, node.col_offset)
+
+    def _BinOp(self, node: py.BinOp, depth: int) -> k.Node:
+        op = _BINARY.get(type(node.op))
+        if op is None:
+            symbol = {py.Pow: "**", py.BitAnd: "&", py.BitOr: "|", py.BitXor: "^",
+                      py.LShift: "<<", py.RShift: ">>", py.MatMult: "@"}.get(type(node.op), "?")
+            hint = "use 'and' / 'or'" if symbol in ("&", "|") else None
+            self.fail(f"operator '{symbol}' is not allowed", node, symbol=symbol, suggestion=hint)
+        return k.Binary(op, self.build(node.left, depth), self.build(node.right, depth), node.col_offset)
+
+    def _BoolOp(self, node: py.BoolOp, depth: int) -> k.Node:
+        op = "and" if isinstance(node.op, py.And) else "or"
+        return k.BoolOp(op, tuple(self.build(v, depth) for v in node.values), node.col_offset)
+
+    def _Compare(self, node: py.Compare, depth: int) -> k.Node:
+        ops = []
+        for op in node.ops:
+            name = _COMPARE.get(type(op))
+            if name is None:
+                symbol = "is" if isinstance(op, (py.Is, py.IsNot)) else "?"
+                self.fail(f"comparison '{symbol}' is not allowed", node, symbol=symbol,
+                          suggestion="use is_null(x) or == / !=")
+            ops.append(name)
+        comparators = tuple(self.build(c, depth) for c in node.comparators)
+        for op, right in zip(ops, comparators):
+            if op in ("in", "not in") and not isinstance(right, k.ListOf):
+                self.fail(f"'{op}' needs a list on its right, like x {op} ['A', 'B']", node, symbol=op)
+        return k.Compare(self.build(node.left, depth), tuple(ops), comparators, node.col_offset)
+
+    def _IfExp(self, node: py.IfExp, depth: int) -> k.Node:
+        return k.IfElse(self.build(node.test, depth), self.build(node.body, depth),
+                        self.build(node.orelse, depth), node.col_offset)
+
+    def _List(self, node: py.List, depth: int) -> k.Node:
+        return k.ListOf(tuple(self.build(e, depth) for e in node.elts), node.col_offset)
+
+    _Tuple = _List
+
+    def _Call(self, node: py.Call, depth: int) -> k.Node:
+        if not isinstance(node.func, py.Name):
+            self.fail("only plain function calls like round(x) are allowed", node)
+        name = node.func.id
+        spec = FUNCTIONS.get(name)
+        if spec is None:
+            self.fail(f"unknown function {name!r}", node, symbol=name,
+                      suggestion=did_you_mean(name, FUNCTIONS))
+        if node.keywords:
+            self.fail(f"{name}() takes no keyword arguments", node, symbol=name)
+        if any(isinstance(a, py.Starred) for a in node.args):
+            self.fail("'*' arguments are not allowed", node, symbol="*")
+        if not spec.min_args <= len(node.args) <= spec.max_args:
+            expected = (str(spec.min_args) if spec.min_args == spec.max_args
+                        else f"{spec.min_args} to {spec.max_args}")
+            self.fail(f"{name}() takes {expected} arguments, got {len(node.args)}", node, symbol=name)
+        args = tuple(self.build(a, depth) for a in node.args)
+        if name == "date":
+            return self._date_literal(node, args[0])
+        return k.Call(name, args, node.col_offset)
+
+    def _date_literal(self, node: py.AST, arg: k.Node) -> k.Literal:
+        if not (isinstance(arg, k.Literal) and isinstance(arg.value, str)):
+            self.fail("date() takes a text literal like date('2025-01-31')", node, symbol="date")
+        try:
+            return k.Literal(dt.date.fromisoformat(arg.value), node.col_offset)
+        except ValueError:
+            self.fail(f"{arg.value!r} is not a date (expected YYYY-MM-DD)", node, symbol=arg.value)
+
+
+def _describe(node: py.AST) -> str:
+    return {
+        "Attribute": "attribute access (a.b)",
+        "Subscript": "subscript (a[b])",
+        "Lambda": "lambda",
+        "ListComp": "a comprehension", "SetComp": "a comprehension",
+        "DictComp": "a comprehension", "GeneratorExp": "a comprehension",
+        "Dict": "a dict literal", "Set": "a set literal",
+        "JoinedStr": "an f-string", "NamedExpr": "':='", "Await": "await",
+        "Yield": "yield", "YieldFrom": "yield", "Starred": "'*'", "Slice": "a slice",
+    }.get(type(node).__name__, type(node).__name__)

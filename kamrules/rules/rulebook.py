@@ -1,0 +1,283 @@
+"""Load the rulebook: every ``rules/*.yaml`` merged, schema-validated, expressions parsed.
+
+Errors are collected, not raised one at a time: :class:`RulebookInvalid` carries every
+:class:`RulebookError`, each with its YAML file, line and rule id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import ExpressionError, ProjectError, RulebookError, RulebookInvalid
+from ..ledger.config import DatasetSpec, LedgerSettings
+from ..metrics.config import MetricsSpec
+from ..render.config import CompanySpec, DocumentSpec, PortfolioSpec, VisitPlanSpec
+from ..yamlio import YDict, YList, load_yaml_file, locate
+from .model import ConstraintSpec, DecisionSpec
+from ..names import did_you_mean
+
+MAPPING_SECTIONS = ("datasets", "decisions")
+LIST_SECTIONS = ("constraints", "documents")
+
+
+class RulebookSpec(BaseModel):
+    """The merged rulebook, as validated. Each section usually lives in its own file."""
+
+    model_config = ConfigDict(extra="forbid")
+    kamrules: Literal[1] = 1
+    locale: str = "zh_CN"
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
+    datasets: dict[str, DatasetSpec] = Field(default_factory=dict)
+    metrics: MetricsSpec = Field(default_factory=MetricsSpec)
+    decisions: dict[str, DecisionSpec] = Field(default_factory=dict)
+    constraints: list[ConstraintSpec] = Field(default_factory=list)
+    company: CompanySpec = Field(default_factory=CompanySpec)
+    documents: list[DocumentSpec] = Field(default_factory=list)
+    portfolio: PortfolioSpec = Field(default_factory=PortfolioSpec)
+    visit_plan: VisitPlanSpec = Field(default_factory=VisitPlanSpec)
+
+
+@dataclass
+class RulebookSource:
+    """What was read: the merged raw tree (for locations) and each file's SHA-256."""
+
+    raw: YDict
+    hashes: dict[str, str]
+
+    @property
+    def digest(self) -> str:
+        joined = "\n".join(f"{name}:{digest}" for name, digest in sorted(self.hashes.items()))
+        return hashlib.sha256(joined.encode()).hexdigest()
+
+
+def rule_files(rules_dir: Path) -> list[Path]:
+    return sorted(p for p in rules_dir.glob("*.yaml") if p.is_file()) + \
+        sorted(p for p in rules_dir.glob("*.yml") if p.is_file())
+
+
+def read_sources(project: Path) -> RulebookSource:
+    """Read and merge ``project/rules/*.yaml``; syntax and merge errors are all collected."""
+    rules_dir = project / "rules"
+    if not rules_dir.is_dir():
+        raise ProjectError("no rules/ folder", path=str(project),
+                           suggestion="run kamrules in a project folder, or pass --project DIR")
+    files = rule_files(rules_dir)
+    if not files:
+        raise ProjectError("rules/ has no .yaml files", path=str(rules_dir))
+    merged, hashes, errors = _new_root(), {}, []
+    for path in files:
+        name = path.relative_to(project).as_posix()
+        hashes[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        try:
+            data = load_yaml_file(path, name)
+        except RulebookError as exc:
+            errors.append(exc)
+            continue
+        if data is None:
+            continue
+        if not isinstance(data, YDict):
+            errors.append(RulebookError("the file must be a mapping of sections (kamrules: 1, decisions: …)",
+                                        file=name, line=1))
+            continue
+        errors.extend(_merge(merged, data, name))
+    if errors:
+        raise RulebookInvalid(errors)
+    return RulebookSource(merged, hashes)
+
+
+def _new_root() -> YDict:
+    root = YDict()
+    root.file, root.line = "rules", None
+    return root
+
+
+def _merge(merged: YDict, data: YDict, name: str) -> list[RulebookError]:
+    errors = []
+    for key, value in data.items():
+        line = data.line_of(key)
+        if key == "kamrules":
+            if value != 1:
+                errors.append(RulebookError(f"unsupported rulebook format {value!r}; this kamrules reads format 1",
+                                            file=name, line=line, loc=("kamrules",)))
+            merged.setdefault("kamrules", value)
+            merged.key_lines.setdefault(key, line)
+            merged.key_files.setdefault(key, name)
+        elif key in MAPPING_SECTIONS and isinstance(value, YDict):
+            errors.extend(_merge_mapping(merged, key, value, name, line))
+        elif key in LIST_SECTIONS and isinstance(value, YList):
+            _merge_list(merged, key, value, name, line)
+        elif key in merged:
+            errors.append(RulebookError(
+                f"section {key!r} is also defined in {merged.file_of(key)}:{merged.line_of(key)}",
+                file=name, line=line, loc=(key,), suggestion="keep each section in one file"))
+        else:
+            merged[key] = value
+            merged.key_lines[key], merged.key_files[key] = line, name
+    return errors
+
+
+def _merge_mapping(merged: YDict, key: str, value: YDict, name: str, line: int) -> list[RulebookError]:
+    target = merged.get(key)
+    if target is None:
+        target = YDict()
+        target.file, target.line = name, line
+        merged[key] = target
+        merged.key_lines[key], merged.key_files[key] = line, name
+    errors = []
+    for item_key, item in value.items():
+        item_line = value.line_of(item_key)
+        if item_key in target:
+            errors.append(RulebookError(
+                f"{key[:-1]} {item_key!r} is defined twice (also at "
+                f"{target.file_of(item_key)}:{target.line_of(item_key)})",
+                file=name, line=item_line, rule_id=str(item_key), loc=(key, item_key)))
+            continue
+        target[item_key] = item
+        target.key_lines[item_key], target.key_files[item_key] = item_line, name
+    return errors
+
+
+def _merge_list(merged: YDict, key: str, value: YList, name: str, line: int) -> None:
+    target = merged.get(key)
+    if target is None:
+        target = YList()
+        target.file, target.line = name, line
+        merged[key] = target
+        merged.key_lines[key], merged.key_files[key] = line, name
+    for index, item in enumerate(value):
+        target.append(item)
+        target.item_lines.append(value.line_of(index))
+        target.item_files.append(name)
+
+
+def validate_spec(source: RulebookSource) -> RulebookSpec:
+    """Schema-validate the merged tree; every pydantic error becomes a located RulebookError."""
+    try:
+        return RulebookSpec.model_validate(dict(source.raw))
+    except ValidationError as exc:
+        raise RulebookInvalid([schema_error(source.raw, err) for err in exc.errors()]) from None
+
+
+def schema_error(raw: YDict, err: dict) -> RulebookError:
+    loc = tuple(err["loc"])
+    loc = tuple(part for part in loc if not (isinstance(part, str) and part.startswith("function-")))
+    file, line = locate(raw, loc)
+    suggestion = None
+    if err["type"] == "extra_forbidden":
+        allowed = allowed_keys(RulebookSpec, loc[:-1])
+        message = f"unknown key {loc[-1]!r}"
+        suggestion = did_you_mean(str(loc[-1]), allowed) or (
+            "allowed keys: " + ", ".join(sorted(allowed)) if allowed else None)
+    elif err["type"] == "missing":
+        message = f"missing required key {loc[-1]!r}"
+    else:
+        message = err["msg"].removeprefix("Value error, ")
+        if loc:
+            message = f"{_dotted(loc)}: {message}"
+    return RulebookError(message, file=file, line=line, rule_id=rule_id_at(raw, loc), loc=loc,
+                         suggestion=suggestion)
+
+
+def _dotted(loc: tuple) -> str:
+    return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
+
+
+def rule_id_at(raw: YDict, loc: tuple) -> Optional[str]:
+    """The decision / rule / constraint / column id the location belongs to."""
+    if len(loc) < 2:
+        return None
+    section, key = loc[0], loc[1]
+    if section == "decisions":
+        decision = raw.get("decisions", {}).get(key)
+        if len(loc) >= 4 and loc[2] == "rules" and isinstance(decision, dict):
+            rules = decision.get("rules")
+            if isinstance(rules, list) and isinstance(loc[3], int) and loc[3] < len(rules):
+                rule = rules[loc[3]]
+                if isinstance(rule, dict) and "id" in rule:
+                    return str(rule["id"])
+        return str(key)
+    if section in LIST_SECTIONS and isinstance(key, int):
+        items = raw.get(section, [])
+        if key < len(items) and isinstance(items[key], dict) and "id" in items[key]:
+            return str(items[key]["id"])
+    if section == "datasets":
+        return ".".join(str(p) for p in loc[1:4:2]) if len(loc) >= 4 and loc[2] == "columns" else str(key)
+    return None
+
+
+def allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Field names (with aliases) of the model found at ``loc``, for "did you mean"."""
+    current: Any = model
+    for part in loc:
+        current = _step(current, part)
+        if current is None:
+            return []
+    current = _model_in(current)
+    if current is None:
+        return []
+    return [f.alias or name for name, f in current.model_fields.items()]
+
+
+def _step(annotation: Any, part: Any) -> Any:
+    model = _model_in(annotation)
+    if model is not None and isinstance(part, str):
+        f = model.model_fields.get(part) or next(
+            (f for f in model.model_fields.values() if f.alias == part), None)
+        return f.annotation if f else None
+    origin = typing.get_origin(annotation)
+    if origin in (dict, list):
+        return typing.get_args(annotation)[-1]
+    if origin is typing.Union:
+        for arg in typing.get_args(annotation):
+            if typing.get_origin(arg) in (dict, list):
+                return typing.get_args(arg)[-1]
+    return None
+
+
+def _model_in(annotation: Any) -> Optional[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return None
+
+
+def expression_error(exc: ExpressionError, *, file: str | None, line: int | None,
+                     rule_id: str | None, loc: tuple = ()) -> RulebookError:
+    return RulebookError(exc.message, file=file, line=line, rule_id=rule_id, loc=loc,
+                         expression=exc.expression, suggestion=exc.suggestion)
+
+
+@dataclass
+class Located:
+    """Where a piece of the rulebook came from."""
+
+    file: str | None
+    line: int | None
+    loc: tuple = ()
+
+    @classmethod
+    def at(cls, raw: YDict, loc: tuple) -> "Located":
+        file, line = locate(raw, loc)
+        return cls(file, line, loc)
+
+
+@dataclass
+class ErrorSink:
+    """Collects RulebookErrors during compilation."""
+
+    errors: list[RulebookError] = field(default_factory=list)
+
+    def add(self, error: RulebookError) -> None:
+        self.errors.append(error)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise RulebookInvalid(self.errors)

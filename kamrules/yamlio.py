@@ -1,0 +1,138 @@
+"""YAML loading that remembers where every value came from and refuses duplicate keys.
+
+PyYAML silently keeps the last of two equal keys; a rulebook must not. Mappings load as
+:class:`YDict` and sequences as :class:`YList`, both plain containers that also know their
+file and the line of each key / item, so validation errors can point at ``file:line``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import RulebookError
+
+
+class YDict(dict):
+    """A dict that knows its source file, its own line and the line of each key."""
+
+    file: str | None = None
+    line: int | None = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.key_lines: dict[Any, int] = {}
+        self.key_files: dict[Any, str] = {}
+
+    def line_of(self, key) -> int | None:
+        return self.key_lines.get(key, self.line)
+
+    def file_of(self, key) -> str | None:
+        return self.key_files.get(key, self.file)
+
+
+class YList(list):
+    """A list that knows its source file, its own line and the line of each item."""
+
+    file: str | None = None
+    line: int | None = None
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.item_lines: list[int] = []
+        self.item_files: list[str] = []
+
+    def line_of(self, index) -> int | None:
+        if isinstance(index, int) and 0 <= index < len(self.item_lines):
+            return self.item_lines[index]
+        return self.line
+
+    def file_of(self, index) -> str | None:
+        if isinstance(index, int) and 0 <= index < len(self.item_files):
+            return self.item_files[index]
+        return self.file
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader (no python tags) producing YDict/YList and rejecting duplicate keys."""
+
+    source_name = "<string>"
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> YDict:
+    loader.flatten_mapping(node)
+    result = YDict()
+    result.file, result.line = loader.source_name, node.start_mark.line + 1
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if key in result:
+            raise RulebookError(
+                f"duplicate key {key!r} (first defined on line {result.key_lines[key]})",
+                file=loader.source_name, line=line,
+                suggestion="remove one of them or rename it; YAML would silently keep only the last",
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = line
+    return result
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> YList:
+    result = YList(loader.construct_object(child, deep=True) for child in node.value)
+    result.file, result.line = loader.source_name, node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    result.item_files = [loader.source_name] * len(node.value)
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def load_yaml(text: str, source_name: str) -> Any:
+    """Parse one YAML document; errors become :class:`RulebookError` with file and line."""
+    loader = _Loader(text)
+    loader.source_name = source_name
+    try:
+        return loader.get_single_data()
+    except RulebookError:
+        raise
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise RulebookError(
+            f"not valid YAML: {exc.problem or exc.context}",
+            file=source_name, line=mark.line + 1 if mark else None,
+        ) from None
+    except yaml.YAMLError as exc:
+        raise RulebookError(f"not valid YAML: {exc}", file=source_name) from None
+    finally:
+        loader.dispose()
+
+
+def load_yaml_file(path: Path, source_name: str | None = None) -> Any:
+    name = source_name or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise RulebookError(
+            f"not UTF-8 text (byte {exc.start})", file=name,
+            suggestion="save the file as UTF-8 (VS Code: 'Save with Encoding' -> UTF-8)",
+        ) from None
+    return load_yaml(text, name)
+
+
+def locate(root: Any, loc: tuple) -> tuple[str | None, int | None]:
+    """File and line of the deepest known container on the path ``loc`` below ``root``."""
+    file, line, node = getattr(root, "file", None), getattr(root, "line", None), root
+    for key in loc:
+        if not isinstance(node, (YDict, YList)):
+            break
+        file = node.file_of(key) or file
+        line = node.line_of(key) or line
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            break
+    return file, line

@@ -1,0 +1,86 @@
+"""Shared fixtures: real .xlsx files built with openpyxl, and small complete projects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+AS_OF = dt.date(2026, 10, 31)
+
+
+def write_workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
+    """Write rows (lists of cell values; None = empty) to a real .xlsx, one sheet per key."""
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, rows in sheets.items():
+        ws = wb.create_sheet(name)
+        for row in rows:
+            ws.append(row)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+CUSTOMER_HEADER = ["客户编号", "客户名称", "行业", "地区", "客户经理", "合作开始日期", "结算方式",
+                   "联系人", "联系人生日", "合同到期日"]
+ORDER_HEADER = ["订单编号", "客户编号", "下单日期", "产品", "数量", "金额", "成本"]
+
+
+def small_ledger() -> dict[str, list[list]]:
+    """Three customers whose every metric and decision is worked out by hand in the tests."""
+    d = dt.datetime
+    return {
+        "客户档案": [
+            ["客户档案（截至2026年10月31日）"],
+            [],
+            CUSTOMER_HEADER,
+            ["C001", "A&B <Co> 贸易有限公司", "制造业", "华东", "张伟", d(2020, 1, 15), "月结", "李娜", d(1980, 5, 6), d(2027, 3, 31)],
+            ["C002", "二号商贸有限公司", "零售", "华南", "王芳", "2025年6月1日", "现结", "赵强", None, None],
+            ["C003", "三号物流有限公司", "物流", "华北", "张伟", "2018/5/1", "月结", "钱多", None, None],
+        ],
+        "销售明细": [
+            ORDER_HEADER,
+            ["SO1", "C001", d(2026, 10, 1), "钢材", 10, 1_000_000, 700_000],
+            ["SO2", "C001", d(2026, 3, 15), "钢材", 6, 600_000, 420_000],
+            ["SO3", "C001", d(2025, 8, 20), "钢材", 4, 400_000, 300_000],
+            ["SO4", "C002", "2026-09-30", "五金", 1, "¥120,000.00", 100_000],
+            ["SO5", "C002", d(2026, 9, 1), "五金", 1, "待确认", 10],
+            ["SO6", "C999", d(2026, 9, 1), "五金", 1, 5000, 10],
+            ["SO7", None, d(2026, 9, 1), "五金", 1, 5000, 10],
+            ["SO8", "C001", d(2026, 11, 5), "钢材", 1, 99_999, 1],
+        ],
+        "应收账款": [
+            ["发票号", "客户编号", "开票日期", "到期日", "金额", "已收金额", "收款日期"],
+            ["FP1", "C001", d(2026, 8, 16), d(2026, 9, 15), 50_000, 20_000, d(2026, 9, 20)],
+            ["FP2", "C001", d(2026, 10, 31), d(2026, 11, 30), 8_000, None, None],
+            ["FP3", "C001", d(2026, 5, 1), d(2026, 6, 1), 10_000, 10_000, d(2026, 11, 2)],
+        ],
+        "投诉记录": [
+            ["投诉编号", "客户编号", "投诉日期", "类别", "严重程度", "状态"],
+            ["TS1", "C002", d(2026, 5, 1), "质量", "中", "已解决"],
+        ],
+        "拜访记录": [
+            ["客户编号", "拜访日期", "拜访方式", "客户经理", "备注"],
+            ["C001", d(2026, 10, 20), "上门拜访", "张伟", "季度回顾"],
+            ["C001", d(2026, 6, 2), "电话", "张伟", ""],
+        ],
+    }
+
+
+def make_project(root: Path, sheets: dict[str, list[list]] | None = None) -> Path:
+    """A project folder with the bundled rules and templates and the given ledger."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO / "rules", root / "rules")
+    shutil.copytree(REPO / "templates", root / "templates")
+    write_workbook(root / "inputs" / "台账.xlsx", sheets if sheets is not None else small_ledger())
+    return root
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return make_project(tmp_path / "proj")
