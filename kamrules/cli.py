@@ -14,7 +14,6 @@ from typing import Optional
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
 from . import __version__
 from .errors import KamrulesError
@@ -69,6 +68,13 @@ def run(project: Path = ProjectOption,
     _print_summary(result)
 
 
+def describe_issue(issue) -> str:
+    """``file · sheet · row N · column = 'value': message`` on one line."""
+    where = " · ".join(str(p) for p in (issue.file, issue.sheet, f"row {issue.row}" if issue.row else None) if p)
+    cell = f" · {issue.column} = {issue.value or ''!r}" if issue.column else ""
+    return f"{where}{cell}: {issue.message}"
+
+
 def _print_summary(result) -> None:
     frame = result.result.frame
     out.print(f"kamrules {__version__} · as of {result.as_of.isoformat()}", markup=False)
@@ -85,11 +91,8 @@ def _print_summary(result) -> None:
     errors = [i for i in result.issues if i.severity == "error"]
     if errors:
         out.print(f"{len(errors)} rows were rejected (see 数据问题 in portfolio.xlsx, and issues.xlsx):", markup=False)
-        table = Table("file", "sheet", "row", "column", "value", "problem", show_edge=False, pad_edge=False)
         for issue in errors[:10]:
-            table.add_row(issue.file, issue.sheet or "", str(issue.row or ""), issue.column or "",
-                          str(issue.value or ""), issue.message)
-        out.print(table)
+            out.print("  " + describe_issue(issue), markup=False)
         if len(errors) > 10:
             out.print(f"  … and {len(errors) - 10} more", markup=False)
     warnings = Counter(i.code for i in result.issues if i.severity == "warning")

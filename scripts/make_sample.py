@@ -37,14 +37,14 @@ Sheets and what makes them realistic:
 * ``拜访记录`` - big customers visited about monthly, small ones rarely, some
   never; a few big customers have not been visited in the last four months.
 
-Planted bad rows (Excel row numbers as printed by the summary at the end):
+Planted bad rows (Excel row numbers, as the summary at the end prints them):
 
-* ``客户档案`` row 332, 客户编号: duplicate of C0154 with a different name.
-* ``销售明细`` (all placed between ordinary rows, none adjacent):
-  rows 1716 and 14131, 客户编号 blank;
-  rows 4604 and 16919, 金额 ``待确认``;
-  rows 7391 and 19640, 客户编号 ``C9999`` (unknown customer);
-  row 12087, 下单日期 ``2025-13-45``.
+* ``客户档案`` row 331, column A 客户编号: C0143 again, with a different name.
+* ``销售明细``, spread out between ordinary rows:
+  rows 2951 and 13519, column B 客户编号 blank;
+  rows 5224 and 16656, column F 金额 ``待确认``;
+  rows 7873 and 19233, column B 客户编号 ``C9999`` (unknown customer);
+  row 11207, column C 下单日期 ``2025-13-45``.
 """
 
 from __future__ import annotations
@@ -389,7 +389,7 @@ def company_name(rng: Random, city: str, industry: str, big: bool, taken: set[st
             return name
 
 
-def start_date_text(rng: Random, start: date, style: int) -> str:
+def start_date_text(start: date, style: int) -> str:
     if style == 0:
         return f"{start.year}年{start.month}月{start.day}日"
     if style == 1:
@@ -464,7 +464,7 @@ def mark_text_start_dates(rng: Random, customers: list[Customer]) -> None:
     chosen = rng.sample(customers, round(len(customers) * 0.1))
     styles = [0] * 14 + [1] * 13 + [2] * 6
     for customer, style in zip(chosen, styles):
-        customer.start_text = start_date_text(rng, customer.start, style)
+        customer.start_text = start_date_text(customer.start, style)
 
 
 def duplicate_customer(rng: Random, customers: list[Customer]) -> Customer:
@@ -829,7 +829,7 @@ def visit_rate(rng: Random, customer: Customer) -> float:
         return 0.45
     if customer.tier == "E":
         return 0.18
-    return 0.0 if rng.random() < 0.4 else 0.05
+    return 0.0 if rng.random() < 0.3 else 0.06
 
 
 def visit_note(rng: Random, customer: Customer, day: date, context: dict) -> str:
@@ -971,6 +971,7 @@ def write_atomically(data: bytes, out: Path) -> None:
     try:
         with os.fdopen(handle, "wb") as temp:
             temp.write(data)
+        os.chmod(temp_name, 0o644)
         os.replace(temp_name, out)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)

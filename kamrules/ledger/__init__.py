@@ -89,6 +89,7 @@ def read_ledger(inputs: Path, datasets: dict[str, DatasetSpec], settings: Ledger
         ledger.datasets[name] = pl.concat(parts[name], how="diagonal_relaxed")
     _check_keys(ledger, datasets)
     _check_references(ledger, datasets)
+    ledger.issues.sort(key=lambda i: (i.file, i.sheet or "", i.row or 0, i.column or ""))
     return ledger
 
 

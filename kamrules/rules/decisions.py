@@ -175,7 +175,6 @@ class RulebookCompiler:
         decisions = [self.compile_decision(did, spec) for did, spec in self.spec.decisions.items()]
         self.check_outputs(decisions, field_types)
         constraints = [self.compile_constraint(i, c) for i, c in enumerate(self.spec.constraints)]
-        self.sink.raise_if_any()
         for decision in decisions:
             field_types.update(decision.outputs)
         self.check_names(decisions, constraints, field_types)

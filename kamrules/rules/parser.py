@@ -109,7 +109,7 @@ def parse(text: str, *, allow_input: bool = False) -> k.Node:
     try:
         tree = py.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
-        position = (exc.offset - 1) if exc.offset else None
+        position = exc.offset - 1 if exc.offset else len(text)  # offset 0: at the end of the text
         raise ExpressionError(f"syntax error: {exc.msg}", expression=text, position=position) from None
     except (RecursionError, MemoryError, ValueError):
         raise ExpressionError("expression is too large or too deeply nested", expression=text[:60]) from None

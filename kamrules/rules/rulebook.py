@@ -161,7 +161,8 @@ def validate_spec(source: RulebookSource) -> RulebookSpec:
     try:
         return RulebookSpec.model_validate(dict(source.raw))
     except ValidationError as exc:
-        raise RulebookInvalid([schema_error(source.raw, err) for err in exc.errors()]) from None
+        errors = [schema_error(source.raw, err) for err in exc.errors()]
+        raise RulebookInvalid(sorted(errors, key=lambda e: (e.file or "", e.line or 0))) from None
 
 
 def schema_error(raw: YDict, err: dict) -> RulebookError:
@@ -225,27 +226,27 @@ def allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
 
 
 def _step(annotation: Any, part: Any) -> Any:
-    model = _model_in(annotation)
-    if model is not None and isinstance(part, str):
-        f = model.model_fields.get(part) or next(
-            (f for f in model.model_fields.values() if f.alias == part), None)
-        return f.annotation if f else None
-    origin = typing.get_origin(annotation)
-    if origin in (dict, list):
-        return typing.get_args(annotation)[-1]
-    if origin is typing.Union:
-        for arg in typing.get_args(annotation):
-            if typing.get_origin(arg) in (dict, list):
-                return typing.get_args(arg)[-1]
+    """The annotation one key or index below ``annotation``."""
+    candidates = typing.get_args(annotation) if typing.get_origin(annotation) is typing.Union else (annotation,)
+    for candidate in candidates:
+        if typing.get_origin(candidate) in (dict, list):
+            return typing.get_args(candidate)[-1]
+        model = _model_in(candidate)
+        if model is not None and isinstance(part, str):
+            f = model.model_fields.get(part) or next(
+                (f for f in model.model_fields.values() if f.alias == part), None)
+            return f.annotation if f else None
     return None
 
 
 def _model_in(annotation: Any) -> Optional[type[BaseModel]]:
+    """The model class an annotation is, or is Optional of."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
-    for arg in typing.get_args(annotation):
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg
+    if typing.get_origin(annotation) is typing.Union:
+        for arg in typing.get_args(annotation):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                return arg
     return None
 
 
@@ -280,4 +281,4 @@ class ErrorSink:
 
     def raise_if_any(self) -> None:
         if self.errors:
-            raise RulebookInvalid(self.errors)
+            raise RulebookInvalid(sorted(self.errors, key=lambda e: (e.file or "", e.line or 0)))
