@@ -89,7 +89,7 @@ def read_ledger(inputs: Path, datasets: dict[str, DatasetSpec], settings: Ledger
         ledger.datasets[name] = pl.concat(parts[name], how="diagonal_relaxed")
     _check_keys(ledger, datasets)
     _check_references(ledger, datasets)
-    ledger.issues.sort(key=lambda i: (i.file, i.sheet or "", i.row or 0, i.column or ""))
+    ledger.issues.sort(key=lambda i: (i.file, i.sheet or "", i.row or 0))
     return ledger
 
 
@@ -138,7 +138,8 @@ def _require_columns(sheet: RawSheet, dataset: str, spec: DatasetSpec, header: H
     raise LedgerError(
         f"sheet looks like dataset {dataset!r} but has no column for {missing[0]!r} (expected a header {expected})",
         file=sheet.file, sheet=sheet.sheet, row=header.excel_row if header else None,
-        suggestion=(hint + " Add it to the aliases in rules/ledger.yaml" if hint else
+        suggestion=(f"{hint} If so, add that header to datasets.{dataset}.columns.{missing[0]}.aliases "
+                    "in rules/ledger.yaml" if hint else
                     f"add the column, or add the sheet's header text to datasets.{dataset}.columns."
                     f"{missing[0]}.aliases in rules/ledger.yaml"))
 

@@ -1,0 +1,113 @@
+"""The command line: exact exit codes and messages; failed runs publish nothing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kamrules.cli import app
+from kamrules.pipeline import LOCK_NAME, STAGING_PREFIX
+
+from conftest import REPO
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def run_folders(project: Path) -> list[str]:
+    outputs = project / "outputs"
+    return sorted(p.name for p in outputs.iterdir()) if outputs.exists() else []
+
+
+def test_missing_project_folder(tmp_path):
+    result = invoke("run", "--project", str(tmp_path / "nope"))
+    assert result.exit_code == 1
+    assert result.output == f"error: {tmp_path / 'nope'}: project folder does not exist\n"
+
+
+def test_invalid_rulebook_lists_every_error_and_writes_nothing(project):
+    policy = project / "rules" / "policy.yaml"
+    policy.write_text(policy.read_text(encoding="utf-8").replace("when: revenue_growth >= 0.3",
+                                                                  "when: revenue_grwth >= 0.3"), encoding="utf-8")
+    result = invoke("run", "-p", str(project), "--as-of", "2026-10-31")
+    assert result.exit_code == 1
+    line = next(i for i, l in enumerate(policy.read_text(encoding="utf-8").splitlines(), 1) if "id: P-growth" in l)
+    assert result.output == (
+        "error: rulebook has 1 error:\n"
+        f"  rules/policy.yaml:{line} [P-growth]: unknown name 'revenue_grwth' (in 'revenue_grwth >= 0.3')\n"
+        "    hint: did you mean 'revenue_growth'?\n")
+    assert run_folders(project) == []
+
+
+def test_check_command(project):
+    result = invoke("check", "-p", str(project))
+    assert result.exit_code == 0
+    assert result.output == "rulebook OK: 12 decisions, 41 rules, 1 constraints, 5 datasets\n"
+    (project / "rules" / "policy.yaml").write_text("kamrules: 2\n", encoding="utf-8")
+    result = invoke("check", "-p", str(project))
+    assert result.exit_code == 1
+    assert "rules/policy.yaml:1: unsupported rulebook format 2; this kamrules reads format 1" in result.output
+
+
+def test_unreadable_workbook(project):
+    (project / "inputs" / "损坏.xlsx").write_bytes(b"PK\x03\x04 truncated zip")
+    before = (project / "inputs" / "损坏.xlsx").read_bytes()
+    result = invoke("run", "-p", str(project), "--as-of", "2026-10-31")
+    assert result.exit_code == 1
+    assert result.output.startswith("error: inputs/损坏.xlsx: cannot open workbook")
+    assert "hint: check that it is a real Excel file" in result.output
+    assert (project / "inputs" / "损坏.xlsx").read_bytes() == before
+    assert run_folders(project) == []
+
+
+def test_bad_as_of_is_a_usage_error(project):
+    result = invoke("run", "-p", str(project), "--as-of", "31/10/2026")
+    assert result.exit_code == 2
+    assert "'31/10/2026' is not a date; write it as YYYY-MM-DD" in result.output
+
+
+def test_a_failure_while_rendering_leaves_no_run_folder(project):
+    (project / "templates" / "proposal.docx").write_bytes(b"not a docx")
+    result = invoke("run", "-p", str(project), "--as-of", "2026-10-31")
+    assert result.exit_code == 1
+    assert result.output.startswith("error: templates/proposal.docx: not a Word .docx file")
+    assert run_folders(project) == []  # no published run, no staging folder, no lock
+
+
+def test_a_live_lock_refuses_and_a_stale_lock_is_taken_over(project):
+    outputs = project / "outputs"
+    outputs.mkdir()
+    (outputs / LOCK_NAME).write_text(str(os.getpid()))
+    result = invoke("run", "-p", str(project), "--as-of", "2026-10-31")
+    assert result.exit_code == 1
+    assert "another kamrules run is working on this project" in result.output
+    (outputs / LOCK_NAME).write_text("999999999")
+    (outputs / (STAGING_PREFIX + "20200101-000000")).mkdir()  # left by a crashed run
+    result = invoke("run", "-p", str(project), "--as-of", "2026-10-31", "--quiet")
+    assert result.exit_code == 0
+    folders = run_folders(project)
+    assert len(folders) == 1 and result.output == f"{outputs / folders[0]}\n"
+
+
+def test_bundled_example_runs(tmp_path):
+    import shutil
+    for name in ("rules", "templates", "inputs"):
+        shutil.copytree(REPO / name, tmp_path / name)
+    result = invoke("run", "-p", str(tmp_path), "--as-of", "2026-10-31")
+    assert result.exit_code == 0, result.output
+    assert "8 rows were rejected" in result.output
+    for row in (331, 2951, 5224, 7873, 11207, 13519, 16656, 19233):
+        assert f"· row {row} ·" in result.output
+    run_dir = tmp_path / "outputs" / run_folders(tmp_path)[0]
+    proposals = list((run_dir / "proposals").iterdir())
+    assert 5 <= len(proposals) <= 25
+    assert any("A&B _国际_ 贸易有限公司" in p.name for p in proposals)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["check", "--help"]])
+def test_help(args):
+    assert invoke(*args).exit_code == 0
