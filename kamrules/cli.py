@@ -78,11 +78,13 @@ def describe_issue(issue) -> str:
 def _print_summary(result) -> None:
     frame = result.result.frame
     out.print(f"kamrules {__version__} · as of {result.as_of.isoformat()}", markup=False)
+    out.print("read:", markup=False)
     for name, stats in result.ledger.stats.items():
         line = f"  {name:<12} {stats.rows_used:>8,} rows used"
         if stats.rows_rejected:
             line += f", {stats.rows_rejected:,} rejected"
         out.print(line, markup=False)
+    out.print("decided:", markup=False)
     out.print(f"  customers    {result.customers:>8,}", markup=False)
     if "key_account" in frame.columns:
         out.print(f"  key accounts {int(frame['key_account'].fill_null(False).sum()):>8,}", markup=False)
