@@ -109,11 +109,11 @@ def _print_summary(result) -> None:
 
 @app.command()
 def check(project: Path = ProjectOption) -> None:
-    """Validate the rulebook (rules/*.yaml) without reading any data."""
-    from .rules.decisions import load_rulebook
+    """Validate the rulebook (rules/*.yaml) and the templates it names, without reading any data."""
+    from .pipeline import check as check_project
 
     try:
-        rulebook = load_rulebook(project.resolve())
+        rulebook = check_project(project)
     except KamrulesError as exc:
         _fail(exc)
     rules = sum(len(d.rules) for d in rulebook.decisions)

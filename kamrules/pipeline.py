@@ -104,6 +104,16 @@ def new_run_id(outputs: Path, now: dt.datetime) -> str:
     return run_id
 
 
+def check(project: Path) -> CompiledRulebook:
+    """Validate the rulebook and open every template it names, without reading any data."""
+    project = Path(project).resolve()
+    rulebook = load_rulebook(project)
+    for document in rulebook.spec.documents:
+        DocxRenderer(project / "templates" / document.template, rulebook.spec.locale,
+                     f"templates/{document.template}")
+    return rulebook
+
+
 def evaluate(project: Path, as_of: dt.date, rulebook: CompiledRulebook | None = None,
              timings: dict[str, float] | None = None) -> tuple[CompiledRulebook, Ledger, EvaluationResult]:
     """Ledger, metrics and rules without writing anything (used by run, tests and explain)."""

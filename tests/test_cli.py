@@ -47,6 +47,10 @@ def test_check_command(project):
     result = invoke("check", "-p", str(project))
     assert result.exit_code == 0
     assert result.output == "rulebook OK: 12 decisions, 41 rules, 1 constraints, 5 datasets\n"
+    (project / "templates" / "proposal.docx").unlink()
+    result = invoke("check", "-p", str(project))
+    assert result.exit_code == 1
+    assert result.output.startswith("error: templates/proposal.docx: cannot read template: No such file or directory")
     (project / "rules" / "policy.yaml").write_text("kamrules: 2\n", encoding="utf-8")
     result = invoke("check", "-p", str(project))
     assert result.exit_code == 1

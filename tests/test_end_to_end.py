@@ -98,7 +98,8 @@ def test_cli_summary_and_run_folder(finished_run):
     assert "  key accounts        1" in lines
     assert "  proposal            1 documents" in lines
     assert "3 rows were rejected (see 数据问题 in portfolio.xlsx, and issues.xlsx):" in lines
-    assert "  inputs/台账.xlsx · 销售明细 · row 6 · 金额 = '待确认': not an amount of money" in lines
+    assert ("  inputs/台账.xlsx · 销售明细 · row 6 · 金额 = '待确认': "
+            "not an amount of money (write digits, e.g. 1234.50, ¥1,234.50 or 12万)") in lines
     assert lines[-1] == f"outputs: {run_dir}"
     assert sorted(p.name for p in run_dir.iterdir()) == ["issues.xlsx", "portfolio.xlsx", "proposals", "run.json"]
     assert [p.name for p in (run_dir / "proposals").iterdir()] == ["C001_A&B _Co_ 贸易有限公司_服务方案.docx"]

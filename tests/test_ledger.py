@@ -44,9 +44,10 @@ def test_bad_rows_are_reported_with_file_sheet_row_and_header(tmp_path):
     write_workbook(tmp_path / "台账.xlsx", small_ledger())
     issues = read(tmp_path).issues
     assert issues == [
-        Issue("台账.xlsx", "销售明细", 6, "金额", "待确认", "not an amount of money", "bad_value", "error", "orders"),
+        Issue("台账.xlsx", "销售明细", 6, "金额", "待确认",
+              "not an amount of money (write digits, e.g. 1234.50, ¥1,234.50 or 12万)", "bad_value", "error", "orders"),
         Issue("台账.xlsx", "销售明细", 7, "客户编号", "C999",
-              "unknown customer_id C999: not in dataset customers; this row was not used",
+              "unknown customer_id C999: not in 客户档案; this row was not used (add it to 客户档案 or correct it)",
               "unknown_reference", "error", "orders"),
         Issue("台账.xlsx", "销售明细", 8, "客户编号", None, "required value is missing", "missing_value", "error", "orders"),
     ]
@@ -59,7 +60,8 @@ def test_optional_bad_values_are_warnings_and_the_row_is_kept(tmp_path):
     ledger = read(tmp_path)
     warning = [i for i in ledger.issues if i.severity == "warning"]
     assert warning == [Issue("台账.xlsx", "客户档案", 4, "联系人生日", "不详",
-                             "not a valid date (value left empty, row kept)", "bad_date", "warning", "customers")]
+                             "not a valid date (write it as 2025-01-03, 2025/1/3 or 2025年1月3日) "
+                             "(value left empty, row kept)", "bad_date", "warning", "customers")]
     assert ledger.datasets["customers"].height == 3
     assert ledger.datasets["customers"]["contact_birthday"][0] is None
 
@@ -233,9 +235,17 @@ def test_min_max_and_enum_checks(tmp_path):
             "discount": {"aliases": ["折扣"], "type": "percent", "max": 0.5}}}),
     }
     write_workbook(tmp_path / "c.xlsx", {"客户档案": [["客户编号", "结算方式", "折扣"],
-                                                     ["C1", "月付", "60%"], ["C2", "现结", "5%"]]})
+                                                     ["C1", "月结算", "60%"], ["C2", "现结", "5%"]]})
     issues = read_ledger(tmp_path, datasets, LedgerSettings()).issues
     assert [(i.row, i.column, i.message) for i in issues] == [
-        (2, "结算方式", "not one of: 月结, 现结 (value left empty, row kept)"),
+        (2, "结算方式", "not one of: 月结, 现结 — did you mean '月结'? (value left empty, row kept)"),
         (2, "折扣", "above the maximum 0.5 (value left empty, row kept)"),
     ]
+
+
+def test_reference_issues_quote_the_header_as_written_in_that_file(tmp_path):
+    sheets = small_ledger()
+    sheets["销售明细"][0] = ["订单编号", "客户代码", "下单日期", "产品", "数量", "金额", "成本"]
+    write_workbook(tmp_path / "台账.xlsx", sheets)
+    unknown = [i for i in read(tmp_path).issues if i.code == "unknown_reference"]
+    assert [(i.row, i.column, i.value) for i in unknown] == [(7, "客户代码", "C999")]

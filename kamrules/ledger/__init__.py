@@ -49,6 +49,13 @@ class Ledger:
     issues: list[Issue] = field(default_factory=list)
     files: list[InputFile] = field(default_factory=list)
     stats: dict[str, DatasetStats] = field(default_factory=dict)
+    headers: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # (file, sheet) -> field -> header
+
+    def header(self, file: str, sheet: str, column: str, spec: DatasetSpec) -> str:
+        """The header text ``column`` had in that sheet (first alias if unknown)."""
+        found = self.headers.get((file, sheet), {}).get(column)
+        aliases = spec.columns[column].aliases
+        return found or (aliases[0] if aliases else column)
 
     @property
     def rejected_rows(self) -> int:
@@ -109,6 +116,7 @@ def _read_sheet(sheet: RawSheet, datasets: dict[str, DatasetSpec], settings: Led
                                        "sheet not used: its name and headers match no dataset in rules/ledger.yaml",
                                        "sheet_ignored", "warning"))
             return
+    ledger.headers[(sheet.file, sheet.sheet)] = header.headers
     frame, issues, read = _type_rows(sheet, dataset, datasets[dataset], header, settings)
     ledger.issues.extend(issues)
     ledger.stats[dataset].rows_read += read
@@ -182,9 +190,12 @@ def _cell_issues(checked: pl.DataFrame, sheet: RawSheet, dataset: str, spec: Dat
         bad = checked.filter(pl.col(error_col).is_not_null()).select(ROW, name, error_col)
         severity = "error" if error_col in rejecting else "warning"
         suffix = "" if severity == "error" else " (value left empty, row kept)"
+        allowed = spec.columns[name].values
         for row, value, message in bad.iter_rows():
+            hint = did_you_mean(value, allowed) if allowed and value is not None else None
+            text = f"{message} — {hint}" if hint else message
             issues.append(Issue(sheet.file, sheet.sheet, row, header.headers[name], value,
-                                message + suffix, _code(message), severity, dataset))
+                                text + suffix, _code(message), severity, dataset))
     return issues
 
 
@@ -215,7 +226,7 @@ def _check_keys(ledger: Ledger, datasets: dict[str, DatasetSpec]) -> None:
             origin = row["_first"]
             value = ", ".join(str(row[k]) for k in keys)
             ledger.issues.append(Issue(
-                row[FILE], row[SHEET], row[ROW], _header_label(spec, keys[0]), value,
+                row[FILE], row[SHEET], row[ROW], ledger.header(row[FILE], row[SHEET], keys[0], spec), value,
                 f"duplicate {'/'.join(keys)} {value} (first seen at {origin[FILE]}, sheet {origin[SHEET]}, "
                 f"row {origin[ROW]}); this row was not used", "duplicate_key", "error", name))
         if dups.height:
@@ -235,19 +246,16 @@ def _check_references(ledger: Ledger, datasets: dict[str, DatasetSpec]) -> None:
             target = ledger.datasets.get(target_name)
             if target is None:
                 continue
+            target_title = datasets[target_name].title or target_name
             known = target.get_column(target_column).drop_nulls().unique()
             unknown = pl.col(column).is_not_null() & ~pl.col(column).is_in(known.implode())
             bad = frame.filter(unknown)
             for row in bad.iter_rows(named=True):
                 ledger.issues.append(Issue(
-                    row[FILE], row[SHEET], row[ROW], _header_label(spec, column), str(row[column]),
-                    f"unknown {column} {row[column]}: not in dataset {target_name}; this row was not used",
-                    "unknown_reference", "error", name))
+                    row[FILE], row[SHEET], row[ROW], ledger.header(row[FILE], row[SHEET], column, spec),
+                    str(row[column]),
+                    f"unknown {column} {row[column]}: not in {target_title}; this row was not used "
+                    f"(add it to {target_title} or correct it)", "unknown_reference", "error", name))
             if bad.height:
                 ledger.stats[name].rows_rejected += bad.height
                 ledger.datasets[name] = frame.filter(~unknown)
-
-
-def _header_label(spec: DatasetSpec, column: str) -> str:
-    aliases = spec.columns[column].aliases
-    return aliases[0] if aliases else column

@@ -55,7 +55,7 @@ def to_number(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     digits, factor = _numeric_parts(text)
     value = digits.cast(pl.Float64, strict=False) * factor
     value = pl.when(value.is_finite()).then(value).otherwise(None)
-    return value, _fail(text.is_not_null() & value.is_null(), "not a number")
+    return value, _fail(text.is_not_null() & value.is_null(), "not a number (write digits, e.g. 1234.5, ¥1,234.50 or 12万)")
 
 
 def to_integer(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
@@ -68,7 +68,8 @@ def to_integer(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 def to_money(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     number, error = to_number(text)
     return (number.round(2, mode="half_away_from_zero"),
-            pl.when(error.is_not_null()).then(pl.lit("not an amount of money")).otherwise(None))
+            pl.when(error.is_not_null()).then(pl.lit("not an amount of money (write digits, e.g. 1234.50, ¥1,234.50 or 12万)"))
+            .otherwise(None))
 
 
 def to_percent(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
@@ -113,7 +114,7 @@ def to_date(text: pl.Expr, date_order: str = "ymd") -> tuple[pl.Expr, pl.Expr]:
     error = (pl.when(text.is_null() | value.is_not_null()).then(None)
              .when(ambiguous).then(pl.lit("ambiguous date (day/month order unknown); set ledger.date_order "
                                           "to dmy or mdy in rules/ledger.yaml, or write it as 2025-04-03"))
-             .otherwise(pl.lit("not a valid date")))
+             .otherwise(pl.lit("not a valid date (write it as 2025-01-03, 2025/1/3 or 2025年1月3日)")))
     return value, error
 
 

@@ -23,7 +23,6 @@ from ..errors import Issue
 from ..metrics.catalog import CATALOG
 from ..rules.decisions import CompiledRulebook
 from ..rules.engine import DecisionIssue, TRACE
-from .context import split_ids
 
 FORMATS = {"money": "#,##0.00", "percent": "0.0%", "date": "yyyy-mm-dd", "integer": "0",
            "number": "#,##0.00"}
@@ -176,7 +175,3 @@ def _width(column: Column) -> float:
     if column.field.startswith(TRACE):
         return 18
     return min(base, 30)
-
-
-def trace_text(value: str | None) -> list[str]:
-    return split_ids(value)

@@ -122,13 +122,19 @@ def _merge(merged: YDict, data: YDict, name: str) -> list[RulebookError]:
     return errors
 
 
-def _merge_mapping(merged: YDict, key: str, value: YDict, name: str, line: int) -> list[RulebookError]:
+def _section(merged: YDict, key: str, kind: type, name: str, line: int):
+    """The merged container for a section, created on first use with its first location."""
     target = merged.get(key)
     if target is None:
-        target = YDict()
+        target = kind()
         target.file, target.line = name, line
         merged[key] = target
         merged.key_lines[key], merged.key_files[key] = line, name
+    return target
+
+
+def _merge_mapping(merged: YDict, key: str, value: YDict, name: str, line: int) -> list[RulebookError]:
+    target = _section(merged, key, YDict, name, line)
     errors = []
     for item_key, item in value.items():
         item_line = value.line_of(item_key)
@@ -144,12 +150,7 @@ def _merge_mapping(merged: YDict, key: str, value: YDict, name: str, line: int) 
 
 
 def _merge_list(merged: YDict, key: str, value: YList, name: str, line: int) -> None:
-    target = merged.get(key)
-    if target is None:
-        target = YList()
-        target.file, target.line = name, line
-        merged[key] = target
-        merged.key_lines[key], merged.key_files[key] = line, name
+    target = _section(merged, key, YList, name, line)
     for index, item in enumerate(value):
         target.append(item)
         target.item_lines.append(value.line_of(index))
