@@ -22,7 +22,7 @@ C002 (现结, since 2025-06-01): one order 120,000 (cost 100,000) written as "¥
   next visit as-of + 7 = 2026-11-07; churn 中 (a complaint).
 C003 (月结, no orders): zeros everywhere, tier 普通, ABC C, loyalty 高 (8.5 years, no
   complaints) → 1% loyalty discount; margin unknown so the floor check does not apply;
-  credit 10,000/5,000/10,000 (C-monthly); churn 低.
+  credit 10,000/5,000/10,000 (C-small: 月结, tier 普通); churn 低.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ EXPECTED = {
     "C003": {
         "revenue_12m": 0, "revenue_total": 0, "orders_12m": 0, "margin_pct_12m": None, "recency_days": None,
         "abc_class": "C", "tier": "普通", "loyalty_level": "高", "discount_pct": 0.01, "credit_limit": 10_000,
-        "credit_warn_at": 5_000, "credit_block_at": 10_000, "churn_risk": "低", "_rule.credit": "C-monthly",
+        "credit_warn_at": 5_000, "credit_block_at": 10_000, "churn_risk": "低", "_rule.credit": "C-small",
     },
 }
 

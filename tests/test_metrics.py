@@ -92,4 +92,5 @@ def test_derived_metrics_are_typed_and_see_earlier_ones():
     derived = [("double", lambda resolve: resolve("revenue_12m") * 2, "money"),
                ("as_text", lambda resolve: resolve("double").cast(pl.String), "text")]
     row = compute_features(data, AS_OF, MetricsSpec(), derived).row(0, named=True)
-    assert row["double"] == 2469.13 and row["as_text"] == "2469.13"
+    assert row["revenue_12m"] == 1234.57  # money metrics are rounded to the fen
+    assert row["double"] == 2469.14 and row["as_text"] == "2469.14"

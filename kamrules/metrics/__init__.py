@@ -78,8 +78,10 @@ def compute_features(datasets: dict[str, pl.DataFrame], as_of: dt.date, spec: Me
         frame = frame.join(part, on=KEY, how="left")
     frame = _ensure_catalog_columns(frame)
     frame = frame.with_columns([pl.col(c).fill_null(0) for c in ZERO_FILLED])
-    frame = finish(frame, w, has_cost).collect()
-    frame = pareto(frame, spec.abc)
+    frame = finish(frame, w, has_cost)
+    money = [cast_to(pl.col(name), "money") for name, info in CATALOG.items()
+             if info.type == "money" and name in frame.collect_schema()]
+    frame = pareto(frame.with_columns(money).collect(), spec.abc)
     return _add_derived(frame, as_of, derived)
 
 

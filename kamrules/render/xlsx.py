@@ -107,7 +107,7 @@ class PortfolioWriter:
         title.font = TITLE_FONT
         ws.append([title])
         ws.append(["数据截至", _cell(ws, self.as_of, "date")])
-        revenue = frame.get_column("revenue_12m").sum() if "revenue_12m" in frame.columns else None
+        revenue = round(frame.get_column("revenue_12m").sum(), 2) if "revenue_12m" in frame.columns else None
         ws.append(["客户数", frame.height])
         ws.append(["近12个月销售额", _cell(ws, revenue, "money")])
         for decision in self.rulebook.decisions:
@@ -127,8 +127,10 @@ class PortfolioWriter:
         if not text_outputs or "revenue_12m" not in frame.columns:
             return
         output = text_outputs[0]
+        order = {value: i for i, value in enumerate(decision.literal_values(output))}
         groups = (frame.group_by(output).agg(pl.len().alias("n"), pl.col("revenue_12m").sum().alias("rev"))
-                  .sort(output, nulls_last=True))
+                  .sort(pl.col(output).replace_strict(order, default=len(order), return_dtype=pl.Int64),
+                        output, nulls_last=True))
         if groups.height > 20:
             return
         ws.append([])
@@ -136,7 +138,8 @@ class PortfolioWriter:
                    _cell(ws, "近12个月销售额", header=True), _cell(ws, "销售额占比", header=True)])
         for value, n, rev in groups.iter_rows():
             share = rev / revenue if revenue else None
-            ws.append([value if value is not None else "（空）", n, _cell(ws, rev, "money"), _cell(ws, share, "percent")])
+            ws.append([value if value is not None else "（空）", n, _cell(ws, round(rev, 2), "money"),
+                       _cell(ws, share, "percent")])
 
     def _issues(self, wb: Workbook, issues: list[Issue], conflicts: list[DecisionIssue]) -> None:
         ws = wb.create_sheet("数据问题")

@@ -66,6 +66,15 @@ class Decision:
             return self.labels[output]
         return self.title if len(self.outputs) == 1 else output
 
+    def literal_values(self, output: str) -> list:
+        """The literal values an output can take, in rule order then default (for sorting reports)."""
+        values = []
+        exprs = [r.outputs.get(output) for r in self.rules] + [(self.default or {}).get(output)]
+        for expr in exprs:
+            if expr is not None and isinstance(expr.node, k.Literal) and expr.node.value not in values:
+                values.append(expr.node.value)
+        return values
+
     def reads(self) -> set[str]:
         """Names read from outside the decision (a rule's own earlier outputs excluded)."""
         found: set[str] = set()
