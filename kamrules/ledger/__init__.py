@@ -16,6 +16,7 @@ import polars as pl
 
 from ..errors import Issue, LedgerError, ProjectError
 from ..names import did_you_mean
+from ..types import POLARS_TYPES
 from .coerce import clean_text, coerce
 from .config import DatasetSpec, LedgerSettings
 from .headers import HeaderMatch, find_header, sheet_name_matches
@@ -162,7 +163,7 @@ def _type_rows(sheet: RawSheet, dataset: str, spec: DatasetSpec, header: HeaderM
     typed, errors, rejecting = [], [], []
     for name, column in spec.columns.items():
         if name not in mapped:
-            typed.append(pl.lit(None, dtype=_empty_type(column.type)).alias(name))
+            typed.append(pl.lit(None, dtype=POLARS_TYPES[column.type]).alias(name))
             continue
         value, error = coerce(pl.col(name), column, settings.date_order)
         if column.required:
@@ -206,11 +207,6 @@ def _code(message: str) -> str:
         if message.startswith(prefix):
             return code
     return "bad_value"
-
-
-def _empty_type(kind: str) -> pl.DataType:
-    from ..types import POLARS_TYPES
-    return POLARS_TYPES[kind]
 
 
 def _check_keys(ledger: Ledger, datasets: dict[str, DatasetSpec]) -> None:

@@ -18,7 +18,7 @@ from typing import Callable, Optional
 import polars as pl
 
 from ..errors import ExpressionError, RulebookError, RulebookInvalid
-from ..types import cast_to
+from ..types import POLARS_TYPES, cast_to
 from . import ast as k
 from .compiler import compile_expression
 from .decisions import CompiledRulebook, Constraint, Decision, Expr, Rule
@@ -65,8 +65,8 @@ class PolarsEngine:
         pending = list(self.rulebook.constraints)
         for decision in self.rulebook.decisions:
             frame = self._decide(frame, decision, result)
-            frame, pending = self._apply_ready_constraints(frame, pending, result)
-        frame, _ = self._apply_ready_constraints(frame, pending, result, force=True)
+            frame, pending = self._apply_ready_constraints(frame, pending)
+        frame, _ = self._apply_ready_constraints(frame, pending, force=True)
         result.issues.extend(self._conflicts(frame))
         result.frame = frame.drop([c for c in frame.columns if c.startswith(CONFLICT)])
         return result
@@ -153,8 +153,7 @@ class PolarsEngine:
             pl.when(over).then(pl.concat_str(pl.col(trace), pl.lit("; quota"))).otherwise(pl.col(trace)).alias(trace),
         )
 
-    def _apply_ready_constraints(self, frame: pl.DataFrame, pending: list[Constraint],
-                                 result: EvaluationResult, force: bool = False):
+    def _apply_ready_constraints(self, frame: pl.DataFrame, pending: list[Constraint], force: bool = False):
         waiting = []
         for constraint in pending:
             needed = k.names(constraint.check.node) | set(constraint.fix) | \
@@ -190,7 +189,6 @@ class PolarsEngine:
 
 
 def _dtype(type_name: str) -> pl.DataType:
-    from ..types import POLARS_TYPES
     return POLARS_TYPES[type_name]
 
 
