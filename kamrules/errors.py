@@ -105,19 +105,24 @@ class RulebookError(KamrulesError):
         rule_id: the decision/rule/column the problem belongs to, or None.
         loc: path of keys from the top of the merged rulebook, e.g. ("decisions", "tier", "hit").
         expression: the expression text when the problem is in one, else None.
+        column: 1-based column in the YAML line, or None.
+        sheet, cell: for decision tables kept in Excel, the sheet name and cell ("C7"), else None.
     """
 
     def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
                  rule_id: str | None = None, loc: tuple = (), expression: str | None = None,
-                 suggestion: str | None = None):
+                 suggestion: str | None = None, column: int | None = None,
+                 sheet: str | None = None, cell: str | None = None):
         super().__init__(message, suggestion=suggestion)
         self.file, self.line, self.rule_id, self.loc = file, line, rule_id, tuple(loc)
-        self.expression = expression
+        self.expression, self.column, self.sheet, self.cell = expression, column, sheet, cell
 
     def location(self) -> str:
         where = self.file or "rulebook"
-        if self.line:
-            where += f":{self.line}"
+        if self.sheet or self.cell:
+            where += "".join(f" › {part}" for part in (self.sheet, self.cell) if part)
+        elif self.line:
+            where += f":{self.line}" + (f":{self.column}" if self.column else "")
         if self.rule_id:
             where += f" [{self.rule_id}]"
         return where
