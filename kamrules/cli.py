@@ -121,6 +121,43 @@ def check(project: Path = ProjectOption) -> None:
               f"{len(rulebook.constraints)} constraints, {len(rulebook.spec.datasets)} datasets", markup=False)
 
 
+@app.command("test")
+def test_rules(project: Path = ProjectOption) -> None:
+    """Run the rule test cases in rules/tests/*.yaml (given values → expected decisions)."""
+    from .rules.decisions import load_rulebook
+    from .rules.testing import run_rule_tests
+
+    try:
+        report = run_rule_tests(project.resolve(), load_rulebook(project.resolve()))
+    except KamrulesError as exc:
+        _fail(exc)
+    if not report.results:
+        out.print("no rule tests: add cases to rules/tests/*.yaml", markup=False)
+        return
+    for result in report.results:
+        if result.passed:
+            out.print(f"  ok    {result.name}", markup=False)
+            continue
+        out.print(f"  FAIL  {result.name}  ({result.file}:{result.line})", markup=False)
+        for mismatch in result.mismatches:
+            out.print(f"        {mismatch.field}: expected {_show(mismatch.expected)}, got {_show(mismatch.actual)}",
+                      markup=False)
+        trace = ", ".join(f"{decision}={rules}" for decision, rules in result.trace.items() if rules)
+        out.print(f"        trace: {trace}", markup=False)
+    failed = len(report.failed)
+    out.print(f"{len(report.results) - failed} passed, {failed} failed", markup=False)
+    if report.unexercised:
+        out.print("rules no case exercises: " + ", ".join(report.unexercised), markup=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _show(value) -> str:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return repr(value)
+
+
 @app.command()
 def version() -> None:
     """Print the kamrules version."""

@@ -241,3 +241,31 @@ def test_the_bundled_rulebook_copy_reports_every_problem_at_once(tmp_path):
         ("KA-tier", "unknown name 'tenure_year'", "did you mean 'tenure_years'?")]
     line = text.splitlines().index("        when: tier in ['A', 'B'] and tenure_year >= 1") + 1
     assert errors[0][1] == line - 1  # the rule's line (its `- id:` line)
+
+
+@pytest.mark.parametrize("when, then, line, message", [
+    ("tier_x > 5", "1", 7, "tier_x is text but is compared with a number (5)"),
+    ("since + 30 > since", "1", 7, "days cannot be added to a date with '+' in since + 30; use add_days(date, n)"),
+    ("since - since > 30", "1", 7, "dates cannot be subtracted in since - since; use days_between(a, b)"),
+    ("tier_x", "1", 7, "a condition must be true or false, but tier_x is text"),
+    ("not revenue_12m", "1", 7, "'not' joins conditions, but revenue_12m is a number, not true/false"),
+    ("revenue_12m > 0 and tier_x", "1", 7, "'and' joins conditions, but tier_x is text, not true/false"),
+    ("tier_x in ['A', 1]", "1", 7, "tier_x is text but is compared with a number (1)"),
+    ("true", "tier_x", 8, "output v is number but tier_x is text"),
+    ("true", "days_between(tier_x, since)", 8, "days_between() needs a date here; tier_x is text"),
+    ("true", "min(revenue_12m, since)", 8, "min() mixes a date and a number in min(revenue_12m, since)"),
+    ("true", "1 if tier_x else 2", 8, "'if' joins conditions, but tier_x is text, not true/false"),
+])
+def test_type_mistakes_are_found_before_any_data_is_read(tmp_path, when, then, line, message):
+    ledger = LEDGER + "      tier_x: [等级]\n      since: {aliases: [合作开始日期], type: date}\n"
+    project = rules_project(tmp_path, {"policy.yaml": f"""\
+        kamrules: 1
+        decisions:
+          d:
+            outputs: {{v: number}}
+            rules:
+              - id: R1
+                when: "{when}"
+                then: {{v: "{then}"}}
+        """}, ledger=ledger)
+    assert errors_of(project) == [("rules/policy.yaml", line, "R1", message, None)]

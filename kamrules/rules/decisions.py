@@ -24,6 +24,7 @@ from . import ast as k
 from .model import ConstraintSpec, DecisionSpec, QuotaSpec
 from ..names import did_you_mean
 from .parser import parse
+from .typecheck import check_condition, check_value
 from .rulebook import (ErrorSink, Located, RulebookSource, RulebookSpec, expression_error,
                        read_sources, validate_spec)
 from .unary import parse_unary
@@ -187,6 +188,7 @@ class RulebookCompiler:
         for decision in decisions:
             field_types.update(decision.outputs)
         self.check_names(decisions, constraints, field_types)
+        self.check_types(decisions, constraints, derived, field_types)
         ordered = self.order(decisions)
         self.check_documents(field_types)
         self.sink.raise_if_any()
@@ -363,6 +365,35 @@ class RulebookCompiler:
                     self.error(f"fix: {name!r} is not a decision output", constraint.where, constraint.id,
                                suggestion=did_you_mean(name, outputs))
                 self.check_expr_names(value, fields, constraint.where, constraint.id)
+
+    def type_error(self, problem: str | None, expr: Expr, where: Located, rule_id: str) -> None:
+        if problem:
+            self.sink.add(RulebookError(problem, file=where.file, line=where.line, rule_id=rule_id,
+                                        loc=where.loc, expression=expr.text))
+
+    def check_types(self, decisions: list[Decision], constraints: list[Constraint], derived: list[Derived],
+                    fields: dict[str, str]) -> None:
+        for metric in derived:
+            where = self.at("metrics", "derived", metric.name)
+            self.type_error(check_value(metric.expr.node, fields, metric.name, metric.type), metric.expr, where,
+                            metric.name)
+        for decision in decisions:
+            for rule in decision.rules:
+                when = self.at(*rule.where.loc, "when")
+                self.type_error(check_condition(rule.condition.node, fields), rule.condition, when, rule.id)
+                for name, value in rule.outputs.items():
+                    here = self.at(*rule.where.loc, "then", name)
+                    self.type_error(check_value(value.node, fields, name, decision.outputs[name]), value, here, rule.id)
+            for name, value in (decision.default or {}).items():
+                here = self.at("decisions", decision.id, "default", name)
+                self.type_error(check_value(value.node, fields, name, decision.outputs[name]), value, here, decision.id)
+        for constraint in constraints:
+            here = self.at(*constraint.where.loc, "check")
+            self.type_error(check_condition(constraint.check.node, fields), constraint.check, here, constraint.id)
+            for name, value in constraint.fix.items():
+                if name in fields:
+                    self.type_error(check_value(value.node, fields, name, fields[name]), value, constraint.where,
+                                    constraint.id)
 
     def order(self, decisions: list[Decision]) -> list[Decision]:
         owner = {name: d.id for d in decisions for name in d.outputs}

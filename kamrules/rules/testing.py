@@ -1,0 +1,200 @@
+"""Rule tests: ``rules/tests/*.yaml`` cases, run by ``kamrules test``.
+
+```yaml
+- name: 150万以上为A级
+  given: {revenue_total: 1600000, tenure_years: 3, margin_pct_12m: 0.3, complaints_12m: 0}
+  expect: {tier: A, discount_pct: 0.09, key_account: true}
+  rules: {discount: [D-A, D-loyal]}      # optional: which rule(s) must decide each decision
+  as_of: 2026-10-31                       # optional, default 2026-01-01 — tests must not depend on today
+```
+
+Each case is one customer. Fields not in ``given`` are missing (null), exactly as a customer
+with no such data; derived metrics (``rules/metrics.yaml``) are computed from ``given``
+unless given themselves. Numbers are compared with a tolerance (``tolerance:`` per case,
+default 1e-6), dates as dates, lists in order, everything else exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import RulebookError, RulebookInvalid
+from ..metrics import INTERNAL_COLUMNS
+from ..names import did_you_mean
+from ..types import POLARS_TYPES, cast_to
+from ..yamlio import YList, load_yaml_file, locate
+from .compiler import compile_expression
+from .decisions import CompiledRulebook
+from .engine import TRACE, PolarsEngine
+from .rulebook import schema_error
+
+DEFAULT_AS_OF = dt.date(2026, 1, 1)
+
+
+class CaseSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    given: dict[str, Any] = Field(default_factory=dict)
+    expect: dict[str, Any] = Field(default_factory=dict)
+    rules: dict[str, Any] = Field(default_factory=dict)
+    as_of: dt.date = DEFAULT_AS_OF
+    tolerance: float = Field(1e-6, ge=0)
+
+
+@dataclass
+class Mismatch:
+    field: str
+    expected: Any
+    actual: Any
+
+
+@dataclass
+class CaseResult:
+    name: str
+    file: str
+    line: Optional[int]
+    mismatches: list[Mismatch]
+    trace: dict[str, Optional[str]]
+    fired: set[str] = field(default_factory=set)
+
+    @property
+    def passed(self) -> bool:
+        return not self.mismatches
+
+
+@dataclass
+class RuleTestReport:
+    results: list[CaseResult]
+    rule_ids: list[str]
+
+    @property
+    def failed(self) -> list[CaseResult]:
+        return [r for r in self.results if not r.passed]
+
+    @property
+    def unexercised(self) -> list[str]:
+        fired = set().union(*(r.fired for r in self.results)) if self.results else set()
+        return [rule_id for rule_id in self.rule_ids if rule_id not in fired]
+
+
+def case_files(project: Path) -> list[Path]:
+    folder = project / "rules" / "tests"
+    return sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")) if folder.is_dir() else []
+
+
+def load_cases(project: Path, rulebook: CompiledRulebook) -> list[tuple[CaseSpec, str, Optional[int]]]:
+    """Every case with its file and line; all problems are raised together."""
+    cases, errors = [], []
+    for path in case_files(project):
+        name = path.relative_to(project).as_posix()
+        try:
+            data = load_yaml_file(path, name)
+        except RulebookError as exc:
+            errors.append(exc)
+            continue
+        if data is None:
+            continue
+        if not isinstance(data, YList):
+            errors.append(RulebookError("a test file is a list of cases (- name: …, given: …, expect: …)",
+                                        file=name, line=1))
+            continue
+        for index, raw in enumerate(data):
+            line = data.line_of(index)
+            try:
+                case = CaseSpec.model_validate(raw)
+            except ValidationError as exc:
+                errors.extend(schema_error(data, {**err, "loc": (index, *err["loc"])}) for err in exc.errors())
+                continue
+            errors.extend(_check_names(case, rulebook, data, index))
+            cases.append((case, name, line))
+    if errors:
+        raise RulebookInvalid(errors)
+    return cases
+
+
+def _check_names(case: CaseSpec, rulebook: CompiledRulebook, data: YList, index: int) -> list[RulebookError]:
+    fields = rulebook.field_types
+    decisions = {d.id for d in rulebook.decisions}
+    problems = []
+    for section, known in (("given", fields), ("expect", fields), ("rules", decisions)):
+        for key in getattr(case, section):
+            if key not in known:
+                file, line = locate(data, (index, section, key))
+                problems.append(RulebookError(f"{section}: unknown {'decision' if section == 'rules' else 'field'} {key!r}",
+                                              file=file, line=line, rule_id=case.name,
+                                              suggestion=did_you_mean(str(key), known)))
+    return problems
+
+
+def run_rule_tests(project: Path, rulebook: CompiledRulebook) -> RuleTestReport:
+    results = [run_case(case, file, line, rulebook) for case, file, line in load_cases(project, rulebook)]
+    rule_ids = [r.id for d in rulebook.decisions for r in d.rules]
+    return RuleTestReport(results, rule_ids)
+
+
+def given_frame(case: CaseSpec, rulebook: CompiledRulebook) -> pl.DataFrame:
+    """A one-customer feature table: given values typed like the real fields, the rest null."""
+    decision_outputs = {name for d in rulebook.decisions for name in d.outputs}
+    derived = {d.name for d in rulebook.derived}
+    base = {name: type_name for name, type_name in rulebook.field_types.items()
+            if name not in decision_outputs and name not in derived and name != "as_of"}
+    base.setdefault("customer_id", "text")
+    values = {"customer_id": case.given.get("customer_id", case.name)}
+    columns = []
+    for name, type_name in base.items():
+        value = values.get(name, case.given.get(name))
+        columns.append(pl.Series(name, [value], dtype=POLARS_TYPES[type_name], strict=False))
+    frame = pl.DataFrame(columns)
+    for spec in rulebook.derived:
+        if spec.name in case.given:
+            expr = pl.lit(case.given[spec.name])
+        else:
+            expr = compile_expression(spec.expr.node, _resolver(case.as_of), source=spec.expr.text)
+        frame = frame.with_columns(cast_to(expr, spec.type).alias(spec.name))
+    return frame.drop(INTERNAL_COLUMNS, strict=False)
+
+
+def _resolver(as_of: dt.date):
+    return lambda name: pl.lit(as_of) if name == "as_of" else pl.col(name)
+
+
+def run_case(case: CaseSpec, file: str, line: Optional[int], rulebook: CompiledRulebook) -> CaseResult:
+    frame = given_frame(case, rulebook)
+    row = PolarsEngine(rulebook, case.as_of).evaluate(frame).frame.row(0, named=True)
+    trace = {d.id: row.get(TRACE + d.id) for d in rulebook.decisions}
+    mismatches = [Mismatch(name, expected, row.get(name)) for name, expected in case.expect.items()
+                  if not values_equal(expected, row.get(name), case.tolerance)]
+    for decision, expected in case.rules.items():
+        wanted = [expected] if isinstance(expected, str) else list(expected)
+        actual = _ids(trace.get(decision))
+        if actual != wanted:
+            mismatches.append(Mismatch(f"rules.{decision}", wanted, actual))
+    fired = {rule_id for value in trace.values() for rule_id in _ids(value)}
+    return CaseResult(case.name, file, line, mismatches, trace, fired)
+
+
+def _ids(trace: Optional[str]) -> list[str]:
+    if not trace:
+        return []
+    return [part.strip() for part in trace.replace(";", ",").split(",") if part.strip()]
+
+
+def values_equal(expected: Any, actual: Any, tolerance: float) -> bool:
+    if expected is None or actual is None:
+        return expected is None and actual is None
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return isinstance(expected, bool) and isinstance(actual, bool) and expected == actual
+    if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
+        return math.isclose(expected, actual, rel_tol=1e-9, abs_tol=tolerance)
+    if isinstance(actual, dt.date) and isinstance(expected, str):
+        return actual.isoformat() == expected
+    if isinstance(expected, list) and isinstance(actual, list):
+        return len(expected) == len(actual) and all(values_equal(e, a, tolerance) for e, a in zip(expected, actual))
+    return expected == actual
