@@ -113,9 +113,15 @@ def check(project: Path = ProjectOption) -> None:
     from .pipeline import check as check_project
 
     try:
-        rulebook = check_project(project)
+        rulebook, findings = check_project(project)
     except KamrulesError as exc:
         _fail(exc)
+    if findings:
+        count = len(findings)
+        out.print(f"check found {count} problem{'s' if count != 1 else ''}:", markup=False)
+        for finding in findings:
+            out.print("  " + str(finding).replace("\n", "\n  "), markup=False)
+        raise typer.Exit(1)
     rules = sum(len(d.rules) for d in rulebook.decisions)
     out.print(f"rulebook OK: {len(rulebook.decisions)} decisions, {rules} rules, "
               f"{len(rulebook.constraints)} constraints, {len(rulebook.spec.datasets)} datasets", markup=False)

@@ -22,13 +22,15 @@ from typing import Any, Callable, Iterator
 import polars as pl
 
 from . import __version__
-from .errors import Issue, LockedError, ProjectError, RenderError
+from .errors import Issue, LockedError, ProjectError, RenderError, RulebookError
 from .ledger import Ledger, read_ledger
 from .metrics import compute_features
+from .rules.analysis import analyse_table
 from .rules.compiler import compile_expression
 from .rules.decisions import CompiledRulebook, load_rulebook
 from .rules.engine import TRACE, EvaluationResult, PolarsEngine
-from .render.context import customer_context
+from .names import did_you_mean
+from .render.context import CONTEXT_EXTRAS, customer_context
 from .render.docx import DocxRenderer, safe_filename
 from .render.xlsx import PortfolioWriter, write_issues_workbook
 
@@ -104,14 +106,25 @@ def new_run_id(outputs: Path, now: dt.datetime) -> str:
     return run_id
 
 
-def check(project: Path) -> CompiledRulebook:
-    """Validate the rulebook and open every template it names, without reading any data."""
+def check(project: Path) -> tuple[CompiledRulebook, list[RulebookError]]:
+    """Validate the rulebook and its templates without reading any data.
+
+    Errors that make the rulebook unusable are raised (RulebookInvalid, RenderError); the
+    returned findings are certain problems in an otherwise usable rulebook: overlapping
+    ``unique`` rows, unreachable ``first`` rows, uncovered values, unknown template names.
+    """
     project = Path(project).resolve()
     rulebook = load_rulebook(project)
+    findings = [f for decision in rulebook.decisions for f in analyse_table(decision)]
+    known = set(rulebook.field_types) | set(CONTEXT_EXTRAS)
     for document in rulebook.spec.documents:
-        DocxRenderer(project / "templates" / document.template, rulebook.spec.locale,
-                     f"templates/{document.template}")
-    return rulebook
+        name = f"templates/{document.template}"
+        renderer = DocxRenderer(project / "templates" / document.template, rulebook.spec.locale, name)
+        for placeholder in sorted(renderer.placeholders() - known):
+            findings.append(RulebookError(
+                f"template uses {placeholder!r}, which no customer field, metric or decision provides",
+                file=name, rule_id=document.id, suggestion=did_you_mean(placeholder, known)))
+    return rulebook, findings
 
 
 def evaluate(project: Path, as_of: dt.date, rulebook: CompiledRulebook | None = None,

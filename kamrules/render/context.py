@@ -16,6 +16,10 @@ from ..rules.engine import FIX, TRACE
 from .config import DocumentSpec
 
 
+CONTEXT_EXTRAS = ("company", "as_of", "valid_until", "doc_no", "document_title", "reasons", "upcoming_visits",
+                  "trace")
+
+
 def split_ids(trace: str | None) -> list[str]:
     if not trace:
         return []

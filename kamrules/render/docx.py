@@ -61,6 +61,14 @@ class DocxRenderer:
         except Exception as exc:
             raise RenderError(f"not a Word .docx file ({type(exc).__name__})", template=self.display_name) from None
 
+    def placeholders(self) -> set[str]:
+        """Top-level names the template reads (loop variables and its own sets excluded)."""
+        try:
+            return set(DocxTemplate(io.BytesIO(self.source)).get_undeclared_template_variables(self.env))
+        except jinja2.TemplateSyntaxError as exc:
+            raise RenderError(f"template syntax error: {exc.message}", template=self.display_name,
+                              suggestion="in Word, retype the whole {{ … }} tag in one go so it is not split") from None
+
     def render(self, context: dict[str, Any], target: Path, customer_id: str | None = None) -> None:
         template = DocxTemplate(io.BytesIO(self.source))
         try:

@@ -48,6 +48,7 @@ class Rule:
     note: Optional[str]
     priority: Optional[int]
     where: Located
+    cells: Optional[list[k.Node]] = None  # table rows: each input cell's unary test (``?`` unbound)
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Decision:
     quota: Optional[QuotaSpec]
     where: Located
     labels: dict[str, str] = field(default_factory=dict)
+    table_inputs: Optional[list[Expr]] = None  # the input expressions of a table-form decision
 
     def label(self, output: str) -> str:
         if output in self.labels:
@@ -222,8 +224,11 @@ class RulebookCompiler:
 
     def compile_decision(self, decision_id: str, spec: DecisionSpec) -> Decision:
         where = self.at("decisions", decision_id)
-        rules = (self.rules_from_list(decision_id, spec) if spec.rules is not None
-                 else self.rules_from_table(decision_id, spec))
+        table_inputs: Optional[list[Expr]] = None
+        if spec.rules is not None:
+            rules = self.rules_from_list(decision_id, spec)
+        else:
+            table_inputs, rules = self.rules_from_table(decision_id, spec)
         default = None
         if spec.default is not None:
             default = {}
@@ -245,7 +250,7 @@ class RulebookCompiler:
             if name not in spec.outputs:
                 self.unknown_output(name, spec, self.at("decisions", decision_id, "labels", name), decision_id)
         return Decision(decision_id, spec.title or decision_id, spec.hit, dict(spec.outputs), rules,
-                        default, spec.quota, where, dict(spec.labels))
+                        default, spec.quota, where, dict(spec.labels), table_inputs)
 
     def unknown_output(self, name: str, spec: DecisionSpec, where: Located, rule_id: str) -> None:
         if any(ch in str(name) for ch in ")]'\""):
@@ -286,7 +291,7 @@ class RulebookCompiler:
                 rules.append(Rule(rule_spec.id, condition, outputs, rule_spec.note, rule_spec.priority, where))
         return rules
 
-    def rules_from_table(self, decision_id: str, spec: DecisionSpec) -> list[Rule]:
+    def rules_from_table(self, decision_id: str, spec: DecisionSpec) -> tuple[list[Expr], list[Rule]]:
         table, out_names = spec.table, list(spec.outputs)
         inputs = []
         for index, text in enumerate(table.inputs):
@@ -301,15 +306,17 @@ class RulebookCompiler:
                 self.error(f"row has {len(row)} cells; expected {width} ({len(table.inputs)} inputs + "
                            f"{len(out_names)} outputs) or {width + 1} with a note", where, rule_id)
                 continue
-            tests = [self.parse(cell, where, rule_id, cell=True) for cell in row[:len(inputs)]]
+            # In YAML an empty cell is written "-"; a bare null is the null test, as in DMN.
+            tests = [self.parse("null" if cell is None else cell, where, rule_id, cell=True)
+                     for cell in row[:len(inputs)]]
             outputs = {name: self.output_value(value, spec.outputs[name], where, rule_id)
                        for name, value in zip(out_names, row[len(inputs):width])}
             if any(t is None for t in tests) or any(i is None for i in inputs) or None in outputs.values():
                 continue
             condition = _table_condition(inputs, tests)
             note = str(row[width]) if len(row) > width and row[width] is not None else None
-            rules.append(Rule(rule_id, condition, outputs, note, None, where))
-        return rules
+            rules.append(Rule(rule_id, condition, outputs, note, None, where, [t.node for t in tests]))
+        return inputs, rules
 
     def compile_constraint(self, index: int, spec: ConstraintSpec) -> Constraint:
         where = self.at("constraints", index)

@@ -104,10 +104,12 @@ def read_excel_table(path: Path, display: str, sheet: str | None, outputs: dict[
     ``labels`` output name to display name; ``display`` is the file name shown in errors.
     Raises :class:`RulebookError` located at the offending cell.
     """
-    sheet_name, grid = _read_grid(path, sheet, _Where(display, decision_id, sheet))
+    sheet_name, raw_grid = _read_grid(path, sheet, _Where(display, decision_id, sheet))
     where = _Where(display, decision_id, sheet_name)
+    grid = [[_clean(raw, where, col, number) for col, raw in enumerate(raw_row)]
+            for number, raw_row in enumerate(raw_grid, start=1)]
     header_row = _header_row(grid, where)
-    header = [_clean(raw, where, col, header_row) for col, raw in enumerate(grid[header_row - 1])]
+    header = grid[header_row - 1]
     layout = _layout(header, header_row, outputs, labels, where)
     rows, row_numbers = _rule_rows(grid, header_row, layout, where)
     letters = [get_column_letter(col + 1) for col in layout.inputs + layout.outputs]
@@ -126,8 +128,8 @@ def _read_grid(path: Path, sheet: str | None, where: _Where) -> tuple[str, list[
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except FileNotFoundError:
-        raise where.error("workbook file not found",
-                          "check `file:` in the decision's table (folder, spelling, .xlsx)") from None
+        hint = "check `file:` in the decision's table (folder, spelling, .xlsx)"
+        raise where.error("workbook file not found", hint) from None
     except IsADirectoryError:
         raise where.error("`file:` names a folder, not a workbook",
                           "give the path of the .xlsx file") from None
@@ -196,15 +198,11 @@ def _key(value) -> str:
 
 
 def _header_row(grid: list[list], where: _Where) -> int:
-    for number, raw_row in enumerate(grid, start=1):
-        if any(_is_filled(raw) for raw in raw_row):
+    for number, values in enumerate(grid, start=1):
+        if any(value is not None for value in values):
             return number
     raise where.error("the sheet is empty: no header row",
                       "put the header (input expressions, then the outputs) in the first row")
-
-
-def _is_filled(raw) -> bool:
-    return raw is not None and not (isinstance(raw, str) and not raw.strip())
 
 
 def _layout(header: list, header_row: int, outputs: dict[str, str], labels: dict[str, str],
@@ -213,8 +211,7 @@ def _layout(header: list, header_row: int, outputs: dict[str, str], labels: dict
     output_cols = _output_columns(header, header_row, outputs, labels, where)
     missing = [name for name in outputs if name not in output_cols]
     if missing:
-        raise _missing_output(missing[0], header, labels.get(missing[0]), where.error,
-                              start, header_row)
+        raise _missing_output(missing[0], labels.get(missing[0]), header, header_row, start, where)
     first_output = min(output_cols.values())
     if first_output == start:
         raise where.error("no input columns left of the outputs",
@@ -247,14 +244,14 @@ def _output_columns(header: list, header_row: int, outputs: dict[str, str],
     return found
 
 
-def _missing_output(name: str, header: list, label: str | None, error, start: int,
-                    header_row: int) -> RulebookError:
+def _missing_output(name: str, label: str | None, header: list, header_row: int, start: int,
+                    where: _Where) -> RulebookError:
     texts = [_text(value) for value in header if value is not None]
     hint = did_you_mean(name, texts) or (label and did_you_mean(label, texts))
     if not hint:
         spelled = f"{name!r}" + (f" or {label!r}" if label else "")
         hint = f"add a header cell {spelled} right of the input columns"
-    return error(f"no column for output {name!r}", hint, column=start, row=header_row)
+    return where.error(f"no column for output {name!r}", hint, column=start, row=header_row)
 
 
 def _note_column(header: list, header_row: int, first_output: int, output_cols: dict[str, int],
@@ -266,7 +263,7 @@ def _note_column(header: list, header_row: int, first_output: int, output_cols: 
         if value is None or col in output_cols.values():
             continue
         if _key(value) not in NOTE_HEADERS:
-            raise _unexpected_header(_text(value), outputs, labels, where.error, col, header_row)
+            raise _unexpected_header(_text(value), outputs, labels, col, header_row, where)
         if note is not None:
             raise where.error("second note column",
                               f"keep one note column ({get_column_letter(note + 1)} or "
@@ -275,29 +272,28 @@ def _note_column(header: list, header_row: int, first_output: int, output_cols: 
     return note
 
 
-def _unexpected_header(text: str, outputs: dict[str, str], labels: dict[str, str], error,
-                       col: int, header_row: int) -> RulebookError:
+def _unexpected_header(text: str, outputs: dict[str, str], labels: dict[str, str], col: int,
+                       header_row: int, where: _Where) -> RulebookError:
     known = [*outputs, *(labels[name] for name in outputs if name in labels)]
     hint = did_you_mean(text, known)
     if not hint:
         declared = ", ".join(f"{name} ({labels[name]})" if name in labels else name
                              for name in outputs)
         hint = (f"inputs go left of the outputs; the outputs are {declared}; "
-                f"a note column is headed {', '.join(NOTE_HEADERS)}")
-    return error(f"header {text!r} is neither an output nor a note column", hint,
-                 column=col, row=header_row)
+                f"a note column is headed {', '.join(NOTE_HEADERS[:-1])} or {NOTE_HEADERS[-1]}")
+    return where.error(f"header {text!r} is neither an output nor a note column", hint,
+                       column=col, row=header_row)
 
 
 def _rule_rows(grid: list[list], header_row: int, layout: _Layout,
                where: _Where) -> tuple[list[list], list[int]]:
     rows, numbers = [], []
     used = layout.used()
-    for number, raw_row in enumerate(grid[header_row:], start=header_row + 1):
-        values = [_clean(raw, where, col, number) for col, raw in enumerate(raw_row)]
+    for number, values in enumerate(grid[header_row:], start=header_row + 1):
         if all(value is None for value in values):
             continue
         _check_no_stray_values(values, used, where, number)
-        values += [None] * (max(used) + 1 - len(values))  # rows end at their last stored cell
+        values = values + [None] * (max(used) + 1 - len(values))  # rows end at their last cell
         row = [values[col] for col in layout.inputs + layout.outputs]
         if layout.note is not None and values[layout.note] is not None:
             row.append(_text(values[layout.note]))
