@@ -165,6 +165,28 @@ def _show(value) -> str:
 
 
 @app.command()
+def explain(customer_id: str = typer.Argument(..., help="Customer id, e.g. C0168."),
+            project: Path = ProjectOption,
+            run_id: Optional[str] = typer.Option(None, "--run", help="Run folder name; default the latest run."),
+            lang: Optional[str] = typer.Option(None, "--lang", help="zh or en; default the rulebook's locale."),
+            as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Why a customer got each decision in a finished run."""
+    import json
+
+    from .pipeline import explain as explain_customer
+    from .rules.explain import render_text
+
+    try:
+        explanation = explain_customer(project, customer_id, run_id, lang)
+    except KamrulesError as exc:
+        _fail(exc)
+    if as_json:
+        out.print(json.dumps(explanation.to_dict(), ensure_ascii=False, indent=2, default=str), markup=False)
+    else:
+        out.print(render_text(explanation), markup=False)
+
+
+@app.command()
 def version() -> None:
     """Print the kamrules version."""
     out.print(__version__, markup=False)

@@ -29,6 +29,7 @@ from .rules.analysis import analyse_table
 from .rules.compiler import compile_expression
 from .rules.decisions import CompiledRulebook, load_rulebook
 from .rules.engine import TRACE, EvaluationResult, PolarsEngine
+from .rules.parser import parse
 from .names import did_you_mean
 from .render.context import CONTEXT_EXTRAS, customer_context
 from .render.docx import DocxRenderer, safe_filename
@@ -37,6 +38,7 @@ from .render.xlsx import PortfolioWriter, write_issues_workbook
 Progress = Callable[[str, int, int], None]
 LOCK_NAME = ".kamrules.lock"
 STAGING_PREFIX = ".staging-"
+DECISIONS_FILE = "decisions.parquet"
 
 
 @dataclass
@@ -138,7 +140,7 @@ def evaluate(project: Path, as_of: dt.date, rulebook: CompiledRulebook | None = 
     ledger = read_ledger(project / "inputs", rulebook.spec.datasets, rulebook.spec.ledger, project)
     timings["ledger"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    derived = [(d.name, _derived_builder(d), d.type) for d in rulebook.derived]
+    derived = [(d.name, _derived_builder(d, rulebook.field_types), d.type) for d in rulebook.derived]
     features = compute_features(ledger.datasets, as_of, rulebook.spec.metrics, derived)
     timings["metrics"] = time.perf_counter() - clock
     clock = time.perf_counter()
@@ -147,8 +149,9 @@ def evaluate(project: Path, as_of: dt.date, rulebook: CompiledRulebook | None = 
     return rulebook, ledger, result
 
 
-def _derived_builder(derived):
-    return lambda resolve: compile_expression(derived.expr.node, resolve, source=derived.expr.text)
+def _derived_builder(derived, field_types: dict[str, str]):
+    return lambda resolve: compile_expression(derived.expr.node, resolve, source=derived.expr.text,
+                                              field_types=field_types)
 
 
 def run(project: Path, as_of: dt.date | None = None, progress: Progress = _quiet,
@@ -169,6 +172,7 @@ def run(project: Path, as_of: dt.date | None = None, progress: Progress = _quiet
         staging = outputs / f"{STAGING_PREFIX}{run_id}"
         staging.mkdir()
         try:
+            _snapshot(project, staging, result)
             documents = _render(project, staging, rulebook, ledger, result, as_of, timings, progress)
             run = RunResult(outputs / run_id, as_of, result.frame.height, documents, ledger.issues,
                             result, ledger, timings)
@@ -180,6 +184,51 @@ def run(project: Path, as_of: dt.date | None = None, progress: Progress = _quiet
     return run
 
 
+def _snapshot(project: Path, staging: Path, result: EvaluationResult) -> None:
+    """What ``kamrules explain`` needs later: the rules as used and every customer's decisions."""
+    shutil.copytree(project / "rules", staging / "rules")
+    result.frame.write_parquet(staging / DECISIONS_FILE)
+
+
+def finished_runs(project: Path) -> list[Path]:
+    """Published run folders, oldest first."""
+    outputs = Path(project) / "outputs"
+    if not outputs.is_dir():
+        return []
+    runs = [p for p in outputs.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / "run.json").exists()]
+    return sorted(runs, key=lambda p: (p.name.split("-")[0], p.name.split("-")[1],
+                                       int(p.name.split("-")[2]) if p.name.count("-") > 1 else 1))
+
+
+def explain(project: Path, customer_id: str, run_id: str | None = None, lang: str | None = None):
+    """Explain one customer's decisions in a finished run (the latest one by default)."""
+    from .rules.explain import Explainer, language
+
+    project = Path(project).resolve()
+    runs = finished_runs(project)
+    if run_id is not None:
+        chosen = [p for p in runs if p.name == run_id]
+        if not chosen:
+            raise ProjectError(f"no finished run {run_id!r} in outputs/", path=str(project / "outputs"),
+                               suggestion=did_you_mean(run_id, [p.name for p in runs]) or
+                               "runs: " + ", ".join(p.name for p in runs[-5:]))
+        run_dir = chosen[0]
+    elif runs:
+        run_dir = runs[-1]
+    else:
+        raise ProjectError("no finished run in outputs/", path=str(project / "outputs"),
+                           suggestion="run `kamrules run` first")
+    manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    rulebook = load_rulebook(run_dir)
+    frame = pl.read_parquet(run_dir / DECISIONS_FILE)
+    if frame.filter(pl.col("customer_id") == customer_id).is_empty():
+        raise ProjectError(f"customer {customer_id!r} is not in run {run_dir.name}", path=str(run_dir),
+                           suggestion=did_you_mean(customer_id, frame.get_column("customer_id").to_list()))
+    as_of = dt.date.fromisoformat(manifest["as_of"])
+    explainer = Explainer(rulebook, frame, as_of, language(rulebook, lang))
+    return explainer.explain(customer_id, run_dir.name)
+
+
 def _remove_stale_staging(outputs: Path) -> None:
     for leftover in outputs.glob(STAGING_PREFIX + "*"):
         shutil.rmtree(leftover, ignore_errors=True)
@@ -189,7 +238,7 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
             result: EvaluationResult, as_of: dt.date, timings: dict[str, float], progress: Progress) -> dict[str, int]:
     clock = time.perf_counter()
     frame = result.frame
-    alerts = {title: _select(frame, condition, as_of) for title, condition in rulebook.spec.portfolio.alerts.items()}
+    alerts = {title: _select(frame, condition, as_of, rulebook.field_types) for title, condition in rulebook.spec.portfolio.alerts.items()}
     stats = {"rows_rejected": ledger.rejected_rows}
     PortfolioWriter(rulebook, as_of).write(staging / "portfolio.xlsx", frame, ledger.issues,
                                            result.issues, alerts, stats)
@@ -204,20 +253,19 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
     return counts
 
 
-def _select(frame: pl.DataFrame, condition: str, as_of: dt.date) -> pl.DataFrame:
-    from .rules.parser import parse
-
+def _select(frame: pl.DataFrame, condition: str, as_of: dt.date, field_types: dict[str, str]) -> pl.DataFrame:
     def resolve(name: str) -> pl.Expr:
         return pl.lit(as_of) if name == "as_of" else pl.col(name)
 
-    return frame.filter(compile_expression(parse(condition), resolve, source=condition).fill_null(False))
+    expr = compile_expression(parse(condition), resolve, source=condition, field_types=field_types)
+    return frame.filter(expr.fill_null(False))
 
 
 def _render_documents(project: Path, staging: Path, rulebook: CompiledRulebook, frame: pl.DataFrame,
                       document, as_of: dt.date, progress: Progress) -> int:
     template = project / "templates" / document.template
     renderer = DocxRenderer(template, rulebook.spec.locale, f"templates/{document.template}")
-    chosen = _select(frame, document.for_, as_of)
+    chosen = _select(frame, document.for_, as_of, rulebook.field_types)
     folder = staging / document.folder
     folder.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()

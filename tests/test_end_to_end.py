@@ -21,7 +21,7 @@ C002 (现结, since 2025-06-01): one order 120,000 (cost 100,000) written as "¥
   tenure 1.42 years); loyalty 中 (1 complaint); no discount; credit 0; never visited →
   next visit as-of + 7 = 2026-11-07; churn 中 (a complaint).
 C003 (月结, no orders): zeros everywhere, tier 普通, ABC C, loyalty 高 (8.5 years, no
-  complaints) → 1% loyalty discount; margin unknown so the floor check does not apply;
+  complaints) but the loyalty bonus is for tiered customers only → no discount;
   credit 10,000/5,000/10,000 (C-small: 月结, tier 普通); churn 低.
 """
 
@@ -61,7 +61,7 @@ EXPECTED = {
     },
     "C003": {
         "revenue_12m": 0, "revenue_total": 0, "orders_12m": 0, "margin_pct_12m": None, "recency_days": None,
-        "abc_class": "C", "tier": "普通", "loyalty_level": "高", "discount_pct": 0.01, "credit_limit": 10_000,
+        "abc_class": "C", "tier": "普通", "loyalty_level": "高", "discount_pct": 0.0, "credit_limit": 10_000,
         "credit_warn_at": 5_000, "credit_block_at": 10_000, "churn_risk": "低", "_rule.credit": "C-small",
     },
 }
@@ -101,7 +101,8 @@ def test_cli_summary_and_run_folder(finished_run):
     assert ("  inputs/台账.xlsx · 销售明细 · row 6 · 金额 = '待确认': "
             "not an amount of money (write digits, e.g. 1234.50, ¥1,234.50 or 12万)") in lines
     assert lines[-1] == f"outputs: {run_dir}"
-    assert sorted(p.name for p in run_dir.iterdir()) == ["issues.xlsx", "portfolio.xlsx", "proposals", "run.json"]
+    assert sorted(p.name for p in run_dir.iterdir()) == ["decisions.parquet", "issues.xlsx", "portfolio.xlsx",
+                                                         "proposals", "rules", "run.json"]
     assert [p.name for p in (run_dir / "proposals").iterdir()] == ["C001_A&B _Co_ 贸易有限公司_服务方案.docx"]
 
 
@@ -116,8 +117,10 @@ def test_portfolio_workbook_contents(finished_run):
     c001 = rows["C001"]
     assert c001["客户名称"] == "A&B <Co> 贸易有限公司"
     assert c001["近12个月销售额"] == 1_600_000
-    assert c001["客户等级"] == "A" and c001["客户等级依据"] == "tier#1"
-    assert c001["折扣"] == pytest.approx(0.10) and c001["折扣依据"] == "D-A, D-loyal, D-growth"
+    assert c001["客户等级"] == "A" and c001["客户等级依据"] == "tier#1（累计消费150万元及以上）"
+    assert c001["折扣"] == pytest.approx(0.10)
+    assert c001["折扣依据"] == "D-A（A级客户基础折扣8%）；D-loyal（忠诚的分级客户额外1%）；D-growth（高潜力重点客户额外1%）"
+    assert rows["C002"]["大客户依据"] == "默认值（未命中任何规则）"
     assert c001["信用额度"] == 267_000 and c001["信用状态"] == "冻结"
     assert c001["大客户"] is True
     assert sheet.freeze_panes == "C2" and sheet.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(header))}4"

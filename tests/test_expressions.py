@@ -67,6 +67,8 @@ def test_operators_and_null_semantics(text, expected):
     ("abs(0 - n)", [3, 0, 2]),
     ("floor(n / 2)", [1.0, 0.0, 1.0]),
     ("ceil(n / 2)", [2.0, 0.0, 1.0]),
+    ("floor((n * 0 + 0.3 - 0.25) * 1000)", [50.0, 50.0, 50.0]),
+    ("ceil((n * 0 + 0.1 + 0.2) * 10)", [3.0, 3.0, 3.0]),
     ("coalesce(累计消费, 0)", [1_600_000.0, 900_000.0, 0.0]),
     ("is_null(tier)", [False, False, True]),
     ("days_between(since, as_of)", [(AS_OF - dt.date(2020, 1, 31)).days, None, (AS_OF - dt.date(2024, 2, 29)).days]),
@@ -169,3 +171,16 @@ def test_unary_dates():
     assert cell_result(">= 2025-01-01", dt.date(2025, 1, 1)) is True
     assert cell_result(">= 2025-01-01", dt.date(2024, 12, 31)) is False
     assert cell_result("[2025-01-01..2025-12-31]", dt.date(2025, 6, 1)) is True
+
+
+def test_numbers_compare_as_decimals_when_types_are_known():
+    frame = pl.DataFrame({"margin": [0.15, 0.12], "discount": [0.10, 0.07]})
+    text = "margin - discount >= 0.05"
+    plain = compile_expression(parse(text), pl.col, source=text)
+    typed = compile_expression(parse(text), pl.col, source=text,
+                               field_types={"margin": "percent", "discount": "percent"})
+    assert frame.select(plain)["margin"].to_list() == [False, False]  # binary floating point
+    assert frame.select(typed.alias("r"))["r"].to_list() == [True, True]
+    equal = compile_expression(parse("margin - discount == 0.05"), pl.col, field_types={"margin": "percent",
+                                                                                       "discount": "percent"})
+    assert frame.select(equal.alias("r"))["r"].to_list() == [True, True]

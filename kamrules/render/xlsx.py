@@ -23,6 +23,7 @@ from ..errors import Issue
 from ..metrics.catalog import CATALOG
 from ..rules.decisions import CompiledRulebook
 from ..rules.engine import DecisionIssue, TRACE
+from ..rules.explain import language, phrase_expr, phrase_map
 
 FORMATS = {"money": "#,##0.00", "percent": "0.0%", "date": "yyyy-mm-dd", "integer": "0",
            "number": "#,##0.00"}
@@ -79,6 +80,7 @@ class PortfolioWriter:
     def write(self, target: Path, frame: pl.DataFrame, issues: list[Issue],
               conflicts: list[DecisionIssue], alerts: dict[str, pl.DataFrame], stats: dict[str, Any]) -> None:
         wb = Workbook(write_only=True)
+        frame, alerts = self._worded(frame), {title: self._worded(rows) for title, rows in alerts.items()}
         self._summary(wb, frame, issues, conflicts, alerts, stats)
         columns = [c for c in self.columns if c.field in frame.columns]
         self._table(wb, "客户", columns, frame)
@@ -86,6 +88,12 @@ class PortfolioWriter:
             self._table(wb, title[:31], columns, rows)
         self._issues(wb, issues, conflicts)
         wb.save(str(target))
+
+    def _worded(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Trace columns in the words ``kamrules explain`` uses: ``D-A（A级客户基础折扣8%）；…``."""
+        mapping = phrase_map(self.rulebook, language(self.rulebook, None))
+        traces = [c for c in frame.columns if c.startswith(TRACE)]
+        return frame.with_columns([phrase_expr(c, mapping).alias(c) for c in traces])
 
     def _table(self, wb: Workbook, title: str, columns: list[Column], frame: pl.DataFrame) -> None:
         ws = wb.create_sheet(title)

@@ -4,6 +4,10 @@ Null semantics (DESIGN.md): arithmetic with null is null, a comparison with null
 (and a null condition is "no match"), ``and``/``or`` follow three-valued logic, division by
 zero is null, ``x == null`` means ``is_null(x)``. ``min``/``max`` are null when any argument
 is; ``coalesce`` and ``is_null`` handle missing values explicitly.
+
+Numbers compare as decimals: when both sides are numbers (known from the field types), the
+comparison is made on their difference rounded to 9 places, so ``0.15 - 0.10 >= 0.05``
+holds as a manager expects although binary floating point makes the left side 0.0499….
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ import polars as pl
 
 from ..errors import ExpressionError
 from . import ast as k
+from .typecheck import TypeChecker, TypeProblem
 
 Resolver = Callable[[str], pl.Expr]
 
 _ROUND = "half_away_from_zero"
+DECIMALS = 9
 
 
 class ExpressionCompiler:
@@ -27,10 +33,12 @@ class ExpressionCompiler:
     stands for in a decision-table cell. ``source`` is the text, for error messages.
     """
 
-    def __init__(self, resolve: Resolver, *, source: str = "", input_expr: pl.Expr | None = None):
+    def __init__(self, resolve: Resolver, *, source: str = "", input_expr: pl.Expr | None = None,
+                 field_types: dict[str, str] | None = None):
         self.resolve = resolve
         self.source = source
         self.input_expr = input_expr
+        self.types = TypeChecker(field_types) if field_types is not None else None
 
     def compile(self, node: k.Node) -> pl.Expr:
         method = getattr(self, "_" + type(node).__name__)
@@ -105,8 +113,18 @@ class ExpressionCompiler:
                 return other.is_not_null()
             raise self.fail(f"'{op}' with null is never true; use is_null(x)", right_node, op)
         right = self.compile(right_node)
+        if self._both_numbers(left_node, right_node):
+            left, right = (left - right).round(DECIMALS), pl.lit(0)
         return {"<": left < right, "<=": left <= right, "==": left == right,
                 "!=": left != right, ">": left > right, ">=": left >= right}[op]
+
+    def _both_numbers(self, a: k.Node, b: k.Node) -> bool:
+        if self.types is None:
+            return False
+        try:
+            return self.types.check(a) == "number" and self.types.check(b) == "number"
+        except TypeProblem:
+            return False
 
     def _membership(self, left: pl.Expr, items: k.ListOf) -> pl.Expr:
         if all(isinstance(i, k.Literal) for i in items.items):
@@ -160,13 +178,14 @@ class ExpressionCompiler:
     def _fn_abs(x):
         return x.abs()
 
+    # (0.3 - 0.25) * 1000 is 49.99999999999999 in binary floating point; a manager means 50.
     @staticmethod
     def _fn_floor(x):
-        return x.cast(pl.Float64).floor()
+        return x.cast(pl.Float64).round(DECIMALS).floor()
 
     @staticmethod
     def _fn_ceil(x):
-        return x.cast(pl.Float64).ceil()
+        return x.cast(pl.Float64).round(DECIMALS).ceil()
 
     @staticmethod
     def _fn_coalesce(*args):
@@ -224,5 +243,5 @@ def _is_null_literal(node: k.Node) -> bool:
 
 
 def compile_expression(node: k.Node, resolve: Resolver, *, source: str = "",
-                       input_expr: pl.Expr | None = None) -> pl.Expr:
-    return ExpressionCompiler(resolve, source=source, input_expr=input_expr).compile(node)
+                       input_expr: pl.Expr | None = None, field_types: dict[str, str] | None = None) -> pl.Expr:
+    return ExpressionCompiler(resolve, source=source, input_expr=input_expr, field_types=field_types).compile(node)

@@ -26,6 +26,7 @@ from .decisions import CompiledRulebook, Constraint, Decision, Expr, Rule
 KEY = "customer_id"
 TRACE = "_rule."
 FIX = "_fix."
+WAS = "_was."  # the value an output had before a constraint fixed it
 CONFLICT = "_conflict."
 
 
@@ -45,6 +46,7 @@ class EvaluationResult:
     issues: list[DecisionIssue] = field(default_factory=list)
     unmatched: dict[str, int] = field(default_factory=dict)
     quota_trimmed: dict[str, int] = field(default_factory=dict)
+    constraint_fixes: dict[str, int] = field(default_factory=dict)
 
 
 def trace_column(decision_id: str) -> str:
@@ -62,11 +64,13 @@ class PolarsEngine:
     def evaluate(self, features: pl.DataFrame) -> EvaluationResult:
         frame = features.sort(KEY)
         result = EvaluationResult(frame)
-        pending = list(self.rulebook.constraints)
         for decision in self.rulebook.decisions:
             frame = self._decide(frame, decision, result)
-            frame, pending = self._apply_ready_constraints(frame, pending)
-        frame, _ = self._apply_ready_constraints(frame, pending, force=True)
+        for constraint in self.rulebook.constraints:
+            frame = self._apply_constraint(frame, constraint)
+            fixed = frame.get_column(FIX + constraint.id).sum()
+            if fixed:
+                result.constraint_fixes[constraint.id] = int(fixed)
         result.issues.extend(self._conflicts(frame))
         result.frame = frame.drop([c for c in frame.columns if c.startswith(CONFLICT)])
         return result
@@ -84,7 +88,8 @@ class PolarsEngine:
                 local: Optional[dict[str, pl.Expr]] = None) -> pl.Expr:
         """Compile and type-check against the frame's schema (on zero rows: no data cost)."""
         try:
-            compiled = compile_expression(expr.node, self.resolver(local), source=expr.text)
+            compiled = compile_expression(expr.node, self.resolver(local), source=expr.text,
+                                          field_types=self.rulebook.field_types)
             frame.head(0).select(compiled)
         except ExpressionError as exc:
             raise RulebookInvalid([RulebookError(exc.message, file=where.file, line=where.line,
@@ -96,7 +101,8 @@ class PolarsEngine:
                                                  suggestion="check the types of the fields compared or combined")]) from None
         return compiled
 
-    def _rule_outputs(self, frame: pl.DataFrame, decision: Decision, rule: Rule) -> dict[str, pl.Expr]:
+    def rule_outputs(self, frame: pl.DataFrame, decision: Decision, rule: Rule) -> dict[str, pl.Expr]:
+        """The rule's output expressions; a later output may use an earlier one of the same rule."""
         local: dict[str, pl.Expr] = {}
         for name, value in rule.outputs.items():
             compiled = cast_to(self.compile(value, frame, rule.where, rule.id, local), decision.outputs[name])
@@ -106,7 +112,7 @@ class PolarsEngine:
     def _decide(self, frame: pl.DataFrame, decision: Decision, result: EvaluationResult) -> pl.DataFrame:
         rules = decision.rules
         conditions = [self.compile(r.condition, frame, r.where, r.id).fill_null(False) for r in rules]
-        outputs = [self._rule_outputs(frame, decision, r) for r in rules]
+        outputs = [self.rule_outputs(frame, decision, r) for r in rules]
         defaults = {name: cast_to(self.compile(v, frame, decision.where, decision.id), decision.outputs[name])
                     for name, v in (decision.default or {}).items()}
         cond_cols = [f"_c{i}" for i in range(len(rules))]
@@ -153,17 +159,6 @@ class PolarsEngine:
             pl.when(over).then(pl.concat_str(pl.col(trace), pl.lit("; quota"))).otherwise(pl.col(trace)).alias(trace),
         )
 
-    def _apply_ready_constraints(self, frame: pl.DataFrame, pending: list[Constraint], force: bool = False):
-        waiting = []
-        for constraint in pending:
-            needed = k.names(constraint.check.node) | set(constraint.fix) | \
-                {n for v in constraint.fix.values() for n in k.names(v.node)}
-            if force or all(n in frame.columns or n == "as_of" for n in needed):
-                frame = self._apply_constraint(frame, constraint)
-            else:
-                waiting.append(constraint)
-        return frame, waiting
-
     def _apply_constraint(self, frame: pl.DataFrame, constraint: Constraint) -> pl.DataFrame:
         check = self.compile(constraint.check, frame, constraint.where, constraint.id)
         violated = ~check.fill_null(True)
@@ -172,6 +167,11 @@ class PolarsEngine:
         for name, value in constraint.fix.items():
             fixed = cast_to(self.compile(value, frame, constraint.where, constraint.id), owner[name].outputs[name])
             columns.append(pl.when(violated).then(fixed).otherwise(pl.col(name)).alias(name))
+            columns.append(pl.when(violated).then(pl.col(name)).otherwise(None).alias(f"{WAS}{constraint.id}.{name}"))
+        for decision in {owner[name].id for name in constraint.fix}:
+            trace = trace_column(decision)
+            columns.append(pl.when(violated).then(pl.concat_str(pl.col(trace), pl.lit(f"; {constraint.id}")))
+                           .otherwise(pl.col(trace)).alias(trace))
         if constraint.error:
             columns.append(pl.when(violated).then(pl.lit(f"constraint {constraint.id} failed: {constraint.title}"))
                            .otherwise(None).alias(CONFLICT + "constraint:" + constraint.id))

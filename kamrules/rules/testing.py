@@ -122,7 +122,15 @@ def load_cases(project: Path, rulebook: CompiledRulebook) -> list[tuple[CaseSpec
 def _check_names(case: CaseSpec, rulebook: CompiledRulebook, data: YList, index: int) -> list[RulebookError]:
     fields = rulebook.field_types
     decisions = {d.id for d in rulebook.decisions}
+    owner = rulebook.output_owner()
     problems = []
+    for key in case.given:
+        if key in owner:
+            file, line = locate(data, (index, "given", key))
+            problems.append(RulebookError(
+                f"given: {key!r} is decided by the rules (decision {owner[key].id}), so it cannot be given",
+                file=file, line=line, rule_id=case.name,
+                suggestion="give the fields that decision reads instead, and put the output under expect:"))
     for section, known in (("given", fields), ("expect", fields), ("rules", decisions)):
         for key in getattr(case, section):
             if key not in known:
@@ -135,8 +143,17 @@ def _check_names(case: CaseSpec, rulebook: CompiledRulebook, data: YList, index:
 
 def run_rule_tests(project: Path, rulebook: CompiledRulebook) -> RuleTestReport:
     results = [run_case(case, file, line, rulebook) for case, file, line in load_cases(project, rulebook)]
-    rule_ids = [r.id for d in rulebook.decisions for r in d.rules]
-    return RuleTestReport(results, rule_ids)
+    return RuleTestReport(results, coverage_ids(rulebook))
+
+
+def coverage_ids(rulebook: CompiledRulebook) -> list[str]:
+    """What a complete suite exercises: every rule, every default, every constraint fix."""
+    ids = []
+    for decision in rulebook.decisions:
+        ids += [r.id for r in decision.rules]
+        if decision.default is not None:
+            ids.append(f"{decision.id}:default")
+    return ids + [c.id for c in rulebook.constraints if c.fix]
 
 
 def given_frame(case: CaseSpec, rulebook: CompiledRulebook) -> pl.DataFrame:
@@ -156,7 +173,8 @@ def given_frame(case: CaseSpec, rulebook: CompiledRulebook) -> pl.DataFrame:
         if spec.name in case.given:
             expr = pl.lit(case.given[spec.name])
         else:
-            expr = compile_expression(spec.expr.node, _resolver(case.as_of), source=spec.expr.text)
+            expr = compile_expression(spec.expr.node, _resolver(case.as_of), source=spec.expr.text,
+                                      field_types=rulebook.field_types)
         frame = frame.with_columns(cast_to(expr, spec.type).alias(spec.name))
     return frame.drop(INTERNAL_COLUMNS, strict=False)
 
@@ -177,6 +195,7 @@ def run_case(case: CaseSpec, file: str, line: Optional[int], rulebook: CompiledR
         if actual != wanted:
             mismatches.append(Mismatch(f"rules.{decision}", wanted, actual))
     fired = {rule_id for value in trace.values() for rule_id in _ids(value)}
+    fired |= {f"{decision}:default" for decision, value in trace.items() if _ids(value)[:1] == ["default"]}
     return CaseResult(case.name, file, line, mismatches, trace, fired)
 
 
