@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import graphlib
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -23,6 +24,7 @@ from ..metrics.catalog import CATALOG
 from . import ast as k
 from .model import ConstraintSpec, DecisionSpec, QuotaSpec
 from ..names import did_you_mean
+from .excel_tables import read_excel_table
 from .parser import parse
 from .typecheck import check_condition, check_value
 from .rulebook import (ErrorSink, Located, RulebookSource, RulebookSpec, expression_error,
@@ -148,9 +150,13 @@ class RulebookCompiler:
     def at(self, *loc) -> Located:
         return Located.at(self.source.raw, loc)
 
+    def below(self, where: Located, *keys) -> Located:
+        """A key inside a YAML rule; an Excel cell has nothing below it."""
+        return self.at(*where.loc, *keys) if where.loc else where
+
     def error(self, message: str, where: Located, rule_id: str | None = None, **extra) -> None:
         self.sink.add(RulebookError(message, file=where.file, line=where.line, rule_id=rule_id,
-                                    loc=where.loc, **extra))
+                                    loc=where.loc, sheet=where.sheet, cell=where.cell, **extra))
 
     def parse(self, text: Any, where: Located, rule_id: str | None, *, cell: bool = False) -> Optional[Expr]:
         if isinstance(text, bool) or (isinstance(text, (int, float)) and not cell):
@@ -158,7 +164,7 @@ class RulebookCompiler:
         try:
             node = parse_unary(text) if cell else parse(str(text))
         except ExpressionError as exc:
-            self.sink.add(expression_error(exc, file=where.file, line=where.line, rule_id=rule_id, loc=where.loc))
+            self.sink.add(expression_error(exc, where, rule_id))
             return None
         return Expr(node, str(text))
 
@@ -292,25 +298,67 @@ class RulebookCompiler:
         return rules
 
     def rules_from_table(self, decision_id: str, spec: DecisionSpec) -> tuple[list[Expr], list[Rule]]:
-        table, out_names = spec.table, list(spec.outputs)
-        inputs = []
-        for index, text in enumerate(table.inputs):
-            expr = self.parse(text, self.at("decisions", decision_id, "table", "inputs", index), decision_id)
-            inputs.append(expr)
-        width = len(table.inputs) + len(out_names)
+        if spec.table.file is not None:
+            return self.rules_from_excel(decision_id, spec)
+        table = spec.table
+
+        def input_at(index: int) -> Located:
+            return self.at("decisions", decision_id, "table", "inputs", index)
+
+        def cell_at(row_index: int, position: int) -> Located:
+            return self.at("decisions", decision_id, "table", "rows", row_index)
+
+        # In YAML an empty cell is written "-"; a bare null is the null test, as in DMN.
+        rows = [[("null" if cell is None and i < len(table.inputs) else cell) for i, cell in enumerate(row)]
+                for row in table.rows]
+        return self.table_rules(decision_id, spec, table.inputs, rows, input_at, cell_at)
+
+    def rules_from_excel(self, decision_id: str, spec: DecisionSpec) -> tuple[list[Expr], list[Rule]]:
+        rules_dir = (self.source.project or Path(".")) / "rules"
+        path = (rules_dir / spec.table.file).resolve()
+        display = f"rules/{spec.table.file}"
+        where = self.at("decisions", decision_id, "table", "file")
+        if not path.is_relative_to(rules_dir.resolve()):
+            self.error("a table file must be inside the rules/ folder", where, decision_id,
+                       suggestion="put the workbook in rules/ (e.g. rules/tables/) and give its path from there")
+            return [], []
+        try:
+            table = read_excel_table(path, display, spec.table.sheet, spec.outputs, spec.labels, decision_id)
+        except RulebookError as exc:
+            self.sink.add(exc)
+            return [], []
+        self.source.hashes[display] = hashlib.sha256(path.read_bytes()).hexdigest()
+
+        def input_at(index: int) -> Located:
+            return Located(display, None, (), table.sheet, table.input_cells[index])
+
+        def cell_at(row_index: int, position: int) -> Located:
+            return Located(display, None, (), table.sheet, table.cell(row_index, position))
+
+        return self.table_rules(decision_id, spec, table.inputs, table.rows, input_at, cell_at)
+
+    def table_rules(self, decision_id: str, spec: DecisionSpec, input_texts: list, rows: list[list],
+                    input_at, cell_at) -> tuple[list[Expr], list[Rule]]:
+        """Rules from table rows (YAML or Excel); ``*_at`` give the location of a header or cell."""
+        out_names = list(spec.outputs)
+        inputs = [self.parse(text, input_at(index), decision_id) for index, text in enumerate(input_texts)]
+        n_in = len(input_texts)
+        width = n_in + len(out_names)
         rules = []
-        for row_index, row in enumerate(table.rows):
-            where = self.at("decisions", decision_id, "table", "rows", row_index)
+        for row_index, row in enumerate(rows):
+            where = cell_at(row_index, 0)
             rule_id = f"{decision_id}#{row_index + 1}"
             if len(row) not in (width, width + 1):
-                self.error(f"row has {len(row)} cells; expected {width} ({len(table.inputs)} inputs + "
+                self.error(f"row has {len(row)} cells; expected {width} ({n_in} inputs + "
                            f"{len(out_names)} outputs) or {width + 1} with a note", where, rule_id)
                 continue
-            # In YAML an empty cell is written "-"; a bare null is the null test, as in DMN.
-            tests = [self.parse("null" if cell is None else cell, where, rule_id, cell=True)
-                     for cell in row[:len(inputs)]]
-            outputs = {name: self.output_value(value, spec.outputs[name], where, rule_id)
-                       for name, value in zip(out_names, row[len(inputs):width])}
+            if all(value is None for value in row[n_in:width]):
+                self.error("row has no output values", cell_at(row_index, n_in), rule_id,
+                           suggestion="fill in the outputs, or delete the row")
+                continue
+            tests = [self.parse(cell, cell_at(row_index, i), rule_id, cell=True) for i, cell in enumerate(row[:n_in])]
+            outputs = {name: self.output_value(value, spec.outputs[name], cell_at(row_index, n_in + i), rule_id)
+                       for i, (name, value) in enumerate(zip(out_names, row[n_in:width]))}
             if any(t is None for t in tests) or any(i is None for i in inputs) or None in outputs.values():
                 continue
             condition = _table_condition(inputs, tests)
@@ -345,10 +393,8 @@ class RulebookCompiler:
                          local: set[str] = frozenset()) -> None:
         for node in k.walk(expr.node):
             if isinstance(node, k.Name) and node.name not in fields and node.name not in local:
-                self.sink.add(RulebookError(
-                    f"unknown name {node.name!r}", file=where.file, line=where.line, rule_id=rule_id,
-                    loc=where.loc, expression=expr.text,
-                    suggestion=did_you_mean(node.name, list(fields) + list(local))))
+                self.error(f"unknown name {node.name!r}", where, rule_id, expression=expr.text,
+                           suggestion=did_you_mean(node.name, list(fields) + list(local)))
 
     def check_names(self, decisions: list[Decision], constraints: list[Constraint], fields: dict[str, str]) -> None:
         for decision in decisions:
@@ -375,8 +421,7 @@ class RulebookCompiler:
 
     def type_error(self, problem: str | None, expr: Expr, where: Located, rule_id: str) -> None:
         if problem:
-            self.sink.add(RulebookError(problem, file=where.file, line=where.line, rule_id=rule_id,
-                                        loc=where.loc, expression=expr.text))
+            self.error(problem, where, rule_id, expression=expr.text)
 
     def check_types(self, decisions: list[Decision], constraints: list[Constraint], derived: list[Derived],
                     fields: dict[str, str]) -> None:
@@ -386,16 +431,16 @@ class RulebookCompiler:
                             metric.name)
         for decision in decisions:
             for rule in decision.rules:
-                when = self.at(*rule.where.loc, "when")
+                when = self.below(rule.where, "when")
                 self.type_error(check_condition(rule.condition.node, fields), rule.condition, when, rule.id)
                 for name, value in rule.outputs.items():
-                    here = self.at(*rule.where.loc, "then", name)
+                    here = self.below(rule.where, "then", name)
                     self.type_error(check_value(value.node, fields, name, decision.outputs[name]), value, here, rule.id)
             for name, value in (decision.default or {}).items():
                 here = self.at("decisions", decision.id, "default", name)
                 self.type_error(check_value(value.node, fields, name, decision.outputs[name]), value, here, decision.id)
         for constraint in constraints:
-            here = self.at(*constraint.where.loc, "check")
+            here = self.below(constraint.where, "check")
             self.type_error(check_condition(constraint.check.node, fields), constraint.check, here, constraint.id)
             for name, value in constraint.fix.items():
                 if name in fields:

@@ -24,9 +24,20 @@ class RuleSpec(_Strict):
 
 
 class TableSpec(_Strict):
-    inputs: list[str] = Field(min_length=1)
-    rows: list[list[Any]] = Field(min_length=1)
-    notes: bool = True
+    """Either ``inputs`` + ``rows`` in YAML, or ``file`` (+ ``sheet``): an .xlsx under rules/."""
+
+    inputs: Optional[list[str]] = Field(None, min_length=1)
+    rows: Optional[list[list[Any]]] = Field(None, min_length=1)
+    file: Optional[str] = None
+    sheet: Optional[str] = None
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if self.file is None and (self.inputs is None or self.rows is None):
+            raise ValueError("a table needs 'inputs' and 'rows', or 'file' (an .xlsx under rules/)")
+        if self.file is not None and (self.inputs is not None or self.rows is not None):
+            raise ValueError("a table comes from 'file' or from 'inputs'/'rows', not both")
+        return self
 
 
 class QuotaSpec(_Strict):

@@ -45,10 +45,11 @@ class RulebookSpec(BaseModel):
 
 @dataclass
 class RulebookSource:
-    """What was read: the merged raw tree (for locations) and each file's SHA-256."""
+    """What was read: the merged raw tree (for locations), each file's SHA-256, the project."""
 
     raw: YDict
     hashes: dict[str, str]
+    project: Optional[Path] = None
 
     @property
     def digest(self) -> str:
@@ -88,7 +89,7 @@ def read_sources(project: Path) -> RulebookSource:
         errors.extend(_merge(merged, data, name))
     if errors:
         raise RulebookInvalid(errors)
-    return RulebookSource(merged, hashes)
+    return RulebookSource(merged, hashes, project)
 
 
 def _new_root() -> YDict:
@@ -251,19 +252,20 @@ def _model_in(annotation: Any) -> Optional[type[BaseModel]]:
     return None
 
 
-def expression_error(exc: ExpressionError, *, file: str | None, line: int | None,
-                     rule_id: str | None, loc: tuple = ()) -> RulebookError:
-    return RulebookError(exc.message, file=file, line=line, rule_id=rule_id, loc=loc,
-                         expression=exc.expression, suggestion=exc.suggestion)
+def expression_error(exc: ExpressionError, where: "Located", rule_id: str | None) -> RulebookError:
+    return RulebookError(exc.message, file=where.file, line=where.line, rule_id=rule_id, loc=where.loc,
+                         expression=exc.expression, suggestion=exc.suggestion, sheet=where.sheet, cell=where.cell)
 
 
 @dataclass
 class Located:
-    """Where a piece of the rulebook came from."""
+    """Where a piece of the rulebook came from (a YAML line, or a cell of an Excel table)."""
 
     file: str | None
     line: int | None
     loc: tuple = ()
+    sheet: str | None = None
+    cell: str | None = None
 
     @classmethod
     def at(cls, raw: YDict, loc: tuple) -> "Located":
