@@ -25,9 +25,13 @@ class YDict(dict):
         super().__init__(*args, **kwargs)
         self.key_lines: dict[Any, int] = {}
         self.key_files: dict[Any, str] = {}
+        self.key_columns: dict[Any, int] = {}
 
     def line_of(self, key) -> int | None:
         return self.key_lines.get(key, self.line)
+
+    def column_of(self, key) -> int | None:
+        return self.key_columns.get(key)
 
     def file_of(self, key) -> str | None:
         return self.key_files.get(key, self.file)
@@ -43,6 +47,7 @@ class YList(list):
         super().__init__(*args)
         self.item_lines: list[int] = []
         self.item_files: list[str] = []
+        self.item_columns: list[int] = []
 
     def line_of(self, index) -> int | None:
         if isinstance(index, int) and 0 <= index < len(self.item_lines):
@@ -53,6 +58,11 @@ class YList(list):
         if isinstance(index, int) and 0 <= index < len(self.item_files):
             return self.item_files[index]
         return self.file
+
+    def column_of(self, index) -> int | None:
+        if isinstance(index, int) and 0 <= index < len(self.item_columns):
+            return self.item_columns[index]
+        return None
 
 
 class _Loader(yaml.SafeLoader):
@@ -71,11 +81,12 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> YDict:
         if key in result:
             raise RulebookError(
                 f"duplicate key {key!r} (first defined on line {result.key_lines[key]})",
-                file=loader.source_name, line=line,
+                file=loader.source_name, line=line, column=key_node.start_mark.column + 1,
                 suggestion="remove one of them or rename it; YAML would silently keep only the last",
             )
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[key] = line
+        result.key_columns[key] = key_node.start_mark.column + 1
     return result
 
 
@@ -84,6 +95,7 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> YList:
     result.file, result.line = loader.source_name, node.start_mark.line + 1
     result.item_lines = [child.start_mark.line + 1 for child in node.value]
     result.item_files = [loader.source_name] * len(node.value)
+    result.item_columns = [child.start_mark.column + 1 for child in node.value]
     return result
 
 
@@ -103,7 +115,7 @@ def load_yaml(text: str, source_name: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         raise RulebookError(
             f"not valid YAML: {exc.problem or exc.context}",
-            file=source_name, line=mark.line + 1 if mark else None,
+            file=source_name, line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
         ) from None
     except yaml.YAMLError as exc:
         raise RulebookError(f"not valid YAML: {exc}", file=source_name) from None
@@ -123,16 +135,17 @@ def load_yaml_file(path: Path, source_name: str | None = None) -> Any:
     return load_yaml(text, name)
 
 
-def locate(root: Any, loc: tuple) -> tuple[str | None, int | None]:
-    """File and line of the deepest known container on the path ``loc`` below ``root``."""
-    file, line, node = getattr(root, "file", None), getattr(root, "line", None), root
+def locate(root: Any, loc: tuple) -> tuple[str | None, int | None, int | None]:
+    """File, line and column of the deepest known key on the path ``loc`` below ``root``."""
+    file, line, column, node = getattr(root, "file", None), getattr(root, "line", None), None, root
     for key in loc:
         if not isinstance(node, (YDict, YList)):
             break
         file = node.file_of(key) or file
-        line = node.line_of(key) or line
+        if node.line_of(key) is not None:
+            line, column = node.line_of(key), node.column_of(key)
         try:
             node = node[key]
         except (KeyError, IndexError, TypeError):
             break
-    return file, line
+    return file, line, column

@@ -53,7 +53,7 @@ def test_overlapping_unique_rows(tmp_path):
     assert result.exit_code == 1
     assert result.output == (
         "check found 1 problem:\n"
-        "  rules/policy.yaml:10 [tier#2]: rows tier#1 and tier#2 can both match (e.g. revenue_total = 1500000); "
+        "  rules/policy.yaml:10:11 [tier#2]: rows tier#1 and tier#2 can both match (e.g. revenue_total = 1500000); "
         "hit policy unique allows only one\n"
         "    hint: make the conditions exclusive, or use hit: first if the order decides\n")
 
@@ -76,7 +76,7 @@ def test_overlap_needs_every_column_to_meet(tmp_path):
     result = check(project)
     assert result.output.splitlines()[:2] == [
         "check found 1 problem:",
-        "  rules/policy.yaml:12 [level#4]: rows level#3 and level#4 can both match "
+        "  rules/policy.yaml:12:11 [level#4]: rows level#3 and level#4 can both match "
         "(e.g. abc_class = B, margin_pct_12m = 1.5); hit policy unique allows only one"]
 
 
@@ -96,7 +96,7 @@ def test_unreachable_first_rows(tmp_path):
     result = check(project)
     assert result.output == (
         "check found 1 problem:\n"
-        "  rules/policy.yaml:10 [tier#2]: row tier#2 can never match: row tier#1 above it already matches "
+        "  rules/policy.yaml:10:11 [tier#2]: row tier#2 can never match: row tier#1 above it already matches "
         "everything it does (hit policy first)\n"
         "    hint: move it above tier#1, narrow tier#1, or remove it\n")
 
@@ -117,7 +117,7 @@ def test_gaps_in_a_single_input_table_without_default(tmp_path):
     result = check(project)
     assert result.output == (
         "check found 1 problem:\n"
-        "  rules/policy.yaml:3 [tier]: no row matches revenue_total <= 0; revenue_total >= 150000 and "
+        "  rules/policy.yaml:3:3 [tier]: no row matches revenue_total <= 0; revenue_total >= 150000 and "
         "revenue_total < 500000; revenue_total >= 1000000 and revenue_total < 1500000, and there is no default\n"
         "    hint: add a row for these values or a default: {…}\n")
 

@@ -35,10 +35,10 @@ def test_invalid_rulebook_lists_every_error_and_writes_nothing(project):
                                                                   "when: revenue_grwth >= 0.3"), encoding="utf-8")
     result = invoke("run", "-p", str(project), "--as-of", "2026-10-31")
     assert result.exit_code == 1
-    line = next(i for i, l in enumerate(policy.read_text(encoding="utf-8").splitlines(), 1) if "id: P-growth" in l)
+    line = next(i for i, l in enumerate(policy.read_text(encoding="utf-8").splitlines(), 1) if "revenue_grwth" in l)
     assert result.output == (
         "error: rulebook has 1 error:\n"
-        f"  rules/policy.yaml:{line} [P-growth]: unknown name 'revenue_grwth' (in 'revenue_grwth >= 0.3')\n"
+        f"  rules/policy.yaml:{line}:9 [P-growth]: unknown name 'revenue_grwth' (in 'revenue_grwth >= 0.3')\n"
         "    hint: did you mean 'revenue_growth'?\n")
     assert run_folders(project) == []
 

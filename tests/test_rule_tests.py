@@ -63,13 +63,13 @@ def test_unknown_and_computed_fields_in_cases_are_errors(tmp_path):
     assert result.exit_code == 1
     assert result.output == (
         "error: rulebook has 4 errors:\n"
-        "  rules/tests/cases.yaml:2 [拼错字段]: given: 'tier' is decided by the rules (decision tier), so it cannot be given\n"
+        "  rules/tests/cases.yaml:2:28 [拼错字段]: given: 'tier' is decided by the rules (decision tier), so it cannot be given\n"
         "    hint: give the fields that decision reads instead, and put the output under expect:\n"
-        "  rules/tests/cases.yaml:2 [拼错字段]: given: unknown field 'revenue_totl'\n"
+        "  rules/tests/cases.yaml:2:11 [拼错字段]: given: unknown field 'revenue_totl'\n"
         "    hint: did you mean 'revenue_total'?\n"
-        "  rules/tests/cases.yaml:3 [拼错字段]: expect: unknown field 'discount'\n"
+        "  rules/tests/cases.yaml:3:12 [拼错字段]: expect: unknown field 'discount'\n"
         "    hint: did you mean 'discount_pct'?\n"
-        "  rules/tests/cases.yaml:4 [拼错字段]: rules: unknown decision 'discunt'\n"
+        "  rules/tests/cases.yaml:4:11 [拼错字段]: rules: unknown decision 'discunt'\n"
         "    hint: did you mean 'discount'?\n")
 
 

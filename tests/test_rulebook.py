@@ -126,7 +126,7 @@ def test_expression_errors_point_at_the_rule(tmp_path):
                 then: {tier: B}
         """})
     assert errors_of(project) == [
-        ("rules/policy.yaml", 6, "T1", "unknown name 'revenue_12mm'", "did you mean 'revenue_12m'?"),
+        ("rules/policy.yaml", 7, "T1", "unknown name 'revenue_12mm'", "did you mean 'revenue_12m'?"),
         ("rules/policy.yaml", 10, "T2", "unknown function '__import__'", None),
     ]
 
@@ -240,7 +240,7 @@ def test_the_bundled_rulebook_copy_reports_every_problem_at_once(tmp_path):
     assert [(e[2], e[3], e[4]) for e in errors] == [
         ("KA-tier", "unknown name 'tenure_year'", "did you mean 'tenure_years'?")]
     line = text.splitlines().index("        when: tier in ['A', 'B'] and tenure_year >= 1") + 1
-    assert errors[0][1] == line - 1  # the rule's line (its `- id:` line)
+    assert errors[0][1] == line  # the line of its `when:`
 
 
 @pytest.mark.parametrize("when, then, line, message", [

@@ -276,7 +276,7 @@ def analyse_table(decision) -> list[RulebookError]:
 def _finding(rule, message: str, suggestion: str) -> RulebookError:
     where = rule.where
     return RulebookError(message, file=where.file, line=where.line, rule_id=rule.id, loc=where.loc,
-                         suggestion=suggestion, sheet=getattr(where, "sheet", None), cell=getattr(where, "cell", None))
+                         suggestion=suggestion, sheet=where.sheet, cell=where.cell, column=where.column)
 
 
 def _overlaps(decision, rows, names) -> list[RulebookError]:
@@ -314,5 +314,5 @@ def _gaps(decision, rows, name) -> list[RulebookError]:
     described = "; ".join(g.text(name) for g in gaps)
     where = decision.where
     return [RulebookError(f"no row matches {described}, and there is no default", file=where.file,
-                          line=where.line, rule_id=decision.id, loc=where.loc,
+                          line=where.line, rule_id=decision.id, loc=where.loc, column=where.column,
                           suggestion="add a row for these values or a default: {…}")]

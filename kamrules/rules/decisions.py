@@ -155,8 +155,8 @@ class RulebookCompiler:
         return self.at(*where.loc, *keys) if where.loc else where
 
     def error(self, message: str, where: Located, rule_id: str | None = None, **extra) -> None:
-        self.sink.add(RulebookError(message, file=where.file, line=where.line, rule_id=rule_id,
-                                    loc=where.loc, sheet=where.sheet, cell=where.cell, **extra))
+        self.sink.add(RulebookError(message, file=where.file, line=where.line, rule_id=rule_id, loc=where.loc,
+                                    sheet=where.sheet, cell=where.cell, column=where.column, **extra))
 
     def parse(self, text: Any, where: Located, rule_id: str | None, *, cell: bool = False) -> Optional[Expr]:
         if isinstance(text, bool) or (isinstance(text, (int, float)) and not cell):
@@ -399,10 +399,10 @@ class RulebookCompiler:
     def check_names(self, decisions: list[Decision], constraints: list[Constraint], fields: dict[str, str]) -> None:
         for decision in decisions:
             for rule in decision.rules:
-                self.check_expr_names(rule.condition, fields, rule.where, rule.id)
+                self.check_expr_names(rule.condition, fields, self.below(rule.where, "when"), rule.id)
                 earlier: set[str] = set()
                 for name, value in rule.outputs.items():
-                    self.check_expr_names(value, fields, rule.where, rule.id, local=earlier)
+                    self.check_expr_names(value, fields, self.below(rule.where, "then", name), rule.id, local=earlier)
                     earlier.add(name)
             for value in (decision.default or {}).values():
                 self.check_expr_names(value, fields, decision.where, decision.id)
@@ -412,7 +412,7 @@ class RulebookCompiler:
                            suggestion=did_you_mean(decision.quota.rank_by, fields))
         outputs = {name for d in decisions for name in d.outputs}
         for constraint in constraints:
-            self.check_expr_names(constraint.check, fields, constraint.where, constraint.id)
+            self.check_expr_names(constraint.check, fields, self.below(constraint.where, "check"), constraint.id)
             for name, value in constraint.fix.items():
                 if name not in outputs:
                     self.error(f"fix: {name!r} is not a decision output", constraint.where, constraint.id,

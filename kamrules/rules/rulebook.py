@@ -120,6 +120,7 @@ def _merge(merged: YDict, data: YDict, name: str) -> list[RulebookError]:
         else:
             merged[key] = value
             merged.key_lines[key], merged.key_files[key] = line, name
+            merged.key_columns[key] = data.column_of(key)
     return errors
 
 
@@ -147,6 +148,7 @@ def _merge_mapping(merged: YDict, key: str, value: YDict, name: str, line: int) 
             continue
         target[item_key] = item
         target.key_lines[item_key], target.key_files[item_key] = item_line, name
+        target.key_columns[item_key] = value.column_of(item_key)
     return errors
 
 
@@ -156,6 +158,7 @@ def _merge_list(merged: YDict, key: str, value: YList, name: str, line: int) -> 
         target.append(item)
         target.item_lines.append(value.line_of(index))
         target.item_files.append(name)
+        target.item_columns.append(value.column_of(index))
 
 
 def validate_spec(source: RulebookSource) -> RulebookSpec:
@@ -170,7 +173,7 @@ def validate_spec(source: RulebookSource) -> RulebookSpec:
 def schema_error(raw: YDict, err: dict) -> RulebookError:
     loc = tuple(err["loc"])
     loc = tuple(part for part in loc if not (isinstance(part, str) and part.startswith("function-")))
-    file, line = locate(raw, loc)
+    file, line, column = locate(raw, loc)
     suggestion = None
     if err["type"] == "extra_forbidden":
         allowed = allowed_keys(RulebookSpec, loc[:-1])
@@ -184,7 +187,7 @@ def schema_error(raw: YDict, err: dict) -> RulebookError:
         if loc:
             message = f"{_dotted(loc)}: {message}"
     return RulebookError(message, file=file, line=line, rule_id=rule_id_at(raw, loc), loc=loc,
-                         suggestion=suggestion)
+                         suggestion=suggestion, column=column)
 
 
 def _dotted(loc: tuple) -> str:
@@ -254,7 +257,8 @@ def _model_in(annotation: Any) -> Optional[type[BaseModel]]:
 
 def expression_error(exc: ExpressionError, where: "Located", rule_id: str | None) -> RulebookError:
     return RulebookError(exc.message, file=where.file, line=where.line, rule_id=rule_id, loc=where.loc,
-                         expression=exc.expression, suggestion=exc.suggestion, sheet=where.sheet, cell=where.cell)
+                         expression=exc.expression, suggestion=exc.suggestion, sheet=where.sheet, cell=where.cell,
+                         column=where.column)
 
 
 @dataclass
@@ -266,11 +270,12 @@ class Located:
     loc: tuple = ()
     sheet: str | None = None
     cell: str | None = None
+    column: int | None = None
 
     @classmethod
     def at(cls, raw: YDict, loc: tuple) -> "Located":
-        file, line = locate(raw, loc)
-        return cls(file, line, loc)
+        file, line, column = locate(raw, loc)
+        return cls(file, line, loc, column=column)
 
 
 @dataclass

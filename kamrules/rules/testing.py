@@ -126,17 +126,17 @@ def _check_names(case: CaseSpec, rulebook: CompiledRulebook, data: YList, index:
     problems = []
     for key in case.given:
         if key in owner:
-            file, line = locate(data, (index, "given", key))
+            file, line, column = locate(data, (index, "given", key))
             problems.append(RulebookError(
                 f"given: {key!r} is decided by the rules (decision {owner[key].id}), so it cannot be given",
-                file=file, line=line, rule_id=case.name,
+                file=file, line=line, column=column, rule_id=case.name,
                 suggestion="give the fields that decision reads instead, and put the output under expect:"))
     for section, known in (("given", fields), ("expect", fields), ("rules", decisions)):
         for key in getattr(case, section):
             if key not in known:
-                file, line = locate(data, (index, section, key))
+                file, line, column = locate(data, (index, section, key))
                 problems.append(RulebookError(f"{section}: unknown {'decision' if section == 'rules' else 'field'} {key!r}",
-                                              file=file, line=line, rule_id=case.name,
+                                              file=file, line=line, column=column, rule_id=case.name,
                                               suggestion=did_you_mean(str(key), known)))
     return problems
 
