@@ -104,6 +104,10 @@ def _print_summary(result) -> None:
         out.print(f"{len(result.result.issues)} decision conflicts (listed in 数据问题)", markup=False)
     for decision, count in result.result.unmatched.items():
         out.print(f"decision {decision}: no rule matched for {count} customers (output left empty)", markup=False)
+    for decision, count in result.result.quota_trimmed.items():
+        out.print(f"decision {decision}: quota reached, {count} customers over the cap set to false", markup=False)
+    for constraint, count in result.result.constraint_fixes.items():
+        out.print(f"constraint {constraint}: adjusted {count} customers", markup=False)
     out.print(f"outputs: {result.run_dir}", markup=False)
 
 

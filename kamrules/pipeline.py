@@ -323,6 +323,7 @@ def _write_manifest(path: Path, run: RunResult, rulebook: CompiledRulebook, run_
             "documents": run.documents,
             "decisions_without_match": result.unmatched,
             "quota_trimmed": result.quota_trimmed,
+            "constraint_fixes": result.constraint_fixes,
             "decision_conflicts": len(result.issues),
         },
         "decisions_sha256": decisions_digest(result.frame, rulebook),

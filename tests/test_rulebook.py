@@ -269,3 +269,33 @@ def test_type_mistakes_are_found_before_any_data_is_read(tmp_path, when, then, l
                 then: {{v: "{then}"}}
         """}, ledger=ledger)
     assert errors_of(project) == [("rules/policy.yaml", line, "R1", message, None)]
+
+
+def test_a_word_where_a_number_belongs(tmp_path):
+    project = rules_project(tmp_path, {"policy.yaml": """\
+        kamrules: 1
+        decisions:
+          discount:
+            outputs: {discount_pct: percent, limit: money}
+            rules:
+              - {id: D1, when: "true", then: {discount_pct: 八折, limit: 1万}}
+              - {id: D2, when: "true", then: {discount_pct: 8%, limit: 一万}}
+        """})
+    assert errors_of(project) == [
+        ("rules/policy.yaml", 6, "D1", "output discount_pct is percent, but '八折' is not a number or a known field",
+         "write a fraction such as 0.08 or a percentage such as 8%"),
+        ("rules/policy.yaml", 7, "D2", "output limit is money, but '一万' is not a number or a known field",
+         "write an amount such as 10000 (or 1万), or an expression"),
+    ]
+
+
+def test_percent_outputs_accept_a_percent_sign(tmp_path):
+    project = rules_project(tmp_path, {"policy.yaml": """\
+        kamrules: 1
+        decisions:
+          discount:
+            outputs: {discount_pct: percent}
+            rules: [{id: D1, when: "true", then: {discount_pct: 8.5%}}]
+        """})
+    rule = load_rulebook(project).decisions[0].rules[0]
+    assert rule.outputs["discount_pct"].node.value == 0.085

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import graphlib
+import re
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,13 @@ from .rulebook import (ErrorSink, Located, RulebookSource, RulebookSpec, express
 from .unary import parse_unary
 
 BUILTIN_NAMES = {"as_of": "date"}
+_PERCENT = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*%\s*$")
+_VALUE_HINTS = {
+    "percent": "write a fraction such as 0.08 or a percentage such as 8%",
+    "money": "write an amount such as 10000 (or 1万), or an expression",
+    "number": "write a number, or an expression", "integer": "write a whole number, or an expression",
+    "bool": "write true or false, or a condition", "date": "write a date such as 2026-12-31, or an expression",
+}
 
 
 @dataclass
@@ -185,6 +193,9 @@ class RulebookCompiler:
                 return Expr(k.Literal(dt.date.fromisoformat(text)), text)
             except ValueError:
                 pass
+        percent = _PERCENT.match(text)
+        if type_name == "percent" and percent:
+            return Expr(k.Literal(round(float(percent.group(1)) / 100, 10)), text)
         return self.parse(text, where, rule_id)
 
     def compile(self) -> CompiledRulebook:
@@ -396,13 +407,24 @@ class RulebookCompiler:
                 self.error(f"unknown name {node.name!r}", where, rule_id, expression=expr.text,
                            suggestion=did_you_mean(node.name, list(fields) + list(local)))
 
+    @staticmethod
+    def is_stray_word(value: Expr, fields: dict) -> bool:
+        """A bare unknown word where a number, date or true/false belongs (``discount_pct: 八折``)."""
+        return isinstance(value.node, k.Name) and value.node.name not in fields
+
     def check_names(self, decisions: list[Decision], constraints: list[Constraint], fields: dict[str, str]) -> None:
         for decision in decisions:
             for rule in decision.rules:
                 self.check_expr_names(rule.condition, fields, self.below(rule.where, "when"), rule.id)
                 earlier: set[str] = set()
                 for name, value in rule.outputs.items():
-                    self.check_expr_names(value, fields, self.below(rule.where, "then", name), rule.id, local=earlier)
+                    here = self.below(rule.where, "then", name)
+                    if self.is_stray_word(value, fields | dict.fromkeys(earlier)):
+                        self.error(f"output {name} is {decision.outputs[name]}, but {value.text!r} is not a number "
+                                   f"or a known field", here, rule.id,
+                                   suggestion=_VALUE_HINTS.get(decision.outputs[name], "write a value of that type"))
+                    else:
+                        self.check_expr_names(value, fields, here, rule.id, local=earlier)
                     earlier.add(name)
             for value in (decision.default or {}).values():
                 self.check_expr_names(value, fields, decision.where, decision.id)
