@@ -184,3 +184,11 @@ def test_numbers_compare_as_decimals_when_types_are_known():
     equal = compile_expression(parse("margin - discount == 0.05"), pl.col, field_types={"margin": "percent",
                                                                                        "discount": "percent"})
     assert frame.select(equal.alias("r"))["r"].to_list() == [True, True]
+
+
+def test_every_function_is_documented_in_the_readme():
+    from pathlib import Path
+    from kamrules.rules.parser import FUNCTIONS
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| 函数 | 说明 |"):readme.index("### 检查、测试、解释")]
+    assert [name for name in FUNCTIONS if f"`{name}(" not in table] == []
