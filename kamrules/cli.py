@@ -72,7 +72,8 @@ def describe_issue(issue) -> str:
     """``file · sheet · row N · column = 'value': message`` on one line."""
     where = " · ".join(str(p) for p in (issue.file, issue.sheet, f"row {issue.row}" if issue.row else None) if p)
     cell = f" · {issue.column} = {issue.value or ''!r}" if issue.column else ""
-    return f"{where}{cell}: {issue.message}"
+    remedy = f" — {issue.suggestion}" if issue.suggestion else ""
+    return f"{where}{cell}: {issue.message}{remedy}"
 
 
 def _print_summary(result) -> None:
@@ -83,6 +84,8 @@ def _print_summary(result) -> None:
         line = f"  {name:<12} {stats.rows_used:>8,} rows used"
         if stats.rows_rejected:
             line += f", {stats.rows_rejected:,} rejected"
+        if stats.rows_skipped:
+            line += f", {stats.rows_skipped:,} skipped"
         out.print(line, markup=False)
     out.print("decided:", markup=False)
     out.print(f"  customers    {result.customers:>8,}", markup=False)
@@ -97,9 +100,10 @@ def _print_summary(result) -> None:
             out.print("  " + describe_issue(issue), markup=False)
         if len(errors) > 10:
             out.print(f"  … and {len(errors) - 10} more", markup=False)
-    warnings = Counter(i.code for i in result.issues if i.severity == "warning")
-    if warnings:
-        out.print("warnings: " + ", ".join(f"{code} ×{n}" for code, n in sorted(warnings.items())), markup=False)
+    for severity in ("skipped", "warning"):
+        counts = Counter(i.code for i in result.issues if i.severity == severity)
+        if counts:
+            out.print(f"{severity}: " + ", ".join(f"{code} ×{n}" for code, n in sorted(counts.items())), markup=False)
     if result.result.issues:
         out.print(f"{len(result.result.issues)} decision conflicts (listed in 数据问题)", markup=False)
     for decision, count in result.result.unmatched.items():

@@ -171,10 +171,12 @@ class LockedError(ProjectError):
 class Issue:
     """A problem with one row or cell of the ledger; the run goes on.
 
-    severity "error" means the row was rejected (not used); "warning" means the row was
-    used but the value in ``column`` was dropped (set to empty) or the sheet was skipped.
-    ``row`` is the row number Excel shows; ``column`` the header text in the file.
-    ``code`` is a stable identifier for the kind of problem.
+    severity "error": the row was rejected (not used). "skipped": the row was deliberately not
+    used (a totals row, a duplicate, filtered by ``where``). "warning": the row was used, but a
+    value was left empty or something deserves a look (a hidden row, an unused sheet).
+    ``row`` is the row number Excel shows; ``column`` the header text in the file;
+    ``code`` a stable identifier for the kind of problem (the rule broken); ``suggestion``
+    how to fix it, when known.
     """
 
     file: str
@@ -186,3 +188,4 @@ class Issue:
     code: str
     severity: str = "error"
     dataset: str | None = None
+    suggestion: str | None = None

@@ -242,8 +242,9 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
     stats = {"rows_rejected": ledger.rejected_rows}
     PortfolioWriter(rulebook, as_of).write(staging / "portfolio.xlsx", frame, ledger.issues,
                                            result.issues, alerts, stats)
-    if any(i.severity == "error" for i in ledger.issues):
-        write_issues_workbook(staging / "issues.xlsx", [i for i in ledger.issues if i.severity == "error"])
+    not_used = [i for i in ledger.issues if i.severity in ("error", "skipped")]
+    if not_used:
+        write_issues_workbook(staging / "issues.xlsx", not_used)
     timings["portfolio"] = time.perf_counter() - clock
     clock = time.perf_counter()
     counts = {}
@@ -318,8 +319,8 @@ def _write_manifest(path: Path, run: RunResult, rulebook: CompiledRulebook, run_
         "rulebook": {"sha256": rulebook.digest, "files": rulebook.source.hashes},
         "counts": {
             "customers": run.customers,
-            "datasets": {name: {"rows_read": s.rows_read, "rows_used": s.rows_used, "rows_rejected": s.rows_rejected}
-                         for name, s in ledger.stats.items()},
+            "datasets": {name: {"rows_read": s.rows_read, "rows_used": s.rows_used, "rows_rejected": s.rows_rejected,
+                                "rows_skipped": s.rows_skipped} for name, s in ledger.stats.items()},
             "documents": run.documents,
             "decisions_without_match": result.unmatched,
             "quota_trimmed": result.quota_trimmed,
@@ -329,6 +330,7 @@ def _write_manifest(path: Path, run: RunResult, rulebook: CompiledRulebook, run_
         "decisions_sha256": decisions_digest(result.frame, rulebook),
         "issues": {
             "errors": severities.get("error", 0),
+            "skipped": severities.get("skipped", 0),
             "warnings": severities.get("warning", 0),
             "by_code": dict(sorted(Counter(i.code for i in ledger.issues).items())),
             "rows": [_issue_dict(i) for i in ledger.issues[:1000]],
@@ -340,4 +342,5 @@ def _write_manifest(path: Path, run: RunResult, rulebook: CompiledRulebook, run_
 
 def _issue_dict(issue: Issue) -> dict[str, Any]:
     return {"file": issue.file, "sheet": issue.sheet, "row": issue.row, "column": issue.column,
-            "value": issue.value, "message": issue.message, "code": issue.code, "severity": issue.severity}
+            "value": issue.value, "message": issue.message, "suggestion": issue.suggestion, "code": issue.code,
+            "severity": issue.severity, "dataset": issue.dataset}

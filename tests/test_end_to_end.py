@@ -99,7 +99,7 @@ def test_cli_summary_and_run_folder(finished_run):
     assert "  proposal            1 documents" in lines
     assert "3 rows were rejected (see 数据问题 in portfolio.xlsx, and issues.xlsx):" in lines
     assert ("  inputs/台账.xlsx · 销售明细 · row 6 · 金额 = '待确认': "
-            "not an amount of money (write digits, e.g. 1234.50, ¥1,234.50 or 12万)") in lines
+            "not an amount of money — write digits, e.g. 1234.50, ¥1,234.50 or 12万") in lines
     assert lines[-1] == f"outputs: {run_dir}"
     assert sorted(p.name for p in run_dir.iterdir()) == ["decisions.parquet", "issues.xlsx", "portfolio.xlsx",
                                                          "proposals", "rules", "run.json"]
@@ -158,7 +158,8 @@ def test_run_manifest(finished_run, project):
     manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     assert manifest["as_of"] == "2026-10-31"
     assert manifest["counts"]["customers"] == 3
-    assert manifest["counts"]["datasets"]["orders"] == {"rows_read": 8, "rows_used": 5, "rows_rejected": 3}
+    assert manifest["counts"]["datasets"]["orders"] == {"rows_read": 8, "rows_used": 5, "rows_rejected": 3,
+                                                        "rows_skipped": 0}
     assert manifest["counts"]["documents"] == {"proposal": 1}
     assert manifest["issues"]["errors"] == 3
     assert [f["file"] for f in manifest["inputs"]] == ["inputs/台账.xlsx"]
@@ -172,7 +173,8 @@ def test_run_manifest(finished_run, project):
 def test_issues_workbook_lists_only_rejected_rows(finished_run):
     _, run_dir = finished_run
     rows = list(openpyxl.load_workbook(run_dir / "issues.xlsx")["数据问题"].iter_rows(min_row=2, values_only=True))
-    assert [(r[0], r[3]) for r in rows] == [("错误", 6), ("错误", 7), ("错误", 8)]
+    assert [(r[0], r[3], r[8]) for r in rows] == [("错误（未使用）", 6, "bad_value"), ("错误（未使用）", 7, "unknown_reference"),
+                                                 ("错误（未使用）", 8, "missing_value")]
 
 
 def test_same_inputs_rules_and_as_of_give_the_same_decisions(project):

@@ -44,12 +44,13 @@ def test_bad_rows_are_reported_with_file_sheet_row_and_header(tmp_path):
     write_workbook(tmp_path / "台账.xlsx", small_ledger())
     issues = read(tmp_path).issues
     assert issues == [
-        Issue("台账.xlsx", "销售明细", 6, "金额", "待确认",
-              "not an amount of money (write digits, e.g. 1234.50, ¥1,234.50 or 12万)", "bad_value", "error", "orders"),
+        Issue("台账.xlsx", "销售明细", 6, "金额", "待确认", "not an amount of money", "bad_value", "error", "orders",
+              "write digits, e.g. 1234.50, ¥1,234.50 or 12万"),
         Issue("台账.xlsx", "销售明细", 7, "客户编号", "C999",
-              "unknown customer_id C999: not in 客户档案; this row was not used (add it to 客户档案 or correct it)",
-              "unknown_reference", "error", "orders"),
-        Issue("台账.xlsx", "销售明细", 8, "客户编号", None, "required value is missing", "missing_value", "error", "orders"),
+              "unknown customer_id C999: not in 客户档案; this row was not used",
+              "unknown_reference", "error", "orders", "add it to 客户档案 or correct it"),
+        Issue("台账.xlsx", "销售明细", 8, "客户编号", None, "required value is missing", "missing_value", "error", "orders",
+              "fill it in at the source and drop the file in again"),
     ]
 
 
@@ -59,24 +60,30 @@ def test_optional_bad_values_are_warnings_and_the_row_is_kept(tmp_path):
     write_workbook(tmp_path / "台账.xlsx", sheets)
     ledger = read(tmp_path)
     warning = [i for i in ledger.issues if i.severity == "warning"]
-    assert warning == [Issue("台账.xlsx", "客户档案", 4, "联系人生日", "不详",
-                             "not a valid date (write it as 2025-01-03, 2025/1/3 or 2025年1月3日) "
-                             "(value left empty, row kept)", "bad_date", "warning", "customers")]
+    assert warning == [Issue("台账.xlsx", "客户档案", 4, "联系人生日", "不详", "not a valid date (value left empty, row kept)",
+                             "bad_date", "warning", "customers", "write it as 2025-01-03, 2025/1/3 or 2025年1月3日")]
     assert ledger.datasets["customers"].height == 3
     assert ledger.datasets["customers"]["contact_birthday"][0] is None
 
 
-def test_duplicate_keys_keep_the_first_and_report_the_rest(tmp_path):
+def test_same_key_different_content_is_a_conflict_and_same_content_a_skipped_duplicate(tmp_path):
     sheets = small_ledger()
     sheets["客户档案"].append(["C002", "冒名商贸", "零售", "华南", "王芳", "2025-06-01", "现结", "赵强", None, None])
+    sheets["客户档案"].append(list(sheets["客户档案"][5]))  # C003 again, identical
     write_workbook(tmp_path / "台账.xlsx", sheets)
     ledger = read(tmp_path)
-    dup = [i for i in ledger.issues if i.code == "duplicate_key"]
-    assert dup == [Issue("台账.xlsx", "客户档案", 7, "客户编号", "C002",
-                         "duplicate customer_id C002 (first seen at 台账.xlsx, sheet 客户档案, row 5); this row was not used",
-                         "duplicate_key", "error", "customers")]
+    found = [i for i in ledger.issues if i.code in ("key_conflict", "duplicate_row")]
+    assert found == [
+        Issue("台账.xlsx", "客户档案", 7, "客户编号", "C002",
+              "conflicts with 台账.xlsx, sheet 客户档案, row 5: same customer_id C002, different 客户名称 "
+              "(冒名商贸 vs 二号商贸有限公司)", "key_conflict", "error", "customers",
+              "keep one of the two rows at the source (or give them different ids)"),
+        Issue("台账.xlsx", "客户档案", 8, "客户编号", "C003", "duplicate of 台账.xlsx, sheet 客户档案, row 6 (same content)",
+              "duplicate_row", "skipped", "customers"),
+    ]
     assert ledger.datasets["customers"].filter(pl.col("customer_id") == "C002")["name"].item() == "二号商贸有限公司"
-    assert ledger.stats["customers"].rows_rejected == 1
+    stats = ledger.stats["customers"]
+    assert (stats.rows_read, stats.rows_used, stats.rows_rejected, stats.rows_skipped) == (5, 3, 1, 1)
 
 
 def test_sheet_found_by_headers_when_its_name_is_unknown(tmp_path):
@@ -95,7 +102,8 @@ def test_unmatched_sheets_are_noted_not_silently_skipped(tmp_path):
     notes = [i for i in read(tmp_path).issues if i.code == "sheet_ignored"]
     assert notes == [Issue("台账.xlsx", "备忘", None, None, None,
                            "sheet not used: its name and headers match no dataset in rules/ledger.yaml",
-                           "sheet_ignored", "warning")]
+                           "sheet_ignored", "warning", None,
+                           "rename the sheet or add its headers as aliases in rules/ledger.yaml")]
 
 
 def test_dataset_split_across_workbooks_is_concatenated(tmp_path):
@@ -120,8 +128,10 @@ def test_sheet_named_like_a_dataset_without_a_required_column_is_fatal(tmp_path)
     error = info.value
     assert (error.file, error.sheet, error.row) == ("台账.xlsx", "销售明细", 1)
     assert error.message == ("sheet looks like dataset 'orders' but has no column for 'customer_id' "
-                             "(expected a header 客户编号 / 客户代码 / customer id)")
-    assert "datasets.orders.columns.customer_id.aliases" in error.suggestion
+                             "(tried 客户编号 / 客户代码 / customer id; the header row has: 订单编号, 客户号码, 下单日期, "
+                             "产品, 数量, 金额, 成本)")
+    assert error.suggestion == ("did you mean '客户号码'? If so, add that header to "
+                                "datasets.orders.columns.customer_id.aliases in rules/ledger.yaml")
 
 
 def test_unreadable_workbook_is_a_clear_error(tmp_path):
@@ -205,7 +215,7 @@ def test_ambiguous_dates_follow_date_order_and_are_never_guessed():
         assert pl.select(value).item() == expected
     value, error = to_date(pl.lit("03/04/2025"), "ymd")
     assert pl.select(value).item() is None
-    assert pl.select(error).item().startswith("ambiguous date (day/month order unknown); set ledger.date_order")
+    assert pl.select(error).item() == "ambiguous date (day/month order unknown)"
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -237,9 +247,9 @@ def test_min_max_and_enum_checks(tmp_path):
     write_workbook(tmp_path / "c.xlsx", {"客户档案": [["客户编号", "结算方式", "折扣"],
                                                      ["C1", "月结算", "60%"], ["C2", "现结", "5%"]]})
     issues = read_ledger(tmp_path, datasets, LedgerSettings()).issues
-    assert [(i.row, i.column, i.message) for i in issues] == [
-        (2, "结算方式", "not one of: 月结, 现结 — did you mean '月结'? (value left empty, row kept)"),
-        (2, "折扣", "above the maximum 0.5 (value left empty, row kept)"),
+    assert [(i.row, i.column, i.message, i.suggestion) for i in issues] == [
+        (2, "结算方式", "not one of: 月结, 现结 (value left empty, row kept)", "did you mean '月结'?"),
+        (2, "折扣", "above the maximum 0.5 (value left empty, row kept)", None),
     ]
 
 

@@ -25,12 +25,29 @@ EXCEL_EPOCH = dt.date(1899, 12, 30)
 TRUE_WORDS = ["是", "y", "yes", "true", "1", "√", "✓", "对", "有"]
 FALSE_WORDS = ["否", "n", "no", "false", "0", "×", "✗", "错", "无"]
 
+NOT_A_NUMBER = "not a number"
+NOT_MONEY = "not an amount of money"
+NOT_A_DATE = "not a valid date"
+AMBIGUOUS_DATE = "ambiguous date (day/month order unknown)"
+NOT_A_PERCENT = "not a percentage"
+AMBIGUOUS_PERCENT = "a bare number above 1 is ambiguous as a percentage"
+NOT_A_BOOL = "not a yes/no value"
+SUGGESTIONS = {
+    NOT_A_NUMBER: "write digits, e.g. 1234.5, 1,234.5 or 12万",
+    NOT_MONEY: "write digits, e.g. 1234.50, ¥1,234.50 or 12万",
+    NOT_A_DATE: "write it as 2025-01-03, 2025/1/3 or 2025年1月3日",
+    AMBIGUOUS_DATE: "set ledger.date_order to dmy or mdy in rules/ledger.yaml, or write it as 2025-04-03",
+    NOT_A_PERCENT: "write 12% or 0.12",
+    AMBIGUOUS_PERCENT: "write 12% or 0.12",
+    NOT_A_BOOL: "write 是/否, Y/N or true/false",
+}
+
 _WEEKDAY = r"\s*[(\[]?(星期|周|礼拜)[一二三四五六日天七][)\]]?\s*|\s*\b(mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?\b"
 
 
 def clean_text(cell: pl.Expr) -> pl.Expr:
-    """Trim ordinary and full-width spaces; a blank cell is null."""
-    text = cell.str.strip_chars(BLANKS)
+    """Trim ordinary and full-width spaces, make inner ones ordinary spaces; a blank cell is null."""
+    text = cell.str.strip_chars(BLANKS).str.replace_all("[\u3000\u00a0]", " ")
     return pl.when(text == "").then(None).otherwise(text)
 
 
@@ -55,7 +72,7 @@ def to_number(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     digits, factor = _numeric_parts(text)
     value = digits.cast(pl.Float64, strict=False) * factor
     value = pl.when(value.is_finite()).then(value).otherwise(None)
-    return value, _fail(text.is_not_null() & value.is_null(), "not a number (write digits, e.g. 1234.5, ¥1,234.50 or 12万)")
+    return value, _fail(text.is_not_null() & value.is_null(), NOT_A_NUMBER)
 
 
 def to_integer(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
@@ -68,7 +85,7 @@ def to_integer(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 def to_money(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     number, error = to_number(text)
     return (number.round(2, mode="half_away_from_zero"),
-            pl.when(error.is_not_null()).then(pl.lit("not an amount of money (write digits, e.g. 1234.50, ¥1,234.50 or 12万)"))
+            pl.when(error.is_not_null()).then(pl.lit(NOT_MONEY))
             .otherwise(None))
 
 
@@ -79,16 +96,15 @@ def to_percent(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     value = pl.when(has_sign).then(number / 100).otherwise(number)
     too_big = ~has_sign & (number.abs() > 1)
     return (pl.when(too_big).then(None).otherwise(value),
-            pl.coalesce(pl.when(error.is_not_null()).then(pl.lit("not a percentage")),
-                        _fail(number.is_not_null() & too_big,
-                              "a bare number above 1 is ambiguous as a percentage; write 12% or 0.12")))
+            pl.coalesce(pl.when(error.is_not_null()).then(pl.lit(NOT_A_PERCENT)),
+                        _fail(number.is_not_null() & too_big, AMBIGUOUS_PERCENT)))
 
 
 def to_bool(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     t = text.str.normalize("NFKC").str.strip_chars(BLANKS).str.to_lowercase()
     value = (pl.when(t.is_in(TRUE_WORDS)).then(pl.lit(True))
              .when(t.is_in(FALSE_WORDS)).then(pl.lit(False)).otherwise(None))
-    return value, _fail(text.is_not_null() & value.is_null(), "not a yes/no value (是/否, Y/N, true/false)")
+    return value, _fail(text.is_not_null() & value.is_null(), NOT_A_BOOL)
 
 
 def to_date(text: pl.Expr, date_order: str = "ymd") -> tuple[pl.Expr, pl.Expr]:
@@ -112,9 +128,8 @@ def to_date(text: pl.Expr, date_order: str = "ymd") -> tuple[pl.Expr, pl.Expr]:
     value = pl.when(value.dt.year().is_between(1900, 2200)).then(value).otherwise(None)
     ambiguous = y.is_null() & a.is_not_null() if date_order == "ymd" else pl.lit(False)
     error = (pl.when(text.is_null() | value.is_not_null()).then(None)
-             .when(ambiguous).then(pl.lit("ambiguous date (day/month order unknown); set ledger.date_order "
-                                          "to dmy or mdy in rules/ledger.yaml, or write it as 2025-04-03"))
-             .otherwise(pl.lit("not a valid date (write it as 2025-01-03, 2025/1/3 or 2025年1月3日)")))
+             .when(ambiguous).then(pl.lit(AMBIGUOUS_DATE))
+             .otherwise(pl.lit(NOT_A_DATE)))
     return value, error
 
 

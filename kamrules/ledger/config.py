@@ -14,11 +14,21 @@ datasets:
     columns:
       customer_id: {aliases: [客户编号], required: true, references: customers.customer_id}
 ```
+
+More mapping power::
+
+      amount: {expr: "quantity * unit_price", type: money}   # computed from other columns
+      currency: {value: CNY}                                 # constant
+      settlement: {aliases: [结算方式], map: {月付: 月结, 现金: 现结}, type: enum, values: [月结, 现结]}
+    orders:
+      where: "status != '已取消'"          # rows that do not match are skipped and counted
+    customers:
+      derive: {from: orders, name: customer_name}   # no customer sheet: one customer per id in orders
 """
 
 from __future__ import annotations
 
-from typing import Literal, Optional, Union
+from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -38,6 +48,13 @@ class ColumnSpec(_Strict):
     values: Optional[list[str]] = None
     references: Optional[str] = None
     title: Optional[str] = None
+    map: Optional[dict[str, Any]] = None  # raw cell text -> value, applied before typing
+    expr: Optional[str] = None  # computed from the dataset's other columns
+    value: Optional[Any] = None  # the same value on every row
+
+    @property
+    def read_from_sheet(self) -> bool:
+        return self.expr is None and self.value is None
 
     @model_validator(mode="before")
     @classmethod
@@ -52,9 +69,22 @@ class ColumnSpec(_Strict):
     def _enum_needs_values(self):
         if self.type == "enum" and not self.values:
             raise ValueError("type enum needs 'values: [...]'")
+        if self.expr is not None and self.value is not None:
+            raise ValueError("a column is computed ('expr') or constant ('value'), not both")
+        if not self.read_from_sheet and self.aliases:
+            raise ValueError("a computed or constant column is not read from the sheet: remove its aliases")
         if self.references is not None and self.references.count(".") != 1:
             raise ValueError("references must look like dataset.column, e.g. customers.customer_id")
         return self
+
+
+class DeriveSpec(_Strict):
+    """Build this dataset from another one's distinct ids when no sheet provides it."""
+
+    from_: str = Field(alias="from")
+    name: Optional[str] = None  # column of the source dataset holding the name
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 class DatasetSpec(_Strict):
@@ -63,6 +93,9 @@ class DatasetSpec(_Strict):
     required: bool = False
     key: Optional[Union[str, list[str]]] = None
     columns: dict[str, ColumnSpec]
+    where: Optional[str] = None
+    derive: Optional[DeriveSpec] = None
+    skip_totals: bool = True
 
     @property
     def key_columns(self) -> list[str]:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 import polars as pl
 
 from ..errors import LedgerError
+from .xlsx_inspect import SheetFacts, inspect_workbook
 
 
 @dataclass
@@ -24,6 +25,7 @@ class RawSheet:
     sheet: str
     grid: pl.DataFrame  # all String columns c0..cN; frame row i = sheet row i + 1
     hidden: bool = False
+    facts: Optional[SheetFacts] = None  # hidden rows, formulas without a saved result (.xlsx/.xlsm)
 
 
 class SheetReader:
@@ -53,6 +55,7 @@ class ExcelReader(SheetReader):
             raise LedgerError(f"cannot open workbook: {_short(exc)}", file=name,
                               suggestion="check that it is a real Excel file (not renamed), not "
                                          "password-protected, and fully copied") from None
+        facts = inspect_workbook(path) if path.suffix.lower() in (".xlsx", ".xlsm") else {}
         for sheet_name in reader.sheet_names:
             try:
                 sheet = reader.load_sheet_by_name(sheet_name, header_row=None, skip_rows=0,
@@ -61,7 +64,7 @@ class ExcelReader(SheetReader):
                 hidden = getattr(sheet, "visible", "visible") != "visible"
             except Exception as exc:
                 raise LedgerError(f"cannot read sheet: {_short(exc)}", file=name, sheet=sheet_name) from None
-            yield RawSheet(name, sheet_name, self._normalise(grid), hidden)
+            yield RawSheet(name, sheet_name, self._normalise(grid), hidden, facts.get(sheet_name))
 
 
 class CsvReader(SheetReader):

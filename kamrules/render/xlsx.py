@@ -151,8 +151,8 @@ class PortfolioWriter:
 
     def _issues(self, wb: Workbook, issues: list[Issue], conflicts: list[DecisionIssue]) -> None:
         ws = wb.create_sheet("数据问题")
-        headers = ["级别", "文件", "工作表", "行号", "列", "值", "问题", "数据集"]
-        widths = [8, 24, 14, 8, 14, 20, 60, 12]
+        headers = ISSUE_HEADERS
+        widths = [8, 24, 14, 8, 14, 20, 50, 40, 18, 12]
         for index, width in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(index)].width = width
         ws.freeze_panes = "A2"
@@ -160,20 +160,26 @@ class PortfolioWriter:
         for issue in issues:
             ws.append(issue_row(issue))
         for conflict in conflicts:
-            ws.append(["错误", "", "", None, conflict.decision, conflict.customer_id, conflict.message, "决策"])
-        ws.auto_filter.ref = f"A1:H{len(issues) + len(conflicts) + 1}"
+            ws.append(["错误", "", "", None, conflict.decision, conflict.customer_id, conflict.message, None,
+                       "decision_conflict", "决策"])
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(ISSUE_HEADERS))}{len(issues) + len(conflicts) + 1}"
+
+
+ISSUE_HEADERS = ["级别", "文件", "工作表", "行号", "列", "值", "问题", "建议", "规则", "数据集"]
+LEVELS = {"error": "错误（未使用）", "skipped": "跳过", "warning": "警告"}
 
 
 def issue_row(issue: Issue) -> list[Any]:
-    level = "错误" if issue.severity == "error" else "警告"
-    return [level, issue.file, issue.sheet, issue.row, issue.column, issue.value, issue.message, issue.dataset]
+    return [LEVELS.get(issue.severity, issue.severity), issue.file, issue.sheet, issue.row, issue.column,
+            issue.value, issue.message, issue.suggestion, issue.code, issue.dataset]
 
 
 def write_issues_workbook(target: Path, issues: Iterable[Issue]) -> None:
-    """``issues.xlsx``: the rejected rows alone, for the back office to fix at the source."""
+    """``issues.xlsx``: every row not used (rejected or skipped), for the back office to check at the source."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("数据问题")
-    ws.append([_cell(ws, h, header=True) for h in ["级别", "文件", "工作表", "行号", "列", "值", "问题", "数据集"]])
+    ws.freeze_panes = "A2"
+    ws.append([_cell(ws, h, header=True) for h in ISSUE_HEADERS])
     for issue in issues:
         ws.append(issue_row(issue))
     wb.save(str(target))
