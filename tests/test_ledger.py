@@ -170,7 +170,10 @@ def test_csv_in_gbk_and_utf8_bom(tmp_path):
 
 def test_csv_in_an_unknown_encoding_is_refused(tmp_path):
     (tmp_path / "客户档案.csv").write_bytes(b"\xff\xfe\x00\xd8bad")
-    with pytest.raises(LedgerError, match="neither UTF-8 nor GBK"):
+    with pytest.raises(LedgerError, match="starts like UTF-16 text but byte 2 is not valid UTF-16"):
+        read(tmp_path)
+    (tmp_path / "客户档案.csv").write_bytes(b"\x81\x30\x81")  # truncated GB18030 four-byte sequence
+    with pytest.raises(LedgerError, match="cannot tell the text encoding"):
         read(tmp_path)
 
 

@@ -299,3 +299,22 @@ def test_percent_outputs_accept_a_percent_sign(tmp_path):
         """})
     rule = load_rulebook(project).decisions[0].rules[0]
     assert rule.outputs["discount_pct"].node.value == 0.085
+
+
+def test_ledger_expressions_are_checked_with_their_line(tmp_path):
+    ledger = LEDGER + """\
+      quantity: {aliases: [数量], type: number}
+      amount: {expr: "quantity * unit_prize", type: money}
+      label: {expr: "quantity + 1", type: date}
+    where: "settlement = '月结'"
+    derive: {from: order, name: customer_name}
+"""
+    project = rules_project(tmp_path, {}, ledger=ledger)
+    errors = errors_of(project)
+    assert [(e[1], e[2], e[3], e[4]) for e in errors] == [
+        (11, "customers.amount", "unknown name 'unit_prize'", None),
+        (12, "customers.label", "output label is date but quantity + 1 is a number", None),
+        (13, "customers", "syntax error: invalid syntax",
+         "to compare, write == (as in tier == 'A'); a single = is not allowed"),
+        (14, "customers", "derive.from: unknown dataset 'order'", None),
+    ]

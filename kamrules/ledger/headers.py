@@ -39,7 +39,8 @@ class HeaderMatch:
     duplicates: dict[str, str] = field(default_factory=dict)  # field -> ignored second header
 
     def missing(self, spec: DatasetSpec) -> list[str]:
-        return [name for name, col in spec.columns.items() if col.required and name not in self.columns]
+        return [name for name, col in spec.columns.items()
+                if col.required and col.read_from_sheet and name not in self.columns]
 
     @property
     def excel_row(self) -> int:
@@ -49,6 +50,8 @@ class HeaderMatch:
 def alias_map(spec: DatasetSpec) -> dict[str, str]:
     mapping: dict[str, str] = {}
     for name, column in spec.columns.items():
+        if not column.read_from_sheet:
+            continue
         for alias in [name, *column.aliases]:
             for key in header_keys(alias):
                 mapping.setdefault(key, name)
@@ -59,9 +62,13 @@ def find_header(grid: pl.DataFrame, spec: DatasetSpec, search_rows: int) -> Head
     """The best header row, or None when no row matches even one column."""
     aliases = alias_map(spec)
     best: HeaderMatch | None = None
+    above: tuple = ()
     for index, row in enumerate(grid.head(search_rows).iter_rows()):
         match = HeaderMatch(index)
-        for column, cell in zip(grid.columns, row):
+        # A header cell merged over two rows keeps its text in the upper cell only.
+        cells = [cell if cell is not None or not above else above[i] for i, cell in enumerate(row)]
+        above = row
+        for column, cell in zip(grid.columns, cells):
             if cell is None:
                 continue
             name = next((aliases[k] for k in header_keys(cell) if k in aliases), None)

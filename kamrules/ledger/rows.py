@@ -70,10 +70,11 @@ class SheetTyper:
         kept = checked.filter(~reject)
         rejected = checked.height - kept.height
         kept = self._typed(kept)
+        kept, empty = self._reject_empty_computed(kept)
         kept, filtered = self._filter(kept)
         self._note_hidden(grid)
         self.issues.sort(key=lambda i: i.row or 0)
-        return SheetRows(kept, self.issues, read, rejected, totals + filtered)
+        return SheetRows(kept, self.issues, read, rejected + empty, totals + filtered)
 
     def _data_rows(self) -> pl.DataFrame:
         grid = self.sheet.grid.with_row_index(ROW, offset=1).slice(self.header.row_index + 1)
@@ -155,6 +156,18 @@ class SheetTyper:
         frame = kept.select(*columns, pl.lit(self.sheet.file).alias(FILE), pl.lit(self.sheet.sheet).alias(SHEET),
                             pl.col(ROW))
         return add_derived_columns(frame, self.spec)
+
+    def _reject_empty_computed(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+        required = [(n, c) for n, c in self.spec.columns.items() if c.required and c.expr is not None]
+        rejected = 0
+        for name, column in required:
+            empty = frame.filter(pl.col(name).is_null())
+            for (row,) in empty.select(ROW).iter_rows():
+                self.issues.append(self.issue(row, name, None, REQUIRED_MISSING, "missing_value", "error",
+                                              f"it is computed as {column.expr}; fill in the columns it uses"))
+            rejected += empty.height
+            frame = frame.filter(pl.col(name).is_not_null())
+        return frame, rejected
 
     def _filter(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
         if not self.spec.where:

@@ -1,9 +1,10 @@
 """Metrics stage: the per-customer feature table as of a date.
 
 ``compute_features`` joins every customer column with the built-in catalog
-(:mod:`kamrules.metrics.catalog`) and then evaluates the derived metrics of
-``rules/metrics.yaml`` in order. Customers with no orders still appear, with zero sums and
-counts and empty dates.
+(:mod:`kamrules.metrics.catalog`, with RFM from :mod:`kamrules.metrics.rfm`), then adds the
+declarative aggregates (:mod:`kamrules.metrics.aggregates`) and finally evaluates the derived
+metrics of ``rules/metrics.yaml`` in order, so derived metrics may use aggregates. Customers
+with no orders still appear, with zero sums and counts and empty dates.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ import polars as pl
 
 from ..errors import LedgerError
 from ..types import cast_to
-from .catalog import (CATALOG, KEY, ZERO_FILLED, Windows, complaint_metrics, finish,
+from .catalog import (AGEING_BUCKETS, CATALOG, KEY, ZERO_FILLED, Windows, complaint_metrics, finish,
                       order_metrics, pareto, receivable_metrics, visit_metrics)
+from .aggregates import aggregate_catalog, aggregate_types, compute_aggregates
 from .config import MetricsSpec
+from .rfm import rfm
 
-__all__ = ["CATALOG", "compute_features", "INTERNAL_COLUMNS"]
+__all__ = ["CATALOG", "compute_features", "INTERNAL_COLUMNS", "aggregate_catalog", "aggregate_types"]
 
 INTERNAL_COLUMNS = ("_file", "_sheet", "_row")
+AGEING = tuple(name for name, _, _ in AGEING_BUCKETS)
 
 REQUIRED_COLUMNS = {
     "customers": ("customer_id",),
@@ -51,7 +55,7 @@ def check_catalog_columns(datasets: dict[str, pl.DataFrame]) -> None:
 def compute_features(datasets: dict[str, pl.DataFrame], as_of: dt.date, spec: MetricsSpec,
                      derived: list[tuple[str, Callable[[Callable[[str], pl.Expr]], pl.Expr], str]] = ()
                      ) -> pl.DataFrame:
-    """One row per customer: customer columns + catalog metrics + derived metrics.
+    """One row per customer: customer columns + catalog metrics + aggregates + derived metrics.
 
     ``derived`` is a list of (name, build, type) where ``build(resolve)`` returns the
     metric's Polars expression; the rules stage compiles them so metrics and rules share
@@ -73,7 +77,8 @@ def compute_features(datasets: dict[str, pl.DataFrame], as_of: dt.date, spec: Me
     if "complaints" in datasets:
         parts.append(complaint_metrics(datasets["complaints"].lazy(), w))
     if "visits" in datasets:
-        parts.append(visit_metrics(datasets["visits"].lazy(), w))
+        visits = datasets["visits"]
+        parts.append(visit_metrics(visits.lazy(), set(visits.columns), w))
     for part in parts:
         frame = frame.join(part, on=KEY, how="left")
     frame = _ensure_catalog_columns(frame)
@@ -81,7 +86,8 @@ def compute_features(datasets: dict[str, pl.DataFrame], as_of: dt.date, spec: Me
     frame = finish(frame, w, has_cost)
     money = [cast_to(pl.col(name), "money") for name, info in CATALOG.items()
              if info.type == "money" and name in frame.collect_schema()]
-    frame = pareto(frame.with_columns(money).collect(), spec.abc)
+    frame = rfm(pareto(frame.with_columns(money).collect(), spec.abc))
+    frame = compute_aggregates(frame, datasets, as_of, spec.aggregates)
     return _add_derived(frame, as_of, derived)
 
 
@@ -91,8 +97,9 @@ def _ensure_catalog_columns(frame: pl.LazyFrame) -> pl.LazyFrame:
     missing = [pl.lit(None, dtype=dtypes.get(CATALOG[c].type, pl.Float64)).alias(c)
                for c in ("revenue_12m", "revenue_prev_12m", "revenue_total", "orders_12m",
                          "cost_12m", "first_order_date", "last_order_date", "outstanding",
-                         "overdue_amount", "max_overdue_days", "open_invoices", "complaints_12m",
-                         "last_complaint_date", "visits_90d", "visits_12m", "last_visit_date")
+                         "overdue_amount", "max_overdue_days", "open_invoices", *AGEING,
+                         "on_time_rate_12m", "complaints_12m", "last_complaint_date", "visits_90d",
+                         "visits_12m", "last_visit_date", "satisfaction")
                if c not in schema]
     return frame.with_columns(missing) if missing else frame
 

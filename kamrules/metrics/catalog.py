@@ -8,8 +8,16 @@ with an earlier ``--as-of`` sees the ledger as it stood then.
 Datasets and columns the catalog reads (names after mapping through ledger.yaml):
 customers(customer_id, since?), orders(customer_id, order_date, amount, cost?, order_id?),
 receivables(customer_id, amount, due_date, invoice_date?, paid_amount?, paid_date?),
-complaints(customer_id, date), visits(customer_id, date). Missing optional datasets give
-zero counts and empty dates.
+complaints(customer_id, date), visits(customer_id, date, satisfaction?). Missing optional
+datasets give zero counts and empty dates.
+
+Receivables are seen as of ``as_of``: an invoice counts once issued (invoice_date ≤ as_of or
+no invoice date), and a payment reduces its open amount only if it was received by as_of
+(or has no date). Days past due = as_of − due_date: the ageing buckets split the open amount
+into not yet due (≤ 0 days, or no due date), 1–30, 31–60, 61–90 and over 90 days, and add
+up to ``outstanding``.
+
+RFM scores and segments are in :mod:`kamrules.metrics.rfm`.
 """
 
 from __future__ import annotations
@@ -47,16 +55,30 @@ CATALOG: dict[str, MetricInfo] = {
     "overdue_amount": MetricInfo("money", "逾期金额"),
     "max_overdue_days": MetricInfo("integer", "最长逾期天数"),
     "open_invoices": MetricInfo("integer", "未结发票数"),
+    "ar_current": MetricInfo("money", "未到期应收"),
+    "ar_1_30": MetricInfo("money", "逾期1-30天"),
+    "ar_31_60": MetricInfo("money", "逾期31-60天"),
+    "ar_61_90": MetricInfo("money", "逾期61-90天"),
+    "ar_over_90": MetricInfo("money", "逾期90天以上"),
+    "dso_days": MetricInfo("number", "应收账款周转天数"),
+    "on_time_rate_12m": MetricInfo("percent", "近12个月按期回款率"),
     "complaints_12m": MetricInfo("integer", "近12个月投诉数"),
+    "complaint_rate_12m": MetricInfo("percent", "近12个月投诉率"),
     "last_complaint_date": MetricInfo("date", "最近投诉日期"),
     "visits_90d": MetricInfo("integer", "近90天拜访次数"),
     "visits_12m": MetricInfo("integer", "近12个月拜访次数"),
     "last_visit_date": MetricInfo("date", "最近拜访日期"),
     "days_since_visit": MetricInfo("integer", "距最近拜访天数"),
+    "satisfaction": MetricInfo("number", "满意度"),
     "revenue_rank": MetricInfo("integer", "销售额排名"),
     "revenue_share": MetricInfo("percent", "销售额占比"),
     "cumulative_share": MetricInfo("percent", "累计占比"),
     "abc_class": MetricInfo("text", "ABC分类"),
+    "rfm_r": MetricInfo("integer", "RFM近度评分"),
+    "rfm_f": MetricInfo("integer", "RFM频度评分"),
+    "rfm_m": MetricInfo("integer", "RFM额度评分"),
+    "rfm_score": MetricInfo("text", "RFM评分"),
+    "rfm_segment": MetricInfo("text", "RFM客户分群"),
 }
 
 KEY = "customer_id"
@@ -112,22 +134,58 @@ def order_metrics(orders: pl.LazyFrame, columns: set[str], w: Windows) -> pl.Laz
             .group_by(KEY).agg(aggregates))
 
 
+def open_amount(columns: set[str], as_of: dt.date) -> pl.Expr:
+    """Amount not yet paid as of ``as_of``: payments dated after as_of do not count; never negative."""
+    paid = pl.col("paid_amount").fill_null(0) if "paid_amount" in columns else pl.lit(0.0)
+    if "paid_date" in columns:
+        paid = pl.when(pl.col("paid_date").is_null() | (pl.col("paid_date") <= as_of)).then(paid).otherwise(0)
+    return pl.max_horizontal(pl.col("amount").fill_null(0) - paid, pl.lit(0.0))
+
+
+AGEING_BUCKETS = (("ar_current", None, 0), ("ar_1_30", 1, 30), ("ar_31_60", 31, 60),
+                  ("ar_61_90", 61, 90), ("ar_over_90", 91, None))
+
+
+def _in_bucket(days: pl.Expr, low: int | None, high: int | None) -> pl.Expr:
+    if low is None:
+        return days.is_null() | (days <= high)
+    return (days >= low) & (days <= high) if high is not None else days >= low
+
+
+def ageing(as_of: dt.date) -> list[pl.Expr]:
+    """Open amount (``_open``) by days past due; the buckets add up to ``outstanding``."""
+    days = _days_to(as_of, pl.col("due_date"))
+    return [pl.col("_open").filter(_in_bucket(days, low, high)).sum().alias(name)
+            for name, low, high in AGEING_BUCKETS]
+
+
+def on_time_rate(columns: set[str], w: Windows) -> pl.Expr:
+    """Share of invoices due in (as_of − 12 months, as_of] that were paid in full by the due date.
+
+    Paid in full: paid_amount ≥ amount − 0.005; an invoice without a paid date is not on time.
+    Null when no invoice fell due, or when the ledger has no paid_amount / paid_date columns.
+    """
+    if not {"paid_amount", "paid_date"} <= columns:
+        return pl.lit(None, dtype=pl.Float64)
+    due = pl.col("due_date")
+    on_time = (pl.col("paid_amount") >= pl.col("amount") - 0.005) & (pl.col("paid_date") <= due)
+    return on_time.fill_null(False).filter(w.last_12m(due)).mean()
+
+
 def receivable_metrics(invoices: pl.LazyFrame, columns: set[str], w: Windows) -> pl.LazyFrame:
     as_of = w.as_of
     issued = pl.col("invoice_date").is_null() | (pl.col("invoice_date") <= as_of) \
         if "invoice_date" in columns else pl.lit(True)
-    paid = pl.col("paid_amount").fill_null(0) if "paid_amount" in columns else pl.lit(0.0)
-    if "paid_date" in columns:
-        paid = pl.when(pl.col("paid_date").is_null() | (pl.col("paid_date") <= as_of)).then(paid).otherwise(0)
-    open_amount = pl.max_horizontal(pl.col("amount").fill_null(0) - paid, pl.lit(0.0))
     overdue = (pl.col("due_date") < as_of) & (pl.col("_open") > 0)
     return (invoices.filter(issued)
-            .with_columns(open_amount.alias("_open"))
+            .with_columns(open_amount(columns, as_of).alias("_open"))
             .group_by(KEY).agg(
                 pl.col("_open").sum().alias("outstanding"),
                 pl.col("_open").filter(overdue).sum().alias("overdue_amount"),
                 _days_to(as_of, pl.col("due_date")).filter(overdue).max().alias("max_overdue_days"),
                 (pl.col("_open") > 0).sum().cast(pl.Int64).alias("open_invoices"),
+                *ageing(as_of),
+                on_time_rate(columns, w).alias("on_time_rate_12m"),
             ))
 
 
@@ -139,22 +197,30 @@ def complaint_metrics(complaints: pl.LazyFrame, w: Windows) -> pl.LazyFrame:
     ))
 
 
-def visit_metrics(visits: pl.LazyFrame, w: Windows) -> pl.LazyFrame:
+def visit_metrics(visits: pl.LazyFrame, columns: set[str], w: Windows) -> pl.LazyFrame:
+    """Visit counts and dates; ``satisfaction`` is the mean score recorded on visits in the last 12 months."""
     date = pl.col("date")
     since_90d = w.as_of - dt.timedelta(days=90)
+    satisfaction = pl.col("satisfaction").cast(pl.Float64).filter(w.last_12m(date)).mean() \
+        if "satisfaction" in columns else pl.lit(None, dtype=pl.Float64)
     return (visits.filter(date <= w.as_of).group_by(KEY).agg(
         date.filter(date > since_90d).len().cast(pl.Int64).alias("visits_90d"),
         date.filter(w.last_12m(date)).len().cast(pl.Int64).alias("visits_12m"),
         date.max().alias("last_visit_date"),
+        satisfaction.alias("satisfaction"),
     ))
 
 
 ZERO_FILLED = ("revenue_12m", "revenue_prev_12m", "revenue_total", "orders_12m", "cost_12m",
                "outstanding", "overdue_amount", "max_overdue_days", "open_invoices",
+               *(name for name, _, _ in AGEING_BUCKETS),
                "complaints_12m", "visits_90d", "visits_12m")
 
 
 def finish(frame: pl.LazyFrame, w: Windows, has_cost: bool) -> pl.LazyFrame:
+    """Metrics computed from the per-customer sums: growth, averages, margin, recency, tenure,
+    days since the last visit, ``dso_days`` and ``complaint_rate_12m`` (complaints per order in
+    the last 12 months; null without orders)."""
     r12, prev = pl.col("revenue_12m"), pl.col("revenue_prev_12m")
     margin = (r12 - pl.col("cost_12m")) if has_cost else pl.lit(None, dtype=pl.Float64)
     start = pl.coalesce(pl.col("since"), pl.col("first_order_date")) if "since" in frame.collect_schema() \
@@ -169,7 +235,16 @@ def finish(frame: pl.LazyFrame, w: Windows, has_cost: bool) -> pl.LazyFrame:
         _days_to(w.as_of, pl.col("last_order_date")).alias("recency_days"),
         (_days_to(w.as_of, start) / 365.25).round(2).alias("tenure_years"),
         _days_to(w.as_of, pl.col("last_visit_date")).alias("days_since_visit"),
+        dso(pl.col("outstanding"), r12).alias("dso_days"),
+        pl.when(pl.col("orders_12m") > 0).then(pl.col("complaints_12m") / pl.col("orders_12m")).otherwise(None)
+        .alias("complaint_rate_12m"),
     )
+
+
+def dso(outstanding: pl.Expr, revenue_12m: pl.Expr) -> pl.Expr:
+    """Days sales outstanding: outstanding / revenue_12m × 365, to 0.1 day; null unless revenue_12m > 0."""
+    days = (outstanding / revenue_12m * 365).round(1, mode="half_away_from_zero")
+    return pl.when(revenue_12m > 0).then(days).otherwise(None)
 
 
 def pareto(frame: pl.DataFrame, abc: AbcSpec) -> pl.DataFrame:

@@ -198,7 +198,38 @@ class RulebookCompiler:
             return Expr(k.Literal(round(float(percent.group(1)) / 100, 10)), text)
         return self.parse(text, where, rule_id)
 
+    def check_ledger(self) -> None:
+        """Computed columns, filters and derivations in ledger.yaml, checked like rule expressions."""
+        datasets = self.spec.datasets
+        for name, dataset in datasets.items():
+            types = {c: ("text" if col.type == "enum" else col.type) for c, col in dataset.columns.items()}
+            for column, spec in dataset.columns.items():
+                if spec.expr is None:
+                    continue
+                where = self.at("datasets", name, "columns", column)
+                expr = self.parse(spec.expr, where, f"{name}.{column}")
+                if expr is not None:
+                    self.check_expr_names(expr, types, where, f"{name}.{column}")
+                    self.type_error(check_value(expr.node, types, column, types[column]), expr, where,
+                                    f"{name}.{column}")
+            if dataset.where:
+                where = self.at("datasets", name, "where")
+                expr = self.parse(dataset.where, where, name)
+                if expr is not None:
+                    self.check_expr_names(expr, types, where, name)
+                    self.type_error(check_condition(expr.node, types), expr, where, name)
+            if dataset.derive is not None:
+                source = datasets.get(dataset.derive.from_)
+                where = self.at("datasets", name, "derive")
+                if source is None:
+                    self.error(f"derive.from: unknown dataset {dataset.derive.from_!r}", where, name,
+                               suggestion=did_you_mean(dataset.derive.from_, datasets))
+                elif dataset.derive.name and dataset.derive.name not in source.columns:
+                    self.error(f"derive.name: {dataset.derive.from_} has no column {dataset.derive.name!r}", where,
+                               name, suggestion=did_you_mean(dataset.derive.name, source.columns))
+
     def compile(self) -> CompiledRulebook:
+        self.check_ledger()
         field_types = self.base_fields()
         derived = self.compile_derived(field_types)
         decisions = [self.compile_decision(did, spec) for did, spec in self.spec.decisions.items()]

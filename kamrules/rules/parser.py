@@ -63,6 +63,7 @@ _COMPARE = {py.Lt: "<", py.LtE: "<=", py.Eq: "==", py.NotEq: "!=", py.Gt: ">", p
             py.In: "in", py.NotIn: "not in"}
 _UNARY = {py.Not: "not", py.USub: "-", py.UAdd: "+"}
 
+_SINGLE_EQUALS = re.compile(r"(?<![=<>!])=(?!=)")
 _CN_NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(万|亿)")
 _BARE_DATE = re.compile(r"(?<![\w.'\"-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\w.-])")
 
@@ -110,7 +111,10 @@ def parse(text: str, *, allow_input: bool = False) -> k.Node:
         tree = py.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
         position = exc.offset - 1 if exc.offset else len(text)  # offset 0: at the end of the text
-        raise ExpressionError(f"syntax error: {exc.msg}", expression=text, position=position) from None
+        single_equals = _rewrite_outside_strings(text, lambda part: "=" if _SINGLE_EQUALS.search(part) else "")
+        hint = "to compare, write == (as in tier == 'A'); a single = is not allowed" if single_equals else None
+        raise ExpressionError(f"syntax error: {exc.msg}", expression=text, position=position,
+                              suggestion=hint) from None
     except (RecursionError, MemoryError, ValueError):
         raise ExpressionError("expression is too large or too deeply nested", expression=text[:60]) from None
     return _Builder(text).build(tree.body, 0)

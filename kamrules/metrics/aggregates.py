@@ -1,0 +1,209 @@
+"""Declarative aggregates: ``metrics.aggregates`` in ``rules/metrics.yaml``.
+
+Each aggregate is one per-customer sum, count, mean, min, max or distinct count of a
+dataset's column, over the rows that match its ``where`` condition and fall in its window
+(see :mod:`kamrules.metrics.config` for the syntax). Windows are (start, as_of]: ``Nd`` starts
+N days before as_of, ``Nm`` N calendar months before (as in the catalog's 12-month window),
+``ytd`` on 1 January of the as-of year (inclusive); ``all`` keeps every row dated up to
+as_of and the rows without a date. Customers with no matching rows get 0 from sum, count and
+distinct, and no value (null) from mean, min and max.
+
+Dataset and column names are checked against the data: an unknown one is a
+:class:`~kamrules.errors.LedgerError` naming ``rules/metrics.yaml``. The catalog's optional
+datasets (orders, receivables, complaints, visits) may be absent from a run; their aggregates
+are then 0 or null, as for the catalog metrics.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Callable, Mapping
+
+import polars as pl
+
+from ..errors import LedgerError
+from ..names import did_you_mean
+from ..rules.compiler import compile_expression
+from ..rules.parser import parse
+from ..rules.typecheck import check_condition
+from ..types import POLARS_TYPES, cast_to
+from .catalog import KEY, MetricInfo, add_months
+from .config import DATE_COLUMNS, AggregateSpec, MetricsSpec, Window
+
+FILE = "rules/metrics.yaml"
+ADDITIVE = ("sum", "count", "distinct")
+INTERNAL = ("_file", "_sheet", "_row")
+
+AGGREGATORS: dict[str, Callable[[pl.Expr], pl.Expr]] = {
+    "sum": lambda values: values.sum(),
+    "count": lambda values: values.count(),
+    "mean": lambda values: values.mean(),
+    "min": lambda values: values.min(),
+    "max": lambda values: values.max(),
+    "distinct": lambda values: values.drop_nulls().n_unique(),
+}
+
+
+def aggregate_catalog(spec: MetricsSpec) -> dict[str, MetricInfo]:
+    """Type and title (the name when no title is given) of every aggregate, in YAML order."""
+    return {name: MetricInfo(agg.result_type, agg.title or name) for name, agg in spec.aggregates.items()}
+
+
+def aggregate_types(spec: MetricsSpec) -> dict[str, str]:
+    """Aggregate name → kamrules type, known without data (for the rule compiler)."""
+    return {name: agg.result_type for name, agg in spec.aggregates.items()}
+
+
+def window_start(window: Window, as_of: dt.date) -> dt.date | None:
+    """The exclusive start of the window (None for ``all``): rows dated in (start, as_of] count."""
+    if window.unit == "d":
+        return as_of - dt.timedelta(days=window.count)
+    if window.unit == "m":
+        return add_months(as_of, -window.count)
+    if window.unit == "ytd":
+        return dt.date(as_of.year - 1, 12, 31)
+    return None
+
+
+def window_mask(window: Window, date: pl.Expr, as_of: dt.date) -> pl.Expr:
+    """True for rows in the window; ``all`` also keeps rows without a date."""
+    start = window_start(window, as_of)
+    if start is None:
+        return date.is_null() | (date <= as_of)
+    return (date > start) & (date <= as_of)
+
+
+def compute_aggregates(frame: pl.DataFrame, datasets: Mapping[str, pl.DataFrame], as_of: dt.date,
+                       aggregates: Mapping[str, AggregateSpec]) -> pl.DataFrame:
+    """Add one column per aggregate to the per-customer ``frame``, typed and in YAML order."""
+    for name in aggregates:
+        if name in frame.columns:
+            raise LedgerError(f"aggregate {name!r} has the name of a built-in metric or customer column",
+                              file=FILE, suggestion="rename the aggregate in rules/metrics.yaml")
+    by_dataset: dict[str, dict[str, AggregateSpec]] = defaultdict(dict)
+    for name, agg in aggregates.items():
+        by_dataset[agg.dataset][name] = agg
+    for dataset, items in by_dataset.items():
+        rows = _rows(datasets, dataset, next(iter(items)))
+        if rows is not None:
+            part = rows.lazy().group_by(KEY).agg(
+                [aggregate_expr(name, agg, rows.schema, as_of) for name, agg in items.items()]).collect()
+            frame = frame.join(part, on=KEY, how="left", maintain_order="left")
+    return frame.with_columns([_finished(name, agg, frame.columns) for name, agg in aggregates.items()])
+
+
+def _finished(name: str, agg: AggregateSpec, columns: list[str]) -> pl.Expr:
+    value = pl.col(name) if name in columns else pl.lit(None, dtype=POLARS_TYPES[agg.result_type])
+    if agg.kind in ADDITIVE:
+        value = value.fill_null(0)
+    return cast_to(value, agg.result_type).alias(name)
+
+
+def _rows(datasets: Mapping[str, pl.DataFrame], dataset: str, name: str) -> pl.DataFrame | None:
+    """The dataset's rows; None for an optional catalog dataset this run did not read."""
+    rows = datasets.get(dataset)
+    if rows is None:
+        if dataset in DATE_COLUMNS:
+            return None
+        known = sorted(set(datasets) | set(DATE_COLUMNS))
+        raise LedgerError(f"aggregate {name!r}: there is no dataset {dataset!r}", file=FILE,
+                          suggestion=did_you_mean(dataset, known) or f"the datasets are {', '.join(known)}")
+    if KEY not in rows.columns:
+        raise LedgerError(f"aggregate {name!r}: dataset {dataset!r} has no column {KEY!r}, "
+                          "so its rows cannot be matched to customers", file=FILE,
+                          suggestion=f"map it under datasets.{dataset}.columns in rules/ledger.yaml")
+    return rows
+
+
+def aggregate_expr(name: str, agg: AggregateSpec, schema: Mapping[str, pl.DataType], as_of: dt.date) -> pl.Expr:
+    """The group-by expression of one aggregate over its dataset's rows."""
+    _check_column(name, agg, agg.column, schema)
+    _check_value_type(name, agg, schema[agg.column])
+    mask = _where(name, agg, schema, as_of) & _in_window(name, agg, schema, as_of)
+    values = pl.col(agg.column)
+    if schema[agg.column].is_temporal():
+        values = values.cast(pl.Date)
+    return AGGREGATORS[agg.kind](values.filter(mask)).alias(name)
+
+
+def _in_window(name: str, agg: AggregateSpec, schema: Mapping[str, pl.DataType], as_of: dt.date) -> pl.Expr:
+    """The window as a row mask; ``all`` on a dataset without its date column keeps every row."""
+    column, window = agg.date_column, agg.parsed_window
+    if window.unit == "all" and agg.date is None and column not in schema:
+        return pl.lit(True)
+    _check_column(name, agg, column, schema, role=" (the date column of its window)")
+    _check_date(name, agg, column, schema[column])
+    return window_mask(window, pl.col(column).cast(pl.Date), as_of)
+
+
+def _check_column(name: str, agg: AggregateSpec, column: str, schema: Mapping[str, pl.DataType],
+                  role: str = "") -> None:
+    if column not in schema or column in INTERNAL:
+        columns = [c for c in schema if c not in INTERNAL]
+        raise LedgerError(f"aggregate {name!r}: dataset {agg.dataset!r} has no column {column!r}{role}", file=FILE,
+                          suggestion=did_you_mean(column, columns)
+                          or f"map it under datasets.{agg.dataset}.columns in rules/ledger.yaml")
+
+
+def _check_value_type(name: str, agg: AggregateSpec, dtype: pl.DataType) -> None:
+    where = f"aggregate {name!r}: {agg.dataset}.{agg.column}"
+    if agg.kind in ("sum", "mean") and not dtype.is_numeric():
+        raise LedgerError(f"{where} is not a number column, so it has no {agg.kind}", file=FILE,
+                          suggestion="aggregate a number column, or use count or distinct")
+    if agg.kind in ("min", "max"):
+        if not (dtype.is_numeric() or dtype.is_temporal()):
+            raise LedgerError(f"{where} is neither a number nor a date column, so it has no {agg.kind}",
+                              file=FILE, suggestion="use count or distinct")
+        if dtype.is_temporal() != (agg.result_type == "date"):
+            fix = "add type: date" if dtype.is_temporal() else "remove type: date"
+            what = "holds dates" if dtype.is_temporal() else "does not hold dates"
+            raise LedgerError(f"{where} {what} but the aggregate's type is {agg.result_type}", file=FILE,
+                              suggestion=f"{fix} to the aggregate {name!r}")
+
+
+def _check_date(name: str, agg: AggregateSpec, column: str, dtype: pl.DataType) -> None:
+    if not dtype.is_temporal():
+        raise LedgerError(f"aggregate {name!r}: {agg.dataset}.{column} is not a date column, "
+                          "so it cannot place rows in a window", file=FILE,
+                          suggestion=f"give type: date to datasets.{agg.dataset}.columns.{column} in "
+                                     "rules/ledger.yaml, or name another column with date:")
+
+
+def field_types(schema: Mapping[str, pl.DataType]) -> dict[str, str]:
+    """kamrules types of a dataset's columns, for type-checking ``where`` conditions."""
+    types = {"as_of": "date"}
+    for column, dtype in schema.items():
+        if dtype.is_integer():
+            types[column] = "integer"
+        elif dtype.is_numeric():
+            types[column] = "number"
+        elif dtype.is_temporal():
+            types[column] = "date"
+        elif dtype == pl.Boolean:
+            types[column] = "bool"
+        elif dtype == pl.String:
+            types[column] = "text"
+    return types
+
+
+def _where(name: str, agg: AggregateSpec, schema: Mapping[str, pl.DataType], as_of: dt.date) -> pl.Expr:
+    """The ``where`` condition as a row mask (a missing value is no match)."""
+    if agg.where is None:
+        return pl.lit(True)
+    columns = [c for c in schema if c not in INTERNAL]
+
+    def resolve(column: str) -> pl.Expr:
+        if column in columns:
+            return pl.col(column)
+        if column == "as_of":
+            return pl.lit(as_of)
+        raise LedgerError(f"aggregate {name!r}: where: dataset {agg.dataset!r} has no column {column!r}",
+                          file=FILE, suggestion=did_you_mean(column, columns + ["as_of"]))
+
+    node = parse(agg.where)
+    condition = compile_expression(node, resolve, source=agg.where, field_types=field_types(schema))
+    problem = check_condition(node, field_types(schema))
+    if problem:
+        raise LedgerError(f"aggregate {name!r}: where: {problem}", file=FILE)
+    return condition.fill_null(False)
