@@ -932,12 +932,29 @@ def write_complaints(wb: Workbook, complaints: list[Complaint]) -> None:
     set_widths(ws, [12, 10, 12, 8, 10, 10])
 
 
-def write_visits(wb: Workbook, visits: list[Visit]) -> None:
+def satisfaction_scores(visits: list[Visit], trends: dict[str, str]) -> list[int | None]:
+    """满意度 1-5 after most visits (phone calls often unscored); unhappier for declining accounts.
+
+    Drawn from its own seeded generator so adding the column left every other sheet unchanged.
+    """
+    rng = Random(f"{SEED}-satisfaction")
+    scores = []
+    for visit in visits:
+        if visit.mode == "电话" and rng.random() < 0.6:
+            scores.append(None)
+            continue
+        mean = 3.2 if trends.get(visit.customer_id) in ("declining", "lapsed") else 4.4
+        scores.append(min(5, max(1, round(rng.gauss(mean, 0.7)))))
+    return scores
+
+
+def write_visits(wb: Workbook, visits: list[Visit], trends: dict[str, str]) -> None:
     ws = wb.create_sheet("拜访记录")
-    header = ["客户编号", "拜访日期", "拜访方式", "客户经理", "备注"]
-    rows = [[v.customer_id, v.visited, v.mode, v.manager, v.note] for v in visits]
+    header = ["客户编号", "拜访日期", "拜访方式", "客户经理", "备注", "满意度"]
+    rows = [[v.customer_id, v.visited, v.mode, v.manager, v.note, score]
+            for v, score in zip(visits, satisfaction_scores(visits, trends))]
     write_table(ws, header, rows, 1, {2: DATE_FORMAT})
-    set_widths(ws, [10, 12, 12, 10, 30])
+    set_widths(ws, [10, 12, 12, 10, 30, 8])
 
 
 def fix_properties(wb: Workbook) -> None:
@@ -1049,7 +1066,7 @@ def build_workbook(rng: Random) -> tuple[Workbook, dict]:
     write_sales(wb, rows)
     write_invoices(wb, invoices)
     write_complaints(wb, complaints)
-    write_visits(wb, visits)
+    write_visits(wb, visits, {c.customer_id: c.trend for c in customers})
     fix_properties(wb)
     report = {
         "sheets": {"客户档案": len(customers) + 1, "销售明细": len(rows), "应收账款": len(invoices),

@@ -127,8 +127,8 @@ class AggregateSpec(_Strict):
         if self.type is not None and self.type not in KIND_TYPES[self.kind]:
             raise ValueError(f"type {self.type} does not fit {self.kind}; use one of {', '.join(KIND_TYPES[self.kind])}")
         if self.parsed_window.unit != "all" and self.date_column is None:
-            raise ValueError(f"window {self.window} on dataset {self.dataset!r} needs date: "
-                             "the date column that places each row in the window")
+            raise ValueError(f"window {self.window} needs date: naming the date column of dataset {self.dataset!r} "
+                             f"(only {', '.join(DATE_COLUMNS)} have a default)")
         return self
 
     @property

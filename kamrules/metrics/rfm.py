@@ -72,16 +72,20 @@ def quintile_scores(active: pl.DataFrame, column: str, higher_is_better: bool) -
     return scored.sort("_at")["_score"]
 
 
+def segment(r: pl.Expr, f: pl.Expr) -> pl.Expr:
+    """:func:`segment_of` as a Polars expression; ``inactive`` when a score is missing."""
+    cells = {r_score * 10 + f_score: segment_of(r_score, f_score)
+             for r_score in range(1, 6) for f_score in range(1, 6)}
+    return (r * 10 + f).replace_strict(cells, default=None, return_dtype=pl.String).fill_null(INACTIVE)
+
+
 def rfm(frame: pl.DataFrame) -> pl.DataFrame:
     """Add rfm_r, rfm_f, rfm_m, rfm_score and rfm_segment (see the module docstring)."""
     active = frame.filter(pl.col("orders_12m") > 0).select(KEY, *(column for _, column, _ in SCORED))
     scores = active.select(KEY).with_columns(
         [quintile_scores(active, column, better).alias(name) for name, column, better in SCORED])
     r, f, m = (pl.col(name) for name, _, _ in SCORED)
-    cells = {r_score * 10 + f_score: segment_of(r_score, f_score)
-             for r_score in range(1, 6) for f_score in range(1, 6)}
     return frame.join(scores, on=KEY, how="left", maintain_order="left").with_columns(
         pl.format("{}{}{}", r, f, m).alias("rfm_score"),
-        (r * 10 + f).replace_strict(cells, default=None, return_dtype=pl.String)
-        .fill_null(INACTIVE).alias("rfm_segment"),
+        segment(r, f).alias("rfm_segment"),
     )
