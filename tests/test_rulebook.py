@@ -318,3 +318,29 @@ def test_ledger_expressions_are_checked_with_their_line(tmp_path):
          "to compare, write == (as in tier == 'A'); a single = is not allowed"),
         (14, "customers", "derive.from: unknown dataset 'order'", None),
     ]
+
+
+def test_rules_can_use_aggregates_and_names_must_not_clash(tmp_path):
+    project = rules_project(tmp_path, {
+        "metrics.yaml": """\
+            kamrules: 1
+            metrics:
+              aggregates:
+                revenue_30d: {sum: orders.amount, window: 30d, type: money}
+                outstanding: {sum: receivables.amount}
+            """,
+        "policy.yaml": """\
+            kamrules: 1
+            decisions:
+              hot:
+                outputs: {hot: bool}
+                rules: [{id: H1, when: "revenue_30d > 10万", then: {hot: true}}]
+            """})
+    errors = errors_of(project)
+    assert [(e[0], e[1], e[2], e[3]) for e in errors] == [
+        ("rules/metrics.yaml", 5, "outstanding", "aggregate 'outstanding' has the name of an existing field")]
+    (project / "rules" / "metrics.yaml").write_text(
+        "kamrules: 1\nmetrics:\n  aggregates:\n    revenue_30d: {sum: orders.amount, window: 30d, type: money}\n",
+        encoding="utf-8")
+    rulebook = load_rulebook(project)
+    assert rulebook.field_types["revenue_30d"] == "money"

@@ -2,11 +2,12 @@
 
 Each aggregate is one per-customer sum, count, mean, min, max or distinct count of a
 dataset's column, over the rows that match its ``where`` condition and fall in its window
-(see :mod:`kamrules.metrics.config` for the syntax). Windows are (start, as_of]: ``Nd`` starts
-N days before as_of, ``Nm`` N calendar months before (as in the catalog's 12-month window),
-``ytd`` on 1 January of the as-of year (inclusive); ``all`` keeps every row dated up to
-as_of and the rows without a date. Customers with no matching rows get 0 from sum, count and
-distinct, and no value (null) from mean, min and max.
+(see :mod:`kamrules.metrics.config` for the syntax). Windows are (start, as_of] on the
+window's date column: ``Nd`` starts N days before as_of, ``Nm`` N calendar months before (as
+in the catalog's 12-month window), ``ytd`` on 1 January of the as-of year (inclusive); ``all``
+keeps every row dated up to as_of and the rows without a date. Whatever ``date:`` names, rows
+that did not exist yet on as_of never count (:func:`existed`). Customers with no matching
+rows get 0 from sum, count and distinct, and no value (null) from mean, min and max.
 
 Dataset and column names are checked against the data: an unknown one is a
 :class:`~kamrules.errors.LedgerError` naming ``rules/metrics.yaml``. The catalog's optional
@@ -128,13 +129,26 @@ def aggregate_expr(name: str, agg: AggregateSpec, schema: Mapping[str, pl.DataTy
 
 
 def _in_window(name: str, agg: AggregateSpec, schema: Mapping[str, pl.DataType], as_of: dt.date) -> pl.Expr:
-    """The window as a row mask; ``all`` on a dataset without its date column keeps every row."""
-    column, window = agg.date_column, agg.parsed_window
-    if window.unit == "all" and agg.date is None and column not in schema:
-        return pl.lit(True)
+    """The window as a row mask, within the rows that existed on as_of (:func:`existed`)."""
+    mask = existed(agg.dataset, schema, as_of)
+    if agg.parsed_window.unit == "all" and agg.date is None:
+        return mask
+    column = agg.date_column
     _check_column(name, agg, column, schema, role=" (the date column of its window)")
     _check_date(name, agg, column, schema[column])
-    return window_mask(window, pl.col(column).cast(pl.Date), as_of)
+    return mask & window_mask(agg.parsed_window, pl.col(column).cast(pl.Date), as_of)
+
+
+def existed(dataset: str, schema: Mapping[str, pl.DataType], as_of: dt.date) -> pl.Expr:
+    """Rows of a catalog dataset dated by its own date column after as_of did not exist yet.
+
+    An order placed, an invoice issued, a complaint or visit recorded after as_of never
+    counts, whichever column ``date:`` names; rows without that date do.
+    """
+    column = DATE_COLUMNS.get(dataset)
+    if column is None or column not in schema or not schema[column].is_temporal():
+        return pl.lit(True)
+    return window_mask(Window("all"), pl.col(column).cast(pl.Date), as_of)
 
 
 def _check_column(name: str, agg: AggregateSpec, column: str, schema: Mapping[str, pl.DataType],
@@ -156,10 +170,10 @@ def _check_value_type(name: str, agg: AggregateSpec, dtype: pl.DataType) -> None
             raise LedgerError(f"{where} is neither a number nor a date column, so it has no {agg.kind}",
                               file=FILE, suggestion="use count or distinct")
         if dtype.is_temporal() != (agg.result_type == "date"):
-            fix = "add type: date" if dtype.is_temporal() else "remove type: date"
+            fix = "add type: date to" if dtype.is_temporal() else "remove type: date from"
             what = "holds dates" if dtype.is_temporal() else "does not hold dates"
             raise LedgerError(f"{where} {what} but the aggregate's type is {agg.result_type}", file=FILE,
-                              suggestion=f"{fix} to the aggregate {name!r}")
+                              suggestion=f"{fix} the aggregate {name!r}")
 
 
 def _check_date(name: str, agg: AggregateSpec, column: str, dtype: pl.DataType) -> None:
@@ -201,9 +215,9 @@ def _where(name: str, agg: AggregateSpec, schema: Mapping[str, pl.DataType], as_
         raise LedgerError(f"aggregate {name!r}: where: dataset {agg.dataset!r} has no column {column!r}",
                           file=FILE, suggestion=did_you_mean(column, columns + ["as_of"]))
 
-    node = parse(agg.where)
-    condition = compile_expression(node, resolve, source=agg.where, field_types=field_types(schema))
-    problem = check_condition(node, field_types(schema))
+    node, types = parse(agg.where), field_types(schema)
+    condition = compile_expression(node, resolve, source=agg.where, field_types=types)
+    problem = check_condition(node, types)
     if problem:
         raise LedgerError(f"aggregate {name!r}: where: {problem}", file=FILE)
     return condition.fill_null(False)

@@ -7,7 +7,7 @@ metrics:
     revenue_30d: {sum: orders.amount, window: 30d, type: money, title: 近30天销售额}
     big_orders_12m: {count: orders.order_id, where: "amount >= 10000", window: 12m}
     products_12m: {distinct: orders.product, window: 12m, title: 近12个月采购品类数}
-    last_payment: {max: receivables.paid_date, type: date}
+    last_payment: {max: receivables.paid_date, date: paid_date, type: date}
   derived:                                   # evaluated in order; may use earlier ones
     累计消费: revenue_total
     月均采购额: {expr: "revenue_12m / 12", type: money, title: 近12个月月均采购额}
@@ -20,7 +20,8 @@ columns (and ``as_of``). ``window`` is ``Nd`` (the last N days), ``Nm`` (the las
 calendar months), ``ytd`` (from 1 January of the as-of year) or ``all`` (the default); every
 window ends on as_of inclusive and nothing dated after as_of counts. ``date`` names the
 column that places a row in the window; orders, receivables, complaints and visits have a
-default (:data:`DATE_COLUMNS`).
+default (:data:`DATE_COLUMNS`); with ``window: all``, a ``date:`` column still drops rows
+dated after as_of.
 """
 
 from __future__ import annotations
@@ -125,7 +126,8 @@ class AggregateSpec(_Strict):
             raise ValueError("an aggregate takes only one of sum, count, mean, min, max, distinct; "
                              f"got {' and '.join(given)}")
         if self.type is not None and self.type not in KIND_TYPES[self.kind]:
-            raise ValueError(f"type {self.type} does not fit {self.kind}; use one of {', '.join(KIND_TYPES[self.kind])}")
+            allowed = ", ".join(KIND_TYPES[self.kind])
+            raise ValueError(f"type {self.type} does not fit {self.kind}; use one of {allowed}")
         if self.parsed_window.unit != "all" and self.date_column is None:
             raise ValueError(f"window {self.window} needs date: naming the date column of dataset {self.dataset!r} "
                              f"(only {', '.join(DATE_COLUMNS)} have a default)")

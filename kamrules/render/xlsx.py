@@ -20,6 +20,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from ..errors import Issue
+from ..metrics import aggregate_catalog
 from ..metrics.catalog import CATALOG
 from ..rules.decisions import CompiledRulebook
 from ..rules.engine import DecisionIssue, TRACE
@@ -48,6 +49,7 @@ def portfolio_columns(rulebook: CompiledRulebook) -> list[Column]:
             header = spec.title or (spec.aliases[0] if spec.aliases else name)
             columns.append(Column(name, header, "text" if spec.type == "enum" else spec.type))
     columns += [Column(name, info.title, info.type) for name, info in CATALOG.items()]
+    columns += [Column(name, info.title, info.type) for name, info in aggregate_catalog(rulebook.spec.metrics).items()]
     columns += [Column(d.name, d.title, d.type) for d in rulebook.derived]
     for decision in rulebook.decisions:
         for output, type_name in decision.outputs.items():

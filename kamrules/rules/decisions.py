@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..errors import ExpressionError, RulebookError
+from ..metrics import aggregate_types
 from ..metrics.catalog import CATALOG
 from . import ast as k
 from .model import ConstraintSpec, DecisionSpec, QuotaSpec
@@ -255,6 +256,11 @@ class RulebookCompiler:
                                self.at("datasets", "customers", "columns", name), f"customers.{name}",
                                suggestion="rename the column in rules/ledger.yaml")
         fields.update({name: info.type for name, info in CATALOG.items()})
+        for name, type_name in aggregate_types(self.spec.metrics).items():
+            if name in fields:
+                self.error(f"aggregate {name!r} has the name of an existing field",
+                           self.at("metrics", "aggregates", name), name, suggestion="choose another name")
+            fields[name] = type_name
         return fields
 
     def compile_derived(self, fields: dict[str, str]) -> list[Derived]:
