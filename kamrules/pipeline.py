@@ -31,7 +31,7 @@ from .rules.decisions import CompiledRulebook, load_rulebook
 from .rules.engine import TRACE, EvaluationResult, PolarsEngine
 from .rules.parser import parse
 from .names import did_you_mean
-from .render.context import CONTEXT_EXTRAS, customer_context
+from .render.context import CONTEXT_EXTRAS, customer_context, monthly_revenue
 from .render.docx import DocxRenderer, safe_filename
 from .render.xlsx import PortfolioWriter, write_issues_workbook
 
@@ -120,8 +120,9 @@ def check(project: Path) -> tuple[CompiledRulebook, list[RulebookError]]:
     findings = [f for decision in rulebook.decisions for f in analyse_table(decision)]
     known = set(rulebook.field_types) | set(CONTEXT_EXTRAS)
     for document in rulebook.spec.documents:
-        name = f"templates/{document.template}"
-        renderer = DocxRenderer(project / "templates" / document.template, rulebook.spec.locale, name)
+        template = template_for(project, document, rulebook.spec.locale)
+        name = f"templates/{template}"
+        renderer = DocxRenderer(project / "templates" / template, rulebook.spec.locale, name)
         for placeholder in sorted(renderer.placeholders() - known):
             findings.append(RulebookError(
                 f"template uses {placeholder!r}, which no customer field, metric or decision provides",
@@ -249,7 +250,8 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
     clock = time.perf_counter()
     counts = {}
     for document in rulebook.spec.documents:
-        counts[document.id] = _render_documents(project, staging, rulebook, frame, document, as_of, progress)
+        counts[document.id] = _render_documents(project, staging, rulebook, frame, document, as_of, progress,
+                                                ledger.datasets.get("orders"))
     timings["documents"] = time.perf_counter() - clock
     return counts
 
@@ -262,19 +264,32 @@ def _select(frame: pl.DataFrame, condition: str, as_of: dt.date, field_types: di
     return frame.filter(expr.fill_null(False))
 
 
+def template_for(project: Path, document, locale: str) -> str:
+    """``proposal.en.docx`` instead of ``proposal.docx`` when the locale is English and it exists."""
+    name = document.template
+    language = locale.split("_")[0].lower()
+    if language != "zh":
+        stem, dot, suffix = name.rpartition(".")
+        variant = f"{stem}.{language}.{suffix}"
+        if (project / "templates" / variant).exists():
+            return variant
+    return name
+
+
 def _render_documents(project: Path, staging: Path, rulebook: CompiledRulebook, frame: pl.DataFrame,
-                      document, as_of: dt.date, progress: Progress) -> int:
-    template = project / "templates" / document.template
-    renderer = DocxRenderer(template, rulebook.spec.locale, f"templates/{document.template}")
+                      document, as_of: dt.date, progress: Progress, orders: pl.DataFrame | None) -> int:
+    name = template_for(project, document, rulebook.spec.locale)
+    renderer = DocxRenderer(project / "templates" / name, rulebook.spec.locale, f"templates/{name}")
     chosen = _select(frame, document.for_, as_of, rulebook.field_types)
     folder = staging / document.folder
     folder.mkdir(parents=True, exist_ok=True)
+    monthly = monthly_revenue(orders, chosen.get_column("customer_id").to_list(), as_of)
     used: set[str] = set()
     total = chosen.height
     for index, row in enumerate(chosen.iter_rows(named=True)):
-        name = _document_name(document, row, used)
-        context = customer_context(row, rulebook, as_of, document)
-        renderer.render(context, folder / name, customer_id=str(row.get("customer_id")))
+        file_name = _document_name(document, row, used)
+        context = customer_context(row, rulebook, as_of, document, monthly.get(row["customer_id"]))
+        renderer.render(context, folder / file_name, customer_id=str(row.get("customer_id")))
         progress(document.id, index + 1, total)
     return total
 
@@ -301,7 +316,9 @@ def decisions_digest(frame: pl.DataFrame, rulebook: CompiledRulebook) -> str:
     columns = ["customer_id"] + [o for d in rulebook.decisions for o in d.outputs] + \
         [TRACE + d.id for d in rulebook.decisions]
     selected = frame.select([c for c in columns if c in frame.columns]).sort("customer_id")
-    text = selected.select(pl.all().cast(pl.String)).write_csv()
+    as_text = [pl.col(c).cast(pl.List(pl.String)).list.join("|") if isinstance(t, pl.List) else pl.col(c).cast(pl.String)
+               for c, t in selected.schema.items()]
+    text = selected.select(as_text).write_csv()
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -46,7 +46,7 @@ def test_invalid_rulebook_lists_every_error_and_writes_nothing(project):
 def test_check_command(project):
     result = invoke("check", "-p", str(project))
     assert result.exit_code == 0
-    assert result.output == "rulebook OK: 12 decisions, 42 rules, 1 constraints, 5 datasets\n"
+    assert result.output == "rulebook OK: 14 decisions, 52 rules, 1 constraints, 5 datasets\n"
     (project / "templates" / "proposal.docx").unlink()
     result = invoke("check", "-p", str(project))
     assert result.exit_code == 1

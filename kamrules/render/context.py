@@ -1,9 +1,11 @@
 """The template context for one customer (documented in README, "Template context").
 
-Top level: every customer column, metric and decision output by name, plus
-``company`` (rules/documents.yaml), ``as_of``, ``valid_until``, ``doc_no``,
-``reasons`` (list of {decision, title, rule, note}: which rule decided each decision and
-why), ``upcoming_visits`` (list of {date, purpose}) and ``trace`` (decision → rule ids).
+Top level: every customer column, metric and decision output by name (a ``collect``
+output is a list, empty when nothing matched), plus ``company`` (rules/documents.yaml),
+``as_of``, ``valid_until``, ``doc_no``, ``reasons`` (list of {decision, title, rule, note}:
+which rule decided each decision and why), ``upcoming_visits`` (list of {date, purpose}),
+``monthly`` (12 months of {label, revenue, revenue_prev_year, growth}),
+``rfm_segment_title`` and ``trace`` (decision → rule ids).
 """
 
 from __future__ import annotations
@@ -11,13 +13,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import polars as pl
+
+from ..metrics.rfm import SEGMENT_TITLES
 from ..rules.decisions import CompiledRulebook
 from ..rules.engine import FIX, TRACE
 from .config import DocumentSpec
 
 
 CONTEXT_EXTRAS = ("company", "as_of", "valid_until", "doc_no", "document_title", "reasons", "upcoming_visits",
-                  "trace")
+                  "trace", "monthly", "rfm_segment_title")
 
 
 def split_ids(trace: str | None) -> list[str]:
@@ -51,9 +56,44 @@ def upcoming_visits(row: dict[str, Any], rulebook: CompiledRulebook) -> list[dic
             for i in range(plan.count)]
 
 
+def month_start(day: dt.date, back: int = 0) -> dt.date:
+    index = day.year * 12 + day.month - 1 - back
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def monthly_revenue(orders: pl.DataFrame | None, customer_ids: list[str], as_of: dt.date) -> dict[str, list[dict]]:
+    """For each customer: the 12 calendar months ending with as_of's month, oldest first, each with
+    ``label``, ``revenue``, ``revenue_prev_year`` (same month a year earlier) and ``growth``."""
+    months = [month_start(as_of, back) for back in range(11, -1, -1)]
+    totals: dict[tuple[str, dt.date], float] = {}
+    if orders is not None and customer_ids:
+        start = month_start(as_of, 23)
+        grouped = (orders.filter(pl.col("customer_id").is_in(customer_ids) & (pl.col("order_date") >= start)
+                                 & (pl.col("order_date") <= as_of))
+                   .group_by("customer_id", pl.col("order_date").dt.truncate("1mo").alias("month"))
+                   .agg(pl.col("amount").sum()))
+        totals = {(c, m): a for c, m, a in grouped.iter_rows()}
+    result = {}
+    for customer in customer_ids:
+        rows = []
+        for month in months:
+            revenue = round(totals.get((customer, month), 0.0), 2)
+            previous = round(totals.get((customer, dt.date(month.year - 1, month.month, 1)), 0.0), 2)
+            rows.append({"month": month, "label": f"{month.year}年{month.month}月", "revenue": revenue,
+                         "revenue_prev_year": previous,
+                         "growth": revenue / previous - 1 if previous > 0 else None})
+        result[customer] = rows
+    return result
+
+
 def customer_context(row: dict[str, Any], rulebook: CompiledRulebook, as_of: dt.date,
-                     document: DocumentSpec | None = None) -> dict[str, Any]:
+                     document: DocumentSpec | None = None, monthly: list[dict] | None = None) -> dict[str, Any]:
     context = {key: value for key, value in row.items() if not key.startswith("_")}
+    for decision in rulebook.decisions:  # a collect decision with no match is an empty list, not null
+        if decision.hit in ("collect", "rule_order"):
+            context.update({name: context.get(name) or [] for name in decision.outputs})
+    context["monthly"] = monthly or []
+    context["rfm_segment_title"] = SEGMENT_TITLES.get(row.get("rfm_segment"), row.get("rfm_segment"))
     context["trace"] = {d.id: row.get(TRACE + d.id) for d in rulebook.decisions}
     context["reasons"] = reasons(row, rulebook)
     context["upcoming_visits"] = upcoming_visits(row, rulebook)

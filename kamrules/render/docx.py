@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from defusedxml import ElementTree
 from docxtpl import DocxTemplate
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -89,6 +91,25 @@ class DocxRenderer:
             raise RenderError(f"cannot render: {exc}", template=self.display_name,
                               customer_id=customer_id) from None
         template.save(str(target))
+        self.verify(target, context, customer_id)
+
+    def verify(self, target: Path, context: dict[str, Any], customer_id: str | None) -> None:
+        """Reopen the written file: every XML part parses, and no template tag was left unrendered."""
+        carried = any(isinstance(v, str) and ("{{" in v or "{%" in v) for v in context.values())
+        try:
+            with zipfile.ZipFile(target) as archive:
+                for part in archive.namelist():
+                    if not (part.startswith("word/") and part.endswith(".xml")):
+                        continue
+                    root = ElementTree.fromstring(archive.read(part))
+                    text = "".join(root.itertext())
+                    if not carried and ("{{" in text or "{%" in text):
+                        raise RenderError(f"a template tag was left unrendered in {part}", template=self.display_name,
+                                          customer_id=customer_id,
+                                          suggestion="in Word, retype the tag in one go so it is not split by formatting")
+        except (zipfile.BadZipFile, ElementTree.ParseError) as exc:
+            raise RenderError(f"the generated document is broken: {exc}", template=self.display_name,
+                              customer_id=customer_id) from None
 
 
 def _undefined_name(exc: jinja2.UndefinedError) -> str | None:

@@ -134,7 +134,7 @@ class PortfolioWriter:
 
     def _breakdown(self, ws, frame: pl.DataFrame, decision, revenue) -> None:
         text_outputs = [o for o, t in decision.outputs.items() if t == "text" and o in frame.columns]
-        if not text_outputs or "revenue_12m" not in frame.columns:
+        if not text_outputs or "revenue_12m" not in frame.columns or decision.hit in ("collect", "rule_order"):
             return
         output = text_outputs[0]
         order = {value: i for i, value in enumerate(decision.literal_values(output))}

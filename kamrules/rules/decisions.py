@@ -7,7 +7,8 @@ cycles are rejected by name. Engines (Polars today) consume :class:`CompiledRule
 
 Output values: for a ``text`` output a string is literal text (``tier: A``) unless it
 starts with ``=`` (``label: "= tier + '级'"``); for every other type a string is an
-expression (``credit_limit: "round(x * 2, -3)"``). Numbers and booleans are literals.
+expression (``credit_limit: "round(x * 2, -3)"``, a leading ``=`` allowed). Numbers and
+booleans are literals.
 """
 
 from __future__ import annotations
@@ -197,7 +198,7 @@ class RulebookCompiler:
         percent = _PERCENT.match(text)
         if type_name == "percent" and percent:
             return Expr(k.Literal(round(float(percent.group(1)) / 100, 10)), text)
-        return self.parse(text, where, rule_id)
+        return self.parse(text[1:] if text.startswith("=") else text, where, rule_id)
 
     def check_ledger(self) -> None:
         """Computed columns, filters and derivations in ledger.yaml, checked like rule expressions."""
