@@ -109,7 +109,7 @@ def test_cli_summary_and_run_folder(finished_run):
 def test_portfolio_workbook_contents(finished_run):
     _, run_dir = finished_run
     wb = openpyxl.load_workbook(run_dir / "portfolio.xlsx")
-    assert wb.sheetnames == ["概览", "客户", "信用预警", "流失风险", "数据问题"]
+    assert wb.sheetnames == ["概览", "客户", "拜访计划", "信用预警", "流失风险", "数据问题", "帕累托"]
     sheet = wb["客户"]
     header = [c.value for c in sheet[1]]
     rows = {r[0]: dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)}

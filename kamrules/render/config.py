@@ -34,6 +34,10 @@ class PortfolioSpec(_Strict):
 
     columns: Optional[list[str]] = None
     alerts: dict[str, str] = Field(default_factory=dict)
+    tier_field: str = "tier"  # charted as the tier distribution
+    status_field: str = "credit_status"  # credit exposure by status, coloured in the customer sheet
+    exposure_field: str = "outstanding"
+    status_colors: dict[str, str] = Field(default_factory=lambda: {"冻结": "FFC7CE", "预警": "FFEB9C"})
 
 
 class VisitPlanSpec(_Strict):

@@ -42,9 +42,18 @@ def safe_filename(name: str, limit: int = 150) -> str:
     if stem.lower() in _RESERVED or not stem:
         stem = "_" + stem
     encoded_limit = limit - len(suffix) - 1
-    while len(stem.encode("utf-8")) > encoded_limit:
-        stem = stem[:-1]
+    if len(stem.encode("utf-8")) > encoded_limit:
+        stem = _shorten(stem, encoded_limit)
     return f"{stem}.{suffix}" if suffix else stem
+
+
+def _shorten(stem: str, limit: int, tail: int = 12) -> str:
+    """Cut the middle, keeping the start (the id) and the end (e.g. ``_服务方案``) readable."""
+    end = stem[-tail:]
+    start = stem[:-tail]
+    while len((start + "…" + end).encode("utf-8")) > limit:
+        start = start[:-1]
+    return start + "…" + end
 
 
 class DocxRenderer:

@@ -1,9 +1,12 @@
 """The portfolio workbook (openpyxl, write-only so 50,000 customers stay cheap).
 
-Sheets: 概览 (summary: totals, a table per text decision — counts and revenue —, the
-alert counts), 客户 (one row per customer: fields, metrics, every decision output and the
-rule that decided it; frozen header, filters, number formats), one sheet per alert in
-``portfolio.alerts``, and 数据问题 (every ledger issue and decision conflict).
+Sheets: 概览 (totals, a table per text decision — customers and revenue —, credit
+exposure by status, native charts: tier distribution, credit exposure, Pareto curve),
+客户 (one row per customer: fields, metrics, every decision output and the rule that
+decided it; frozen header, filters, number formats, status colours), 拜访计划 (next visits,
+overdue first), one sheet per alert in ``portfolio.alerts``, 数据问题 (every ledger issue
+and decision conflict) and 帕累托 (the Pareto curve's points). Text is always written as
+text: a customer called ``=1+1`` never becomes a formula.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from typing import Any, Iterable
 import polars as pl
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -66,6 +72,8 @@ def _cell(ws, value: Any, type_name: str | None = None, *, header: bool = False)
     if isinstance(value, list):
         value = ", ".join(str(v) for v in value)
     cell = WriteOnlyCell(ws, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # text such as "=1+1" or "@x" stays text, never a formula
     if header:
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
         cell.alignment = Alignment(vertical="center", wrap_text=True)
@@ -74,21 +82,47 @@ def _cell(ws, value: Any, type_name: str | None = None, *, header: bool = False)
     return cell
 
 
+class _Sheet:
+    """A write-only sheet that knows how many rows it has (charts need the ranges)."""
+
+    def __init__(self, wb: Workbook, title: str):
+        self.ws, self.rows = wb.create_sheet(title), 0
+
+    def append(self, values: list, types: list | None = None, *, header: bool = False) -> int:
+        types = types or [None] * len(values)
+        self.ws.append([v if isinstance(v, Cell) else _cell(self.ws, v, t, header=header)
+                        for v, t in zip(values, types)])
+        self.rows += 1
+        return self.rows
+
+    def widths(self, widths: list[float]) -> None:
+        for index, width in enumerate(widths, start=1):
+            self.ws.column_dimensions[get_column_letter(index)].width = width
+
+
+def _fill(color: str) -> PatternFill:
+    return PatternFill("solid", fgColor=color, bgColor=color)
+
+
 class PortfolioWriter:
     def __init__(self, rulebook: CompiledRulebook, as_of: dt.date):
         self.rulebook, self.as_of = rulebook, as_of
         self.columns = portfolio_columns(rulebook)
+        self.spec = rulebook.spec.portfolio
 
     def write(self, target: Path, frame: pl.DataFrame, issues: list[Issue],
               conflicts: list[DecisionIssue], alerts: dict[str, pl.DataFrame], stats: dict[str, Any]) -> None:
         wb = Workbook(write_only=True)
         frame, alerts = self._worded(frame), {title: self._worded(rows) for title, rows in alerts.items()}
-        self._summary(wb, frame, issues, conflicts, alerts, stats)
+        summary = _Sheet(wb, "概览")
         columns = [c for c in self.columns if c.field in frame.columns]
         self._table(wb, "客户", columns, frame)
+        self._visit_plan(wb, frame)
         for title, rows in alerts.items():
             self._table(wb, title[:31], columns, rows)
         self._issues(wb, issues, conflicts)
+        pareto = self._pareto(wb, frame)
+        self._summary(summary, frame, issues, conflicts, alerts, stats, pareto)
         wb.save(str(target))
 
     def _worded(self, frame: pl.DataFrame) -> pl.DataFrame:
@@ -98,73 +132,161 @@ class PortfolioWriter:
         return frame.with_columns([phrase_expr(c, mapping).alias(c) for c in traces])
 
     def _table(self, wb: Workbook, title: str, columns: list[Column], frame: pl.DataFrame) -> None:
-        ws = wb.create_sheet(title)
-        ws.freeze_panes = "C2"
-        for index, column in enumerate(columns, start=1):
-            ws.column_dimensions[get_column_letter(index)].width = _width(column)
-        ws.append([_cell(ws, c.header, header=True) for c in columns])
+        sheet = _Sheet(wb, title)
+        sheet.ws.freeze_panes = "C2"
+        sheet.widths([_width(c) for c in columns])
+        sheet.append([c.header for c in columns], header=True)
         types = [c.type for c in columns]
         for row in frame.select([c.field for c in columns]).iter_rows():
-            ws.append([_cell(ws, value, t) for value, t in zip(row, types)])
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{frame.height + 1}"
+            sheet.append(list(row), types)
+        last = get_column_letter(len(columns))
+        sheet.ws.auto_filter.ref = f"A1:{last}{frame.height + 1}"
+        fields = [c.field for c in columns]
+        if self.spec.status_field in fields and frame.height:
+            letter = get_column_letter(fields.index(self.spec.status_field) + 1)
+            for value, color in self.spec.status_colors.items():
+                sheet.ws.conditional_formatting.add(
+                    f"{letter}2:{letter}{frame.height + 1}",
+                    CellIsRule(operator="equal", formula=[f'"{value}"'], fill=_fill(color)))
 
-    def _summary(self, wb, frame, issues, conflicts, alerts, stats) -> None:
-        ws = wb.create_sheet("概览")
-        ws.column_dimensions["A"].width = 28
-        for letter in "BCD":
-            ws.column_dimensions[letter].width = 18
+    def _visit_plan(self, wb: Workbook, frame: pl.DataFrame) -> None:
+        """Next visits sorted by date, overdue ones (never visited, or past the interval) first."""
+        plan = self.rulebook.spec.visit_plan
+        if plan.first not in frame.columns:
+            return
+        every = pl.col(plan.every_days) if plan.every_days in frame.columns else pl.lit(None)
+        since = pl.col("days_since_visit") if "days_since_visit" in frame.columns else pl.lit(None)
+        overdue = since.is_null() | (since >= every).fill_null(False)
+        rows = (frame.filter(pl.col(plan.first).is_not_null())
+                .with_columns(pl.when(overdue).then(pl.lit("逾期")).otherwise(pl.lit("按计划")).alias("_state"),
+                              overdue.alias("_overdue"))
+                .sort(["_overdue", plan.first, "customer_id"], descending=[True, False, False]))
+        wanted = [(plan.first, "下次拜访日期", "date"), ("_state", "状态", "text"), ("customer_id", "客户编号", "text"),
+                  ("name", "客户名称", "text"), ("manager", "客户经理", "text"),
+                  (self.spec.tier_field, "等级", "text"), (plan.every_days, "拜访间隔（天）", "integer"),
+                  ("last_visit_date", "最近拜访日期", "date"), ("days_since_visit", "距最近拜访天数", "integer")]
+        wanted = [w for w in wanted if w[0] in rows.columns]
+        sheet = _Sheet(wb, "拜访计划")
+        sheet.ws.freeze_panes = "A2"
+        sheet.widths([14, 8, 10, 30, 10, 8, 12, 14, 14][:len(wanted)])
+        sheet.append([w[1] for w in wanted], header=True)
+        for row in rows.select([w[0] for w in wanted]).iter_rows():
+            sheet.append(list(row), [w[2] for w in wanted])
+        sheet.ws.auto_filter.ref = f"A1:{get_column_letter(len(wanted))}{rows.height + 1}"
+        if rows.height:
+            sheet.ws.conditional_formatting.add(f"B2:B{rows.height + 1}", CellIsRule(
+                operator="equal", formula=['"逾期"'], fill=_fill("FFC7CE")))
+
+    def _pareto(self, wb: Workbook, frame: pl.DataFrame) -> _Sheet | None:
+        """Cumulative revenue share by customer rank, at most 200 points (charted on the summary)."""
+        if "cumulative_share" not in frame.columns or "revenue_rank" not in frame.columns or frame.is_empty():
+            return None
+        ranked = frame.sort("revenue_rank").select("revenue_rank", "customer_id", "name", "cumulative_share")
+        step = max(1, ranked.height // 200)
+        points = ranked.gather_every(step)
+        if points["revenue_rank"][-1] != ranked["revenue_rank"][-1]:
+            points = pl.concat([points, ranked.tail(1)])
+        sheet = _Sheet(wb, "帕累托")
+        sheet.widths([8, 10, 30, 10])
+        sheet.append(["排名", "客户编号", "客户名称", "累计占比"], header=True)
+        for row in points.iter_rows():
+            sheet.append(list(row), ["integer", "text", "text", "percent"])
+        return sheet
+
+    def _summary(self, sheet: _Sheet, frame, issues, conflicts, alerts, stats, pareto: _Sheet | None) -> None:
+        ws = sheet.ws
+        sheet.widths([28, 18, 18, 18])
         title = WriteOnlyCell(ws, value="大客户组合概览")
         title.font = TITLE_FONT
-        ws.append([title])
-        ws.append(["数据截至", _cell(ws, self.as_of, "date")])
+        sheet.append([title])
+        sheet.append(["数据截至", self.as_of], [None, "date"])
         revenue = round(frame.get_column("revenue_12m").sum(), 2) if "revenue_12m" in frame.columns else None
-        ws.append(["客户数", frame.height])
-        ws.append(["近12个月销售额", _cell(ws, revenue, "money")])
+        sheet.append(["客户数", frame.height])
+        sheet.append(["近12个月销售额", revenue], [None, "money"])
         for decision in self.rulebook.decisions:
             for output, type_name in decision.outputs.items():
                 if type_name == "bool" and output in frame.columns:
-                    ws.append([decision.label(output), int(frame.get_column(output).fill_null(False).sum())])
+                    sheet.append([decision.label(output), int(frame.get_column(output).fill_null(False).sum())])
         for title_text, rows in alerts.items():
-            ws.append([title_text, rows.height])
-        ws.append(["被拒绝的数据行", stats.get("rows_rejected", 0)])
-        ws.append(["数据问题（含警告）", len(issues)])
-        ws.append(["决策冲突", len(conflicts)])
+            sheet.append([title_text, rows.height])
+        sheet.append(["被拒绝的数据行", stats.get("rows_rejected", 0)])
+        sheet.append(["数据问题（含警告）", len(issues)])
+        sheet.append(["决策冲突", len(conflicts)])
+        anchor_row = 2
         for decision in self.rulebook.decisions:
-            self._breakdown(ws, frame, decision, revenue)
+            table = self._breakdown(sheet, frame, decision, revenue)
+            if table and self.spec.tier_field in decision.outputs:
+                self._bar(ws, f"{decision.label(self.spec.tier_field)}分布（客户数）", table, 2, f"F{anchor_row}")
+                anchor_row += 16
+        exposure = self._exposure(sheet, frame)
+        if exposure:
+            self._bar(ws, "信用敞口（未结余额）", exposure, 3, f"F{anchor_row}")
+            anchor_row += 16
+        if pareto is not None:
+            chart = LineChart()
+            chart.title, chart.y_axis.title, chart.x_axis.title = "帕累托曲线（累计销售额占比）", "累计占比", "客户排名"
+            chart.y_axis.number_format = "0%"
+            chart.add_data(Reference(pareto.ws, min_col=4, min_row=1, max_row=pareto.rows), titles_from_data=True)
+            chart.set_categories(Reference(pareto.ws, min_col=1, min_row=2, max_row=pareto.rows))
+            chart.height, chart.width = 7.5, 16
+            ws.add_chart(chart, f"F{anchor_row}")
 
-    def _breakdown(self, ws, frame: pl.DataFrame, decision, revenue) -> None:
+    @staticmethod
+    def _bar(ws, title: str, table: tuple[int, int], value_column: int, anchor: str) -> None:
+        first, last = table
+        chart = BarChart()
+        chart.title, chart.legend = title, None
+        chart.add_data(Reference(ws, min_col=value_column, min_row=first, max_row=last), titles_from_data=True)
+        chart.set_categories(Reference(ws, min_col=1, min_row=first + 1, max_row=last))
+        chart.height, chart.width = 7.5, 16
+        ws.add_chart(chart, anchor)
+
+    def _breakdown(self, sheet: _Sheet, frame: pl.DataFrame, decision, revenue) -> tuple[int, int] | None:
+        """Customers and revenue per value of the decision's first text output; (header row, last row)."""
         text_outputs = [o for o, t in decision.outputs.items() if t == "text" and o in frame.columns]
         if not text_outputs or "revenue_12m" not in frame.columns or decision.hit in ("collect", "rule_order"):
-            return
+            return None
         output = text_outputs[0]
         order = {value: i for i, value in enumerate(decision.literal_values(output))}
         groups = (frame.group_by(output).agg(pl.len().alias("n"), pl.col("revenue_12m").sum().alias("rev"))
                   .sort(pl.col(output).replace_strict(order, default=len(order), return_dtype=pl.Int64),
                         output, nulls_last=True))
         if groups.height > 20:
-            return
-        ws.append([])
-        ws.append([_cell(ws, decision.label(output), header=True), _cell(ws, "客户数", header=True),
-                   _cell(ws, "近12个月销售额", header=True), _cell(ws, "销售额占比", header=True)])
+            return None
+        sheet.append([])
+        first = sheet.append([decision.label(output), "客户数", "近12个月销售额", "销售额占比"], header=True)
         for value, n, rev in groups.iter_rows():
             share = rev / revenue if revenue else None
-            ws.append([value if value is not None else "（空）", n, _cell(ws, round(rev, 2), "money"),
-                       _cell(ws, share, "percent")])
+            last = sheet.append([value if value is not None else "（空）", n, round(rev, 2), share],
+                                [None, None, "money", "percent"])
+        return first, last
+
+    def _exposure(self, sheet: _Sheet, frame: pl.DataFrame) -> tuple[int, int] | None:
+        status, amount = self.spec.status_field, self.spec.exposure_field
+        if status not in frame.columns or amount not in frame.columns or frame.is_empty():
+            return None
+        owner = self.rulebook.output_owner().get(status)
+        order = {v: i for i, v in enumerate(owner.literal_values(status))} if owner else {}
+        groups = (frame.group_by(status).agg(pl.len().alias("n"), pl.col(amount).sum().alias("amount"))
+                  .sort(pl.col(status).replace_strict(order, default=len(order), return_dtype=pl.Int64),
+                        status, nulls_last=True))
+        sheet.append([])
+        first = sheet.append([owner.label(status) if owner else status, "客户数", "未结余额"], header=True)
+        for value, n, total in groups.iter_rows():
+            last = sheet.append([value if value is not None else "（空）", n, round(total, 2)], [None, None, "money"])
+        return first, last
 
     def _issues(self, wb: Workbook, issues: list[Issue], conflicts: list[DecisionIssue]) -> None:
-        ws = wb.create_sheet("数据问题")
-        headers = ISSUE_HEADERS
-        widths = [8, 24, 14, 8, 14, 20, 50, 40, 18, 12]
-        for index, width in enumerate(widths, start=1):
-            ws.column_dimensions[get_column_letter(index)].width = width
-        ws.freeze_panes = "A2"
-        ws.append([_cell(ws, h, header=True) for h in headers])
+        sheet = _Sheet(wb, "数据问题")
+        sheet.widths([8, 24, 14, 8, 14, 20, 50, 40, 18, 12])
+        sheet.ws.freeze_panes = "A2"
+        sheet.append(ISSUE_HEADERS, header=True)
         for issue in issues:
-            ws.append(issue_row(issue))
+            sheet.append(issue_row(issue))
         for conflict in conflicts:
-            ws.append(["错误", "", "", None, conflict.decision, conflict.customer_id, conflict.message, None,
-                       "decision_conflict", "决策"])
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(ISSUE_HEADERS))}{len(issues) + len(conflicts) + 1}"
+            sheet.append(["错误", "", "", None, conflict.decision, conflict.customer_id, conflict.message, None,
+                          "decision_conflict", "决策"])
+        sheet.ws.auto_filter.ref = f"A1:{get_column_letter(len(ISSUE_HEADERS))}{sheet.rows}"
 
 
 ISSUE_HEADERS = ["级别", "文件", "工作表", "行号", "列", "值", "问题", "建议", "规则", "数据集"]
@@ -179,11 +301,11 @@ def issue_row(issue: Issue) -> list[Any]:
 def write_issues_workbook(target: Path, issues: Iterable[Issue]) -> None:
     """``issues.xlsx``: every row not used (rejected or skipped), for the back office to check at the source."""
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet("数据问题")
-    ws.freeze_panes = "A2"
-    ws.append([_cell(ws, h, header=True) for h in ISSUE_HEADERS])
+    sheet = _Sheet(wb, "数据问题")
+    sheet.ws.freeze_panes = "A2"
+    sheet.append(ISSUE_HEADERS, header=True)
     for issue in issues:
-        ws.append(issue_row(issue))
+        sheet.append(issue_row(issue))
     wb.save(str(target))
 
 

@@ -1,0 +1,89 @@
+"""The portfolio workbook and documents for customers with hostile names."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from docx import Document
+from typer.testing import CliRunner
+
+from kamrules.cli import app
+
+from conftest import make_project, small_ledger
+
+HOSTILE = {
+    "C001": "=1+1",
+    "C002": "A&B <Co> \"引号\"",
+    "C003": "../../x",
+    "C004": "很长的名字" * 40,
+    "C005": "😀 Emoji 贸易",
+}
+
+
+def hostile_ledger() -> dict:
+    sheets = small_ledger()
+    customers = sheets["客户档案"]
+    template = customers[3]
+    customers[3:] = [[cid, name] + template[2:] for cid, name in HOSTILE.items()]
+    orders = sheets["销售明细"]
+    orders[1:] = [[f"SO{i}", cid, dt.datetime(2026, 10, 1), "钢材", 1, 2_000_000 - i * 100_000, 1_000_000]
+                  for i, cid in enumerate(HOSTILE)]
+    sheets["应收账款"] = sheets["应收账款"][:2]  # C001 owes 30,000, 46 days overdue
+    sheets["投诉记录"] = sheets["投诉记录"][:1]
+    return sheets
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory) -> Path:
+    project = make_project(tmp_path_factory.mktemp("hostile") / "proj", hostile_ledger())
+    book = project / "inputs" / "台账.xlsx"
+    wb = openpyxl.load_workbook(book)
+    wb["客户档案"]["B4"].data_type = "s"  # a name typed as text '=1+1, not a formula
+    wb.save(book)
+    result = CliRunner().invoke(app, ["run", "-p", str(project), "--as-of", "2026-10-31", "-q"])
+    assert result.exit_code == 0, result.output
+    return Path(result.output.strip())
+
+
+def test_hostile_names_stay_text_in_the_workbook(hostile_run):
+    sheet = openpyxl.load_workbook(hostile_run / "portfolio.xlsx")["客户"]
+    names = {row[0].value: row[1] for row in sheet.iter_rows(min_row=2)}
+    assert {cid: cell.value for cid, cell in names.items()} == HOSTILE
+    assert all(cell.data_type == "s" for cell in names.values())
+
+
+def test_charts_conditional_formatting_and_visit_plan(hostile_run):
+    with zipfile.ZipFile(hostile_run / "portfolio.xlsx") as archive:
+        charts = sorted(n for n in archive.namelist() if n.startswith("xl/charts/chart"))
+        titles = [re.findall(r"<a:t>([^<]*)</a:t>", archive.read(n).decode()) for n in charts]
+    assert len(charts) == 3
+    assert [t[0] for t in titles] == ["客户等级分布（客户数）", "信用敞口（未结余额）", "帕累托曲线（累计销售额占比）"]
+    wb = openpyxl.load_workbook(hostile_run / "portfolio.xlsx")
+    rules = {str(r.sqref): [rule.formula for rule in r.rules] for r in wb["客户"].conditional_formatting}
+    assert list(rules.values()) == [[['"冻结"'], ['"预警"']]]
+    plan = [row for row in wb["拜访计划"].iter_rows(min_row=2, values_only=True)]
+    assert [r[1] for r in plan[:4]] == ["逾期"] * 4  # never visited: overdue first
+    assert plan[-1][2] == "C001" and plan[-1][1] == "按计划"  # visited on 2026-10-20, every 14 days
+    summary = list(wb["概览"].iter_rows(values_only=True))
+    start = summary.index(("信用状态", "客户数", "未结余额", None))
+    assert summary[start + 1:start + 3] == [("预警", 1, 30000, None), ("正常", 4, 0, None)]
+
+
+def test_documents_for_hostile_names(hostile_run):
+    proposals = sorted(p.name for p in (hostile_run / "proposals").iterdir())
+    assert len(proposals) == 5
+    assert "C001_=1+1_服务方案.docx" in proposals
+    assert "C003_____x_服务方案.docx" in proposals
+    long_name = next(p for p in proposals if p.startswith("C004_"))
+    assert len(long_name.encode("utf-8")) <= 150
+    assert "…" in long_name and long_name.endswith("很长的名字_服务方案.docx")
+    for path in (hostile_run / "proposals").iterdir():
+        assert path.parent == hostile_run / "proposals"
+        text = "\n".join(p.text for p in Document(path).paragraphs)
+        customer = path.name.split("_")[0]
+        assert f"致：{HOSTILE[customer]}" in text
