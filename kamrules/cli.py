@@ -43,9 +43,12 @@ def _fail(error: KamrulesError) -> None:
 @app.command()
 def run(project: Path = ProjectOption,
         as_of: Optional[str] = typer.Option(None, "--as-of", help="Evaluate as of this date (YYYY-MM-DD); default today."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the run folder.")) -> None:
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the run folder."),
+        pdf: bool = typer.Option(False, "--pdf", help="Also save PDF copies (needs LibreOffice)."),
+        workers: Optional[int] = typer.Option(None, "--workers", min=1,
+                                              help="Processes for documents; default one per core.")) -> None:
     """Read inputs/, apply rules/, fill templates/ → a new folder in outputs/."""
-    from .pipeline import run as run_pipeline
+    from .pipeline import RenderOptions, run as run_pipeline
 
     when = _parse_date(as_of)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -58,7 +61,7 @@ def run(project: Path = ProjectOption,
             bar.update(tasks[stage], completed=done, total=total or None)
 
         try:
-            result = run_pipeline(project, when, progress)
+            result = run_pipeline(project, when, progress, options=RenderOptions(workers=workers, pdf=pdf))
         except KamrulesError as exc:
             bar.stop()
             _fail(exc)
@@ -92,7 +95,12 @@ def _print_summary(result) -> None:
     if "key_account" in frame.columns:
         out.print(f"  key accounts {int(frame['key_account'].fill_null(False).sum()):>8,}", markup=False)
     for doc, count in result.documents.items():
-        out.print(f"  {doc:<12} {count:>8,} documents", markup=False)
+        out.print(f"  {doc:<12} {count:>8,} {'PDF copies' if doc == 'pdf' else 'documents'}", markup=False)
+    if result.options and result.options.pdf_skipped:
+        out.print(f"PDF skipped: {result.options.pdf_skipped}", markup=False)
+    if result.options and result.options.pdf_failed:
+        out.print(f"PDF failed for {len(result.options.pdf_failed)} documents: "
+                  + ", ".join(result.options.pdf_failed[:5]), markup=False)
     errors = [i for i in result.issues if i.severity == "error"]
     if errors:
         out.print(f"{len(errors)} rows were rejected (see 数据问题 in portfolio.xlsx, and issues.xlsx):", markup=False)

@@ -28,12 +28,24 @@ class KamrulesError(Exception):
     def location(self) -> str:
         return ""
 
+    def __reduce__(self):
+        # Keyword-only constructors defeat Exception's default pickling; errors raised in a
+        # worker process must reach the parent intact.
+        return _rebuild, (type(self), self.__dict__)
+
     def __str__(self) -> str:
         where = self.location()
         text = f"{where}: {self.message}" if where else self.message
         if self.suggestion:
             text += f"\n  hint: {self.suggestion}"
         return text
+
+
+def _rebuild(cls, state: dict):
+    error = cls.__new__(cls)
+    Exception.__init__(error, state.get("message"))
+    error.__dict__.update(state)
+    return error
 
 
 class ProjectError(KamrulesError):

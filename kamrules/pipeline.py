@@ -32,7 +32,9 @@ from .rules.engine import TRACE, EvaluationResult, PolarsEngine
 from .rules.parser import parse
 from .names import did_you_mean
 from .render.context import CONTEXT_EXTRAS, customer_context, monthly_revenue
+from .render.batch import Job, render_all
 from .render.docx import DocxRenderer, safe_filename
+from .render.pdf import export_pdfs
 from .render.xlsx import PortfolioWriter, write_issues_workbook
 
 Progress = Callable[[str, int, int], None]
@@ -51,6 +53,7 @@ class RunResult:
     result: EvaluationResult
     ledger: Ledger
     timings: dict[str, float] = field(default_factory=dict)
+    options: "RenderOptions | None" = None
 
     @property
     def rejected_rows(self) -> int:
@@ -156,7 +159,7 @@ def _derived_builder(derived, field_types: dict[str, str]):
 
 
 def run(project: Path, as_of: dt.date | None = None, progress: Progress = _quiet,
-        now: dt.datetime | None = None) -> RunResult:
+        now: dt.datetime | None = None, options: RenderOptions | None = None) -> RunResult:
     project = Path(project).resolve()
     if not project.is_dir():
         raise ProjectError("project folder does not exist", path=str(project))
@@ -174,9 +177,10 @@ def run(project: Path, as_of: dt.date | None = None, progress: Progress = _quiet
         staging.mkdir()
         try:
             _snapshot(project, staging, result)
-            documents = _render(project, staging, rulebook, ledger, result, as_of, timings, progress)
+            options = options or RenderOptions()
+            documents = _render(project, staging, rulebook, ledger, result, as_of, timings, progress, options)
             run = RunResult(outputs / run_id, as_of, result.frame.height, documents, ledger.issues,
-                            result, ledger, timings)
+                            result, ledger, timings, options)
             _write_manifest(staging / "run.json", run, rulebook, run_id, started)
             os.replace(staging, outputs / run_id)
         except BaseException:
@@ -235,8 +239,19 @@ def _remove_stale_staging(outputs: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
+@dataclass
+class RenderOptions:
+    """How documents are made: ``workers`` None = one per core; ``pdf`` also writes PDF copies."""
+
+    workers: int | None = None
+    pdf: bool = False
+    pdf_skipped: str | None = None
+    pdf_failed: list[str] = field(default_factory=list)
+
+
 def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Ledger,
-            result: EvaluationResult, as_of: dt.date, timings: dict[str, float], progress: Progress) -> dict[str, int]:
+            result: EvaluationResult, as_of: dt.date, timings: dict[str, float], progress: Progress,
+            options: RenderOptions) -> dict[str, int]:
     clock = time.perf_counter()
     frame = result.frame
     alerts = {title: _select(frame, condition, as_of, rulebook.field_types) for title, condition in rulebook.spec.portfolio.alerts.items()}
@@ -248,11 +263,20 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
         write_issues_workbook(staging / "issues.xlsx", not_used)
     timings["portfolio"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    counts = {}
+    templates, jobs, counts = {}, [], {}
     for document in rulebook.spec.documents:
-        counts[document.id] = _render_documents(project, staging, rulebook, frame, document, as_of, progress,
-                                                ledger.datasets.get("orders"))
+        templates[document.id], document_jobs = _document_jobs(project, staging, rulebook, frame, document, as_of,
+                                                               ledger.datasets.get("orders"))
+        counts[document.id] = len(document_jobs)
+        jobs += document_jobs
+    render_all(jobs, templates, options.workers, lambda done, total: progress("documents", done, total))
     timings["documents"] = time.perf_counter() - clock
+    if options.pdf:
+        clock = time.perf_counter()
+        result = export_pdfs([job.target for job in jobs], options.workers)
+        counts["pdf"] = result.created
+        options.pdf_skipped, options.pdf_failed = result.skipped, result.failed
+        timings["pdf"] = time.perf_counter() - clock
     return counts
 
 
@@ -276,22 +300,23 @@ def template_for(project: Path, document, locale: str) -> str:
     return name
 
 
-def _render_documents(project: Path, staging: Path, rulebook: CompiledRulebook, frame: pl.DataFrame,
-                      document, as_of: dt.date, progress: Progress, orders: pl.DataFrame | None) -> int:
+def _document_jobs(project: Path, staging: Path, rulebook: CompiledRulebook, frame: pl.DataFrame,
+                   document, as_of: dt.date, orders: pl.DataFrame | None) -> tuple[tuple, list[Job]]:
+    """The template (path, locale, display name) and one job per chosen customer."""
     name = template_for(project, document, rulebook.spec.locale)
-    renderer = DocxRenderer(project / "templates" / name, rulebook.spec.locale, f"templates/{name}")
+    template = (project / "templates" / name, rulebook.spec.locale, f"templates/{name}")
+    DocxRenderer(*template)  # fail before any work when the template is unusable
     chosen = _select(frame, document.for_, as_of, rulebook.field_types)
     folder = staging / document.folder
     folder.mkdir(parents=True, exist_ok=True)
     monthly = monthly_revenue(orders, chosen.get_column("customer_id").to_list(), as_of)
     used: set[str] = set()
-    total = chosen.height
-    for index, row in enumerate(chosen.iter_rows(named=True)):
-        file_name = _document_name(document, row, used)
+    jobs = []
+    for row in chosen.iter_rows(named=True):
         context = customer_context(row, rulebook, as_of, document, monthly.get(row["customer_id"]))
-        renderer.render(context, folder / file_name, customer_id=str(row.get("customer_id")))
-        progress(document.id, index + 1, total)
-    return total
+        jobs.append(Job(document.id, context, folder / _document_name(document, row, used),
+                        str(row.get("customer_id"))))
+    return template, jobs
 
 
 def _document_name(document, row: dict[str, Any], used: set[str]) -> str:
@@ -344,6 +369,8 @@ def _write_manifest(path: Path, run: RunResult, rulebook: CompiledRulebook, run_
             "constraint_fixes": result.constraint_fixes,
             "decision_conflicts": len(result.issues),
         },
+        "pdf": ({"created": run.documents.get("pdf", 0), "skipped": run.options.pdf_skipped,
+                 "failed": run.options.pdf_failed} if run.options and run.options.pdf else None),
         "decisions_sha256": decisions_digest(result.frame, rulebook),
         "issues": {
             "errors": severities.get("error", 0),

@@ -7,6 +7,7 @@ what a calendar client would see.
 from __future__ import annotations
 
 import datetime as dt
+import random
 import re
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from pydantic import ValidationError
 icalendar = pytest.importorskip("icalendar")
 
 from kamrules.render.calendar_config import CalendarSpec, FestivalSpec  # noqa: E402
-from kamrules.render.ics import build_calendar, write_calendar  # noqa: E402
+from kamrules.render.ics import build_calendar, escape_text, fold, write_calendar  # noqa: E402
 from kamrules.yamlio import load_yaml  # noqa: E402
 
 AS_OF = dt.date(2026, 10, 31)
@@ -410,6 +411,33 @@ def test_unfolding_restores_the_long_summary():
     name = "长" * 150 + "x" * 50
     text = build(customers(customer(name=name, next_visit_date=dt.date(2026, 11, 2))))
     assert f"\r\nSUMMARY:拜访：{name}（C001）\r\n" in text.replace("\r\n ", "")
+
+
+ALPHABET = "ab\\;,:\n\t\"=<>&é长😀 "
+
+
+def test_fold_keeps_every_line_within_75_octets_and_unfolds_exactly():
+    rng = random.Random(5545)
+    for _ in range(500):
+        value = "".join(rng.choice(ALPHABET) for _ in range(rng.randrange(0, 120)))
+        line = "DESCRIPTION:" + escape_text(value)
+        folded = fold(line)
+        assert folded.replace("\r\n ", "") == line
+        first, *continued = folded.split("\r\n")
+        assert all(physical.startswith(" ") for physical in continued)
+        assert all(len(physical.encode("utf-8")) <= 75 for physical in [first, *continued])
+        for body in [first] + [physical[1:] for physical in continued]:
+            assert len(re.search(r"\\*$", body).group(0)) % 2 == 0
+
+
+def test_random_names_round_trip_through_icalendar():
+    rng = random.Random(7986)
+    names = ["".join(rng.choice(ALPHABET) for _ in range(rng.randrange(1, 90))) for _ in range(200)]
+    names = [n if n.strip() else n + "x" for n in names]
+    frame = customers(*(customer(f"C{i:03d}", name=n, next_visit_date=dt.date(2026, 11, 2))
+                        for i, n in enumerate(names)))
+    summaries = {str(e["UID"]): str(e["SUMMARY"]) for e in events(build(frame))}
+    assert summaries == {f"visit-C{i:03d}-20261102@kamrules": f"拜访：{n}（C{i:03d}）" for i, n in enumerate(names)}
 
 
 def test_calendar_header_and_timezone():

@@ -22,6 +22,7 @@ from ..errors import RenderError
 from ..names import did_you_mean
 from .filters import make_filters
 
+_RENDERED_PART = re.compile(r"^word/(document|header\d*|footer\d*|footnotes|endnotes)\.xml$")
 _UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
 
@@ -108,7 +109,7 @@ class DocxRenderer:
         try:
             with zipfile.ZipFile(target) as archive:
                 for part in archive.namelist():
-                    if not (part.startswith("word/") and part.endswith(".xml")):
+                    if not _RENDERED_PART.match(part):
                         continue
                     root = ElementTree.fromstring(archive.read(part))
                     text = "".join(root.itertext())

@@ -43,7 +43,6 @@ CUSTOMER_COLUMNS = ("customer_id", "name", "manager", "contact", "tier", "key_ac
                     "contact_birthday", "contract_end")
 
 _NOT_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
-_TOKEN = re.compile(r"\\.|.", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -88,7 +87,6 @@ class Customer:
         return lines
 
 
-
 def build_calendar(frame: pl.DataFrame, spec: CalendarSpec, as_of: dt.date, company: str,
                    plan_first: str = "next_visit_date", plan_every: str = "visit_interval_days") -> str:
     """The whole ``visits.ics`` text (CRLF line ends, folded), for one row per customer in ``frame``."""
@@ -119,7 +117,6 @@ def plan_events(frame: pl.DataFrame, spec: CalendarSpec, as_of: dt.date,
             events += renewal_events(customer, start, end, alarm=spec.reminder_days is not None)
     events += festival_events(spec, customers, start, end)
     return sorted(events, key=Event.sort_key)
-
 
 
 def read_customers(frame: pl.DataFrame, plan_first: str, plan_every: str) -> list[Customer]:
@@ -167,10 +164,10 @@ def _text(value: Any) -> str:
 
 
 def _date(value: Any, column: str, customer_id: str) -> dt.date | None:
-    if value is None or isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
     if isinstance(value, dt.datetime):
         return value.date()
+    if value is None or isinstance(value, dt.date):
+        return value
     if isinstance(value, str):
         try:
             return dt.date.fromisoformat(value.strip()) if value.strip() else None
@@ -186,7 +183,6 @@ def _interval(value: Any) -> int | None:
     if isinstance(value, float) and (not math.isfinite(value) or value != int(value)):
         return None
     return int(value) if value >= 1 else None
-
 
 
 def visit_dates(first: dt.date, every: int | None, start: dt.date, end: dt.date) -> list[dt.date]:
@@ -278,7 +274,6 @@ def make_uid(kind: str, key: str, day: dt.date) -> str:
     return f"{kind}-{quote(key, safe='')}-{day:%Y%m%d}@{UID_DOMAIN}"
 
 
-
 def stamp(as_of: dt.date) -> str:
     """DTSTAMP: as_of at 00:00:00 UTC.
 
@@ -295,8 +290,8 @@ def sequence(as_of: dt.date) -> int:
     """SEQUENCE: days from 2000-01-01 to as_of.
 
     RFC 5545 §3.8.7.4: the revision number of an event. A client holding an event with the
-    same UID may ignore an import whose SEQUENCE did not grow (Google Calendar does), so it
-    grows run after run while depending on nothing but the input.
+    same UID may ignore an import whose SEQUENCE did not grow, so it grows run after run
+    while depending on nothing but the input.
     """
     return max(0, (as_of - SEQUENCE_EPOCH).days)
 
@@ -315,22 +310,31 @@ def fold(line: str) -> str:
     """Fold one content line (RFC 5545 §3.1): at most 75 octets per physical line.
 
     Continuation lines start with one space, which counts toward their 75 octets. The RFC
-    forbids splitting a multi-octet UTF-8 character, so the line is cut between characters;
-    it is never cut inside a TEXT escape such as ``\\;`` either: unfolding would restore it,
-    but some importers unescape before they unfold.
+    forbids splitting a multi-octet UTF-8 character, so a cut never lands on a continuation
+    byte; it never lands inside a TEXT escape such as ``\\;`` either: unfolding would restore
+    it, but some importers unescape before they unfold.
     """
-    if len(line.encode("utf-8")) <= MAX_OCTETS:
+    data = line.encode("utf-8")
+    if len(data) <= MAX_OCTETS:
         return line
-    parts, current, size, limit = [], [], 0, MAX_OCTETS
-    for token in _TOKEN.findall(line):
-        octets = len(token.encode("utf-8"))
-        if size + octets > limit:
-            parts.append("".join(current))
-            current, size, limit = [], 0, MAX_OCTETS - 1
-        current.append(token)
-        size += octets
-    parts.append("".join(current))
-    return (CRLF + " ").join(parts)
+    parts, position, limit = [], 0, MAX_OCTETS
+    while len(data) - position > limit:
+        cut = position + limit
+        while data[cut] & 0xC0 == 0x80:
+            cut -= 1
+        if _trailing_backslashes(data, position, cut) % 2:
+            cut -= 1
+        parts.append(data[position:cut])
+        position, limit = cut, MAX_OCTETS - 1
+    parts.append(data[position:])
+    return b"\r\n ".join(parts).decode("utf-8")
+
+
+def _trailing_backslashes(data: bytes, start: int, end: int) -> int:
+    count = 0
+    while end - count > start and data[end - count - 1] == 0x5C:
+        count += 1
+    return count
 
 
 def _utc_offset(minutes: int) -> str:
