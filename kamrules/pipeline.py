@@ -34,8 +34,10 @@ from .names import did_you_mean
 from .render.context import CONTEXT_EXTRAS, customer_context, monthly_revenue
 from .render.batch import Job, render_all
 from .render.docx import DocxRenderer, safe_filename
+from .render.ics import plan_events, write_calendar
 from .render.pdf import export_pdfs
 from .render.xlsx import PortfolioWriter, write_issues_workbook
+from .render.xlsx_template import TemplatePortfolioWriter
 
 Progress = Callable[[str, int, int], None]
 LOCK_NAME = ".kamrules.lock"
@@ -256,8 +258,20 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
     frame = result.frame
     alerts = {title: _select(frame, condition, as_of, rulebook.field_types) for title, condition in rulebook.spec.portfolio.alerts.items()}
     stats = {"rows_rejected": ledger.rejected_rows}
-    PortfolioWriter(rulebook, as_of).write(staging / "portfolio.xlsx", frame, ledger.issues,
-                                           result.issues, alerts, stats)
+    plan = rulebook.spec.visit_plan
+    events = plan_events(frame, rulebook.spec.calendar, as_of, plan.first, plan.every_days)
+    write_calendar(staging / "visits.ics", frame, rulebook.spec.calendar, as_of, rulebook.spec.company.name,
+                   plan_first=plan.first, plan_every=plan.every_days)
+    writer = PortfolioWriter(rulebook, as_of)
+    template = rulebook.spec.portfolio.template
+    if template:
+        counts = {o: int(frame[o].fill_null(False).sum()) for d in rulebook.decisions
+                  for o, t in d.outputs.items() if t == "bool" and o in frame.columns}
+        filler = TemplatePortfolioWriter(project / "templates" / template, f"templates/{template}", writer.columns, as_of)
+        ledger.issues.extend(filler.write(staging / "portfolio.xlsx", writer.worded(frame), ledger.issues, counts))
+    else:
+        writer.write(staging / "portfolio.xlsx", frame, ledger.issues, result.issues, alerts, stats,
+                     [e for e in events if e.kind != "visit"])
     not_used = [i for i in ledger.issues if i.severity in ("error", "skipped")]
     if not_used:
         write_issues_workbook(staging / "issues.xlsx", not_used)

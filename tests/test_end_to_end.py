@@ -27,6 +27,7 @@ C003 (月结, no orders): zeros everywhere, tier 普通, ABC C, loyalty 高 (8.5
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -97,19 +98,24 @@ def test_cli_summary_and_run_folder(finished_run):
     assert "  orders              5 rows used, 3 rejected" in lines
     assert "  key accounts        1" in lines
     assert "  proposal            1 documents" in lines
+    assert "  account_plan        1 documents" in lines
     assert "3 rows were rejected (see 数据问题 in portfolio.xlsx, and issues.xlsx):" in lines
     assert ("  inputs/台账.xlsx · 销售明细 · row 6 · 金额 = '待确认': "
             "not an amount of money — write digits, e.g. 1234.50, ¥1,234.50 or 12万") in lines
     assert lines[-1] == f"outputs: {run_dir}"
-    assert sorted(p.name for p in run_dir.iterdir()) == ["decisions.parquet", "issues.xlsx", "portfolio.xlsx",
-                                                         "proposals", "rules", "run.json"]
+    assert sorted(p.name for p in run_dir.iterdir()) == ["decisions.parquet", "issues.xlsx", "plans", "portfolio.xlsx",
+                                                         "proposals", "rules", "run.json", "visits.ics"]
+    assert [p.name for p in (run_dir / "plans").iterdir()] == ["C001_A&B _Co_ 贸易有限公司_经营计划.docx"]
     assert [p.name for p in (run_dir / "proposals").iterdir()] == ["C001_A&B _Co_ 贸易有限公司_服务方案.docx"]
 
 
 def test_portfolio_workbook_contents(finished_run):
     _, run_dir = finished_run
     wb = openpyxl.load_workbook(run_dir / "portfolio.xlsx")
-    assert wb.sheetnames == ["概览", "客户", "拜访计划", "信用预警", "流失风险", "数据问题", "帕累托"]
+    assert wb.sheetnames == ["概览", "客户", "拜访计划", "提醒", "信用预警", "流失风险", "数据问题", "帕累托"]
+    assert list(wb["提醒"].iter_rows(min_row=2, values_only=True)) == [
+        (dt.datetime(2027, 1, 1), "节日", None, "节日问候：元旦",
+         "需问候的重点客户（1家）：；A&B <Co> 贸易有限公司（C001，客户经理：张伟）")]
     sheet = wb["客户"]
     header = [c.value for c in sheet[1]]
     rows = {r[0]: dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)}
@@ -160,7 +166,7 @@ def test_run_manifest(finished_run, project):
     assert manifest["counts"]["customers"] == 3
     assert manifest["counts"]["datasets"]["orders"] == {"rows_read": 8, "rows_used": 5, "rows_rejected": 3,
                                                         "rows_skipped": 0}
-    assert manifest["counts"]["documents"] == {"proposal": 1}
+    assert manifest["counts"]["documents"] == {"proposal": 1, "account_plan": 1}
     assert manifest["issues"]["errors"] == 3
     assert [f["file"] for f in manifest["inputs"]] == ["inputs/台账.xlsx"]
     import hashlib
@@ -184,3 +190,20 @@ def test_same_inputs_rules_and_as_of_give_the_same_decisions(project):
     manifests = [json.loads((p / "run.json").read_text()) for p in sorted((project / "outputs").iterdir()) if p.is_dir()]
     assert len(manifests) == 2 and manifests[0]["run_id"] != manifests[1]["run_id"]
     assert manifests[0]["decisions_sha256"] == manifests[1]["decisions_sha256"]
+
+
+def test_visit_calendar(finished_run):
+    """90 days from 2026-10-31: C001 every 14 days from 2026-11-03 (7 visits up to 2027-01-26),
+    C002 and C003 once each (first visit as_of + 7, then every 180 days), 元旦 2027-01-01;
+    no birthday or renewal falls in the window."""
+    import icalendar
+
+    _, run_dir = finished_run
+    calendar = icalendar.Calendar.from_ical((run_dir / "visits.ics").read_bytes())
+    events = [(str(e["SUMMARY"]), e["DTSTART"].dt) for e in calendar.walk("VEVENT")]
+    c001 = [start.date() for summary, start in events if summary == "拜访：A&B <Co> 贸易有限公司（C001）"]
+    assert c001 == [dt.date(2026, 11, 3) + dt.timedelta(days=14 * i) for i in range(7)]
+    assert ("拜访：二号商贸有限公司（C002）", dt.datetime(2026, 11, 7, 10, 0)) == \
+        next((s, start.replace(tzinfo=None)) for s, start in events if "C002" in s)
+    assert [s for s, _ in events if s.startswith("节日")] == ["节日问候：元旦"]
+    assert len(events) == 10

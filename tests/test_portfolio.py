@@ -87,3 +87,50 @@ def test_documents_for_hostile_names(hostile_run):
         text = "\n".join(p.text for p in Document(path).paragraphs)
         customer = path.name.split("_")[0]
         assert f"致：{HOSTILE[customer]}" in text
+
+
+def test_company_excel_template_is_filled_and_losses_are_warned(tmp_path):
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.styles import Font
+    from openpyxl.workbook.defined_name import DefinedName
+    from openpyxl.worksheet.table import Table
+
+    project = make_project(tmp_path / "proj")
+    wb = openpyxl.Workbook()
+    cover = wb.active
+    cover.title = "封面"
+    cover["A2"], cover["A3"] = "数据截至", "客户数"
+    cover["B2"].number_format = "yyyy年m月d日"
+    wb.defined_names["as_of"] = DefinedName("as_of", attr_text="封面!$B$2")
+    wb.defined_names["customer_count"] = DefinedName("customer_count", attr_text="封面!$B$3")
+    wb.defined_names["count_key_account"] = DefinedName("count_key_account", attr_text="封面!$B$4")
+    sheet = wb.create_sheet("名单")
+    sheet.append(["客户编号", "客户名称", "客户等级", "折扣", "公司内部备注"])
+    sheet["A1"].font = Font(bold=True, color="C00000")
+    sheet.append([None] * 5)
+    sheet.add_table(Table(displayName="customers", ref="A1:E2"))
+    chart = BarChart()
+    chart.add_data(Reference(sheet, min_col=4, min_row=1, max_row=2))
+    cover.add_chart(chart, "D2")
+    wb.save(project / "templates" / "公司组合模板.xlsx")
+    documents = project / "rules" / "documents.yaml"
+    documents.write_text(documents.read_text(encoding="utf-8").replace(
+        "portfolio:\n", "portfolio:\n  template: 公司组合模板.xlsx\n"), encoding="utf-8")
+
+    result = CliRunner().invoke(app, ["run", "-p", str(project), "--as-of", "2026-10-31"])
+    assert result.exit_code == 0, result.output
+    assert "warning: portfolio_template ×1" in result.output
+    run = next(p for p in (project / "outputs").iterdir() if p.is_dir())
+    out = openpyxl.load_workbook(run / "portfolio.xlsx")
+    assert out["封面"]["B2"].value == dt.datetime(2026, 10, 31) and out["封面"]["B2"].number_format == "yyyy年m月d日"
+    assert (out["封面"]["B3"].value, out["封面"]["B4"].value) == (3, 1)
+    names = out["名单"]
+    assert names["A1"].font.color.rgb == "00C00000"  # the template's own formatting survives
+    assert [[c.value for c in row] for row in names.iter_rows(min_row=2)] == [
+        ["C001", "A&B <Co> 贸易有限公司", "A", 0.1, None],
+        ["C002", "二号商贸有限公司", "普通", 0, None],
+        ["C003", "三号物流有限公司", "普通", 0, None]]
+    assert names.tables["customers"].ref == "A1:E4"
+    manifest = __import__("json").loads((run / "run.json").read_text(encoding="utf-8"))
+    warning = next(i for i in manifest["issues"]["rows"] if i["code"] == "portfolio_template")
+    assert warning["message"] == "the template's charts cannot be kept by openpyxl and are not in the output"

@@ -32,6 +32,7 @@ class PortfolioSpec(_Strict):
     """The portfolio workbook: ``columns`` restricts the customer sheet (default: all);
     ``alerts`` maps a sheet title to a condition, e.g. ``信用预警: "credit_status != '正常'"``."""
 
+    template: Optional[str] = None  # an .xlsx in templates/ to fill instead of the built-in layout
     columns: Optional[list[str]] = None
     alerts: dict[str, str] = Field(default_factory=dict)
     tier_field: str = "tier"  # charted as the tier distribution

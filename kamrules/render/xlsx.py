@@ -111,13 +111,15 @@ class PortfolioWriter:
         self.spec = rulebook.spec.portfolio
 
     def write(self, target: Path, frame: pl.DataFrame, issues: list[Issue],
-              conflicts: list[DecisionIssue], alerts: dict[str, pl.DataFrame], stats: dict[str, Any]) -> None:
+              conflicts: list[DecisionIssue], alerts: dict[str, pl.DataFrame], stats: dict[str, Any],
+              reminders: list | None = None) -> None:
         wb = Workbook(write_only=True)
-        frame, alerts = self._worded(frame), {title: self._worded(rows) for title, rows in alerts.items()}
+        frame, alerts = self.worded(frame), {title: self.worded(rows) for title, rows in alerts.items()}
         summary = _Sheet(wb, "概览")
         columns = [c for c in self.columns if c.field in frame.columns]
         self._table(wb, "客户", columns, frame)
         self._visit_plan(wb, frame)
+        self._reminders(wb, reminders or [])
         for title, rows in alerts.items():
             self._table(wb, title[:31], columns, rows)
         self._issues(wb, issues, conflicts)
@@ -125,7 +127,7 @@ class PortfolioWriter:
         self._summary(summary, frame, issues, conflicts, alerts, stats, pareto)
         wb.save(str(target))
 
-    def _worded(self, frame: pl.DataFrame) -> pl.DataFrame:
+    def worded(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Trace columns in the words ``kamrules explain`` uses: ``D-A（A级客户基础折扣8%）；…``."""
         mapping = phrase_map(self.rulebook, language(self.rulebook, None))
         traces = [c for c in frame.columns if c.startswith(TRACE)]
@@ -176,6 +178,19 @@ class PortfolioWriter:
         if rows.height:
             sheet.ws.conditional_formatting.add(f"B2:B{rows.height + 1}", CellIsRule(
                 operator="equal", formula=['"逾期"'], fill=_fill("FFC7CE")))
+
+    @staticmethod
+    def _reminders(wb: Workbook, events: list) -> None:
+        """Birthdays, contract renewals and festivals in the calendar's horizon, by date."""
+        kinds = {"birthday": "生日", "renewal": "合同到期", "festival": "节日"}
+        sheet = _Sheet(wb, "提醒")
+        sheet.ws.freeze_panes = "A2"
+        sheet.widths([14, 10, 10, 40, 60])
+        sheet.append(["日期", "类型", "客户编号", "事项", "说明"], header=True)
+        for event in events:
+            customer = None if event.kind == "festival" else event.key
+            sheet.append([event.day, kinds.get(event.kind, event.kind), customer, event.summary,
+                          event.description.replace("\n", "；")], ["date", None, None, None, None])
 
     def _pareto(self, wb: Workbook, frame: pl.DataFrame) -> _Sheet | None:
         """Cumulative revenue share by customer rank, at most 200 points (charted on the summary)."""

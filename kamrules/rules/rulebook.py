@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..errors import ExpressionError, ProjectError, RulebookError, RulebookInvalid
 from ..ledger.config import DatasetSpec, LedgerSettings
 from ..metrics.config import MetricsSpec
+from ..render.calendar_config import CalendarSpec
 from ..render.config import CompanySpec, DocumentSpec, PortfolioSpec, VisitPlanSpec
 from ..yamlio import YDict, YList, load_yaml_file, locate
 from .model import ConstraintSpec, DecisionSpec
@@ -41,6 +42,7 @@ class RulebookSpec(BaseModel):
     documents: list[DocumentSpec] = Field(default_factory=list)
     portfolio: PortfolioSpec = Field(default_factory=PortfolioSpec)
     visit_plan: VisitPlanSpec = Field(default_factory=VisitPlanSpec)
+    calendar: CalendarSpec = Field(default_factory=CalendarSpec)
 
 
 @dataclass
