@@ -134,3 +134,39 @@ def test_company_excel_template_is_filled_and_losses_are_warned(tmp_path):
     manifest = __import__("json").loads((run / "run.json").read_text(encoding="utf-8"))
     warning = next(i for i in manifest["issues"]["rows"] if i["code"] == "portfolio_template")
     assert warning["message"] == "the template's charts cannot be kept by openpyxl and are not in the output"
+
+
+def test_account_plans_and_calendar_for_hostile_names(hostile_run):
+    import icalendar
+
+    plans = sorted((hostile_run / "plans").iterdir())
+    assert len(plans) == 5
+    for path in plans:
+        customer = path.name.split("_")[0]
+        cells = [c.text for t in Document(path).tables for row in t.rows for c in row.cells]
+        text = "\n".join([p.text for p in Document(path).paragraphs] + cells)
+        assert HOSTILE[customer] in text and "{{" not in text and "{%" not in text
+        months = [c for c in cells if re.fullmatch(r"20\d\d年\d{1,2}月", c)]
+        assert months[0] == "2025年11月" and months[-1] == "2026年10月"
+    calendar = icalendar.Calendar.from_ical((hostile_run / "visits.ics").read_bytes())
+    summaries = {str(e["SUMMARY"]) for e in calendar.walk("VEVENT")}
+    for customer, name in HOSTILE.items():
+        assert f"拜访：{name}（{customer}）" in summaries
+    assert all(len(line.encode("utf-8")) <= 75
+               for line in (hostile_run / "visits.ics").read_bytes().decode("utf-8").split("\r\n"))
+
+
+def test_english_locale_uses_the_english_templates(tmp_path):
+    project = make_project(tmp_path / "proj")
+    documents = project / "rules" / "documents.yaml"
+    documents.write_text(documents.read_text(encoding="utf-8").replace("locale: zh_CN", "locale: en_US"),
+                         encoding="utf-8")
+    result = CliRunner().invoke(app, ["run", "-p", str(project), "--as-of", "2026-10-31", "-q"])
+    assert result.exit_code == 0, result.output
+    run = Path(result.output.strip())
+    proposal = next((run / "proposals").iterdir())
+    text = "\n".join(p.text for p in Document(proposal).paragraphs)
+    cells = [c.text for t in Document(proposal).tables for row in t.rows for c in row.cells]
+    assert "Key Account Service Proposal" in text
+    assert any("CN¥267,000.00" in c for c in cells)  # en_US money format
+    assert "October 31, 2026" in text + "\n".join(cells)
