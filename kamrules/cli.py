@@ -46,11 +46,17 @@ def run(project: Path = ProjectOption,
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the run folder."),
         pdf: bool = typer.Option(False, "--pdf", help="Also save PDF copies (needs LibreOffice)."),
         workers: Optional[int] = typer.Option(None, "--workers", min=1,
-                                              help="Processes for documents; default one per core.")) -> None:
+                                              help="Processes for documents; default one per core."),
+        once: bool = typer.Option(False, "--once", help="For schedulers: run only if inputs, rules or templates "
+                                                        "changed since the last run; set unreadable files aside."),
+        force: bool = typer.Option(False, "--force", help="With --once: run even if nothing changed.")) -> None:
     """Read inputs/, apply rules/, fill templates/ → a new folder in outputs/."""
-    from .pipeline import RenderOptions, run as run_pipeline
+    from .pipeline import RunOptions, run as run_pipeline
 
     when = _parse_date(as_of)
+    if once:
+        _run_once(project, when, workers, force, quiet)
+        return
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   console=err, transient=True, disable=quiet or not err.is_terminal) as bar:
         tasks: dict[str, int] = {}
@@ -61,7 +67,7 @@ def run(project: Path = ProjectOption,
             bar.update(tasks[stage], completed=done, total=total or None)
 
         try:
-            result = run_pipeline(project, when, progress, options=RenderOptions(workers=workers, pdf=pdf))
+            result = run_pipeline(project, when, progress, options=RunOptions(workers=workers, pdf=pdf))
         except KamrulesError as exc:
             bar.stop()
             _fail(exc)
@@ -69,6 +75,64 @@ def run(project: Path = ProjectOption,
         out.print(str(result.run_dir), markup=False)
         return
     _print_summary(result)
+
+
+def _run_once(project: Path, when, workers, force: bool, quiet: bool) -> None:
+    from .watch import WatchOptions, run_if_changed, setup_logging
+
+    setup_logging(project.resolve(), console=False)
+    try:
+        result = run_if_changed(project.resolve(), WatchOptions(as_of=when, force=force, workers=workers))
+    except KamrulesError as exc:
+        _fail(exc)
+    if result is None:
+        out.print("nothing changed since the last run; not run again (use --force to run anyway)", markup=False)
+    elif quiet:
+        out.print(str(result.run_dir), markup=False)
+    else:
+        _print_summary(result)
+
+
+@app.command()
+def watch(project: Path = ProjectOption,
+          settle: float = typer.Option(2.0, help="Seconds a file must keep its size before it is read."),
+          debounce: float = typer.Option(2.0, help="Quiet seconds after the last change before a run."),
+          give_up: float = typer.Option(60.0, "--give-up",
+                                        help="Set aside a file unchanged this long that still does not open."),
+          poll: bool = typer.Option(False, "--poll", help="Poll instead of OS events (network drives)."),
+          as_of: Optional[str] = typer.Option(None, "--as-of", help="Evaluate as of this date; default today."),
+          force: bool = typer.Option(False, "--force", help="Run at start even if nothing changed.")) -> None:
+    """Watch inputs/, rules/ and templates/ and run whenever they change (Ctrl-C to stop)."""
+    from .watch import Watcher, WatchOptions, install_signal_handlers, setup_logging
+
+    root = project.resolve()
+    if not root.is_dir():
+        _fail(KamrulesError(f"{root}: project folder does not exist"))
+    setup_logging(root)
+    watcher = Watcher(root, WatchOptions(settle=settle, debounce=debounce, give_up=give_up, poll=poll,
+                                         as_of=_parse_date(as_of), force=force))
+    install_signal_handlers(watcher.stop)
+    try:
+        watcher.serve()
+    except KamrulesError as exc:
+        _fail(exc)
+
+
+@app.command()
+def status(project: Path = ProjectOption) -> None:
+    """Last run, whether inputs changed since, files set aside, and whether a watcher runs."""
+    from .watch import status as project_status
+
+    state = project_status(project)
+    out.print(f"last run: {state.last_run or 'none'}" + (f" (finished {state.finished_at})" if state.finished_at else ""),
+              markup=False)
+    out.print("up to date" if state.up_to_date else "changes not yet run:", markup=False)
+    for name in state.pending:
+        out.print(f"  {name}", markup=False)
+    if state.rejected:
+        out.print("set aside in inputs/rejected/: " + ", ".join(state.rejected), markup=False)
+    out.print(f"watcher: running (process {state.watcher_pid})" if state.watcher_pid else "watcher: not running",
+              markup=False)
 
 
 def describe_issue(issue) -> str:

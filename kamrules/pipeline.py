@@ -55,7 +55,7 @@ class RunResult:
     result: EvaluationResult
     ledger: Ledger
     timings: dict[str, float] = field(default_factory=dict)
-    options: "RenderOptions | None" = None
+    options: "RunOptions | None" = None
 
     @property
     def rejected_rows(self) -> int:
@@ -67,41 +67,47 @@ def _quiet(stage: str, done: int, total: int) -> None:
 
 
 @contextmanager
-def project_lock(outputs: Path) -> Iterator[None]:
-    """Exclusive lock on the project (``outputs/.kamrules.lock`` holding the owner's pid)."""
-    path = outputs / LOCK_NAME
-    for _ in range(2):
+def project_lock(outputs: Path, name: str = LOCK_NAME,
+                 message: str = "another kamrules run is working on this project") -> Iterator[None]:
+    """Exclusive lock (a file holding the owner's pid); a lock left by a dead process is taken over."""
+    path = outputs / name
+    for _ in range(3):
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
-            if _lock_is_stale(path):
+            holder = lock_holder(path)
+            if holder is None:
                 path.unlink(missing_ok=True)
                 continue
-            raise LockedError("another kamrules run is working on this project", path=str(path),
-                              suggestion="wait for it to finish; if no kamrules is running, delete the lock file")
+            raise LockedError(f"{message} (process {holder})", path=str(path),
+                              suggestion="wait for it to finish; if that process is not kamrules, delete the lock file")
         with os.fdopen(fd, "w") as handle:
             handle.write(str(os.getpid()))
         break
+    else:
+        raise LockedError(message, path=str(path))
     try:
         yield
     finally:
-        path.unlink(missing_ok=True)
+        if lock_holder(path) == os.getpid():
+            path.unlink(missing_ok=True)
 
 
-def _lock_is_stale(path: Path) -> bool:
+def lock_holder(path: Path) -> int | None:
+    """The live process holding a lock file, or None (no lock, unreadable, or its process is gone)."""
     try:
         pid = int(path.read_text().strip() or 0)
     except (OSError, ValueError):
-        return True
+        return None
     if pid <= 0:
-        return True
+        return None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return True
+        return None
     except PermissionError:
-        return False
-    return False
+        return pid
+    return pid
 
 
 def new_run_id(outputs: Path, now: dt.datetime) -> str:
@@ -136,14 +142,16 @@ def check(project: Path) -> tuple[CompiledRulebook, list[RulebookError]]:
 
 
 def evaluate(project: Path, as_of: dt.date, rulebook: CompiledRulebook | None = None,
-             timings: dict[str, float] | None = None) -> tuple[CompiledRulebook, Ledger, EvaluationResult]:
+             timings: dict[str, float] | None = None,
+             options: "RunOptions | None" = None) -> tuple[CompiledRulebook, Ledger, EvaluationResult]:
     """Ledger, metrics and rules without writing anything (used by run, tests and explain)."""
     timings = {} if timings is None else timings
     clock = time.perf_counter()
     rulebook = rulebook or load_rulebook(project)
     timings["rulebook"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    ledger = read_ledger(project / "inputs", rulebook.spec.datasets, rulebook.spec.ledger, project)
+    ledger = read_ledger(project / "inputs", rulebook.spec.datasets, rulebook.spec.ledger, project,
+                         options.on_unreadable if options else None, options.exclude if options else frozenset())
     timings["ledger"] = time.perf_counter() - clock
     clock = time.perf_counter()
     derived = [(d.name, _derived_builder(d, rulebook.field_types), d.type) for d in rulebook.derived]
@@ -161,7 +169,7 @@ def _derived_builder(derived, field_types: dict[str, str]):
 
 
 def run(project: Path, as_of: dt.date | None = None, progress: Progress = _quiet,
-        now: dt.datetime | None = None, options: RenderOptions | None = None) -> RunResult:
+        now: dt.datetime | None = None, options: RunOptions | None = None) -> RunResult:
     project = Path(project).resolve()
     if not project.is_dir():
         raise ProjectError("project folder does not exist", path=str(project))
@@ -173,13 +181,13 @@ def run(project: Path, as_of: dt.date | None = None, progress: Progress = _quiet
         started = now or dt.datetime.now()
         timings: dict[str, float] = {}
         progress("rules", 0, 1)
-        rulebook, ledger, result = evaluate(project, as_of, timings=timings)
+        rulebook, ledger, result = evaluate(project, as_of, timings=timings, options=options)
         run_id = new_run_id(outputs, started)
         staging = outputs / f"{STAGING_PREFIX}{run_id}"
         staging.mkdir()
         try:
             _snapshot(project, staging, result)
-            options = options or RenderOptions()
+            options = options or RunOptions()
             documents = _render(project, staging, rulebook, ledger, result, as_of, timings, progress, options)
             run = RunResult(outputs / run_id, as_of, result.frame.height, documents, ledger.issues,
                             result, ledger, timings, options)
@@ -242,18 +250,21 @@ def _remove_stale_staging(outputs: Path) -> None:
 
 
 @dataclass
-class RenderOptions:
-    """How documents are made: ``workers`` None = one per core; ``pdf`` also writes PDF copies."""
+class RunOptions:
+    """How a run is made: ``workers`` None = one per core; ``pdf`` also writes PDF copies; the
+    drop-folder service sets ``on_unreadable`` and ``exclude``."""
 
     workers: int | None = None
     pdf: bool = False
+    on_unreadable: Callable | None = None  # set by the drop-folder service: set bad files aside, go on
+    exclude: frozenset = frozenset()  # inputs not complete yet: left out of this run
     pdf_skipped: str | None = None
     pdf_failed: list[str] = field(default_factory=list)
 
 
 def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Ledger,
             result: EvaluationResult, as_of: dt.date, timings: dict[str, float], progress: Progress,
-            options: RenderOptions) -> dict[str, int]:
+            options: RunOptions) -> dict[str, int]:
     clock = time.perf_counter()
     frame = result.frame
     alerts = {title: _select(frame, condition, as_of, rulebook.field_types) for title, condition in rulebook.spec.portfolio.alerts.items()}

@@ -210,3 +210,16 @@ def test_counts_reconcile_on_a_messy_book(tmp_path):
         assert stats.rows_read == stats.rows_used + stats.rows_rejected + stats.rows_skipped, name
         assert stats.rows_used == ledger.datasets[name].height, name
     assert (ledger.stats["customers"].rows_skipped, ledger.stats["orders"].rows_skipped) == (1, 1)
+
+
+def test_the_same_export_dropped_twice_is_not_counted_twice(tmp_path):
+    write_workbook(tmp_path / "a.xlsx", small_ledger())
+    write_workbook(tmp_path / "b_副本.xlsx", {"销售明细": small_ledger()["销售明细"]})
+    ledger = read(tmp_path)
+    orders = ledger.datasets["orders"]
+    assert sorted(orders["order_id"].to_list()) == ["SO1", "SO2", "SO3", "SO4", "SO8"]
+    repeated = [i for i in ledger.issues if i.code == "duplicate_row" and i.file == "b_副本.xlsx"]
+    assert [i.row for i in repeated] == [2, 3, 4, 5, 7, 9]  # row 7 (C999) repeats too: skipped, not rejected twice
+    assert repeated[0].message == "same row as a.xlsx, sheet 销售明细, row 2 (another file); not counted twice"
+    stats = ledger.stats["orders"]
+    assert stats.rows_read == stats.rows_used + stats.rows_rejected + stats.rows_skipped

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import polars as pl
 
@@ -21,7 +22,7 @@ from .derive import derive
 from .headers import HeaderMatch, find_header, sheet_name_matches
 from .readers import RawSheet, reader_for
 from .rows import FILE, ROW, SHEET, SheetTyper
-from .validate import check_keys, check_references
+from .validate import check_keys, check_references, check_repeated_files
 
 __all__ = ["Ledger", "InputFile", "read_ledger", "input_files"]
 
@@ -76,9 +77,16 @@ def input_files(inputs: Path, settings: LedgerSettings) -> list[Path]:
                   and not p.name.startswith(("~$", ".")))
 
 
+Rejecter = Callable[[Path, LedgerError], None]
+
+
 def read_ledger(inputs: Path, datasets: dict[str, DatasetSpec], settings: LedgerSettings,
-                display_root: Path | None = None) -> Ledger:
-    paths = input_files(inputs, settings)
+                display_root: Path | None = None, on_unreadable: Rejecter | None = None,
+                exclude: frozenset = frozenset()) -> Ledger:
+    """Read every input file. A file that cannot be used raises LedgerError, or, when
+    ``on_unreadable`` is given, is handed to it (the drop-folder service moves it aside) and
+    the rest of the ledger is read; its rows then count nowhere."""
+    paths = [p for p in input_files(inputs, settings) if p not in exclude]
     if not paths:
         raise ProjectError("inputs/ has no spreadsheets (.xlsx .xlsm .xls .csv)", path=str(inputs),
                            suggestion="copy the ledger workbooks into inputs/")
@@ -86,15 +94,23 @@ def read_ledger(inputs: Path, datasets: dict[str, DatasetSpec], settings: Ledger
     parts: dict[str, list[pl.DataFrame]] = {name: [] for name in datasets}
     for path in paths:
         name = path.relative_to(display_root).as_posix() if display_root else path.name
-        data = path.read_bytes()
-        ledger.files.append(InputFile(name, hashlib.sha256(data).hexdigest(), len(data)))
-        for sheet in reader_for(path).sheets(path, name):
-            _read_sheet(sheet, datasets, settings, ledger, parts)
+        try:
+            one = _read_file(path, name, datasets, settings)
+        except LedgerError as exc:
+            if on_unreadable is None:
+                raise
+            on_unreadable(path, exc)
+            ledger.issues.append(Issue(name, exc.sheet, exc.row, exc.column, None, f"file set aside: {exc.message}",
+                                       "file_rejected", "warning", None,
+                                       f"see inputs/rejected/{path.name}.error.txt, fix the file and drop it in again"))
+            continue
+        _merge_file(ledger, parts, one)
     for name, frames in parts.items():
         if frames:
             ledger.datasets[name] = pl.concat(frames, how="diagonal_relaxed")
     _derive_missing(ledger, datasets, inputs)
     check_keys(ledger, datasets)
+    check_repeated_files(ledger, datasets)
     check_references(ledger, datasets)
     ledger.issues.sort(key=lambda i: (i.file, i.sheet or "", i.row or 0))
     return ledger
@@ -111,6 +127,30 @@ def _derive_missing(ledger: Ledger, datasets: dict[str, DatasetSpec], inputs: Pa
             raise LedgerError(f"no sheet found for the required dataset {name!r}", file=str(inputs.name),
                               suggestion=f"name a sheet {' or '.join(spec.sheets or [name])}, or map its "
                                          f"headers in rules/ledger.yaml (datasets.{name})")
+
+
+def _read_file(path: Path, name: str, datasets: dict[str, DatasetSpec], settings: LedgerSettings):
+    """One file as a unit: its rows are used only if every sheet of it could be read."""
+    data = path.read_bytes()
+    one = Ledger({}, files=[InputFile(name, hashlib.sha256(data).hexdigest(), len(data))],
+                 stats={n: DatasetStats() for n in datasets})
+    parts: dict[str, list[pl.DataFrame]] = {n: [] for n in datasets}
+    for sheet in reader_for(path).sheets(path, name):
+        _read_sheet(sheet, datasets, settings, one, parts)
+    return one, parts
+
+
+def _merge_file(ledger: Ledger, parts: dict[str, list[pl.DataFrame]], one) -> None:
+    file_ledger, file_parts = one
+    ledger.files += file_ledger.files
+    ledger.issues += file_ledger.issues
+    ledger.headers.update(file_ledger.headers)
+    for name, stats in file_ledger.stats.items():
+        total = ledger.stats[name]
+        total.rows_read += stats.rows_read
+        total.rows_rejected += stats.rows_rejected
+        total.rows_skipped += stats.rows_skipped
+        parts[name] += file_parts[name]
 
 
 def _read_sheet(sheet: RawSheet, datasets: dict[str, DatasetSpec], settings: LedgerSettings,

@@ -16,6 +16,28 @@ from .rows import FILE, ROW, SHEET
 INTERNAL = (FILE, SHEET, ROW)
 
 
+def check_repeated_files(ledger, datasets: dict[str, DatasetSpec]) -> None:
+    """Datasets without a key (order lines): a row identical to one from *another* file is the
+    same export dropped twice, or overlapping exports; it is skipped, not counted twice."""
+    for name, spec in datasets.items():
+        frame = ledger.datasets.get(name)
+        if frame is None or spec.key_columns or frame.is_empty():
+            continue
+        content = [c for c in frame.columns if c not in INTERNAL]
+        first = pl.struct(FILE, SHEET, ROW).first().over(content)
+        marked = frame.with_columns(first.alias("_first"))
+        repeated = marked.filter(pl.col("_first").struct.field(FILE) != pl.col(FILE))
+        for row in repeated.iter_rows(named=True):
+            origin = row["_first"]
+            ledger.issues.append(Issue(
+                row[FILE], row[SHEET], row[ROW], None, None,
+                f"same row as {origin[FILE]}, sheet {origin[SHEET]}, row {origin[ROW]} (another file); not counted twice",
+                "duplicate_row", "skipped", name, "remove one of the overlapping files from inputs/"))
+        if repeated.height:
+            ledger.stats[name].rows_skipped += repeated.height
+            ledger.datasets[name] = marked.filter(pl.col("_first").struct.field(FILE) == pl.col(FILE)).drop("_first")
+
+
 def check_keys(ledger, datasets: dict[str, DatasetSpec]) -> None:
     for name, spec in datasets.items():
         frame = ledger.datasets.get(name)
