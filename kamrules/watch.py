@@ -213,11 +213,14 @@ def run_if_changed(project: Path, options: WatchOptions, hopeless: list[Path] = 
         set_aside(project, path, LedgerError(f"never became ready: unchanged for {options.give_up:g} seconds "
                                              "but still cannot be opened", file=path.name))
     exclude = frozenset(waiting)
-    if waiting and not [p for p in candidate_inputs(project) if p not in exclude]:
-        log.info("waiting for %s to be complete", ", ".join(p.name for p in waiting))
+    state = read_state(project)
+    known = [p for p in waiting if p.relative_to(project).as_posix() in state.get("inputs", {})]
+    if known or (waiting and not [p for p in candidate_inputs(project) if p not in exclude]):
+        # A file the last result was built from is being replaced: running without it would
+        # publish a result that silently lacks its rows. Wait for it instead.
+        log.info("waiting for %s to be complete", ", ".join(p.name for p in known or waiting))
         return None
     digest, _ = content_digest(project, exclude)
-    state = read_state(project)
     if not options.force and state.get("digest") == digest:
         log.debug("nothing changed since run %s; not run again", state.get("run_id"))
         return None
