@@ -49,11 +49,15 @@ def run(project: Path = ProjectOption,
                                               help="Processes for documents; default one per core."),
         once: bool = typer.Option(False, "--once", help="For schedulers: run only if inputs, rules or templates "
                                                         "changed since the last run; set unreadable files aside."),
-        force: bool = typer.Option(False, "--force", help="With --once: run even if nothing changed.")) -> None:
+        force: bool = typer.Option(False, "--force", help="With --once: run even if nothing changed."),
+        engine: str = typer.Option("polars", "--engine", help="polars (default) or durable (needs kamrules[durable]).")
+        ) -> None:
     """Read inputs/, apply rules/, fill templates/ → a new folder in outputs/."""
     from .pipeline import RunOptions, run as run_pipeline
 
     when = _parse_date(as_of)
+    if engine not in ("polars", "durable"):
+        raise typer.BadParameter(f"unknown engine {engine!r}; use polars or durable", param_hint="--engine")
     if once:
         _run_once(project, when, workers, force, quiet)
         return
@@ -67,7 +71,7 @@ def run(project: Path = ProjectOption,
             bar.update(tasks[stage], completed=done, total=total or None)
 
         try:
-            result = run_pipeline(project, when, progress, options=RunOptions(workers=workers, pdf=pdf))
+            result = run_pipeline(project, when, progress, options=RunOptions(workers=workers, pdf=pdf, engine=engine))
         except KamrulesError as exc:
             bar.stop()
             _fail(exc)

@@ -158,9 +158,19 @@ def evaluate(project: Path, as_of: dt.date, rulebook: CompiledRulebook | None = 
     features = compute_features(ledger.datasets, as_of, rulebook.spec.metrics, derived)
     timings["metrics"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    result = PolarsEngine(rulebook, as_of).evaluate(features)
+    result = engine_class(options.engine if options else "polars")(rulebook, as_of).evaluate(features)
     timings["rules"] = time.perf_counter() - clock
     return rulebook, ledger, result
+
+
+ENGINES = ("polars", "durable")
+
+
+def engine_class(name: str):
+    if name == "durable":
+        from .rules.durable_engine import DurableEngine
+        return DurableEngine
+    return PolarsEngine
 
 
 def _derived_builder(derived, field_types: dict[str, str]):
@@ -258,6 +268,7 @@ class RunOptions:
     pdf: bool = False
     on_unreadable: Callable | None = None  # set by the drop-folder service: set bad files aside, go on
     exclude: frozenset = frozenset()  # inputs not complete yet: left out of this run
+    engine: str = "polars"  # or "durable" (the optional durable-rules engine)
     pdf_skipped: str | None = None
     pdf_failed: list[str] = field(default_factory=list)
 
@@ -381,7 +392,7 @@ def _write_manifest(path: Path, run: RunResult, rulebook: CompiledRulebook, run_
         "run_id": run_id,
         "as_of": run.as_of.isoformat(),
         "started_at": started.isoformat(timespec="seconds"),
-        "engine": "polars",
+        "engine": run.options.engine if run.options else "polars",
         "inputs": [{"file": f.name, "sha256": f.sha256, "bytes": f.size} for f in ledger.files],
         "rulebook": {"sha256": rulebook.digest, "files": rulebook.source.hashes},
         "counts": {

@@ -267,3 +267,17 @@ def test_evaluation_is_deterministic_and_independent_of_row_order(tmp_path):
     first = evaluate(tmp_path, policy).frame
     shuffled = evaluate(tmp_path, policy, FEATURES.reverse()).frame
     assert first.equals(shuffled)
+
+
+def test_collect_with_a_default_gives_a_one_element_list(tmp_path):
+    """Found by the engine-parity property test: a scalar default used to crash a collect decision."""
+    result = evaluate(tmp_path, """\
+        decisions:
+          tags:
+            hit: collect
+            outputs: {tags: text}
+            rules: [{id: T1, when: "x >= 5", then: {tags: 大}}]
+            default: {tags: 无}
+        """)
+    assert column(result, "tags") == [["大"], ["大"], ["无"], ["无"]]
+    assert column(result, "_rule.tags") == ["T1", "T1", "default", "default"]

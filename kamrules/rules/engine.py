@@ -109,9 +109,17 @@ class PolarsEngine:
             local[name] = compiled
         return local
 
+    def conditions(self, frame: pl.DataFrame, decision: Decision) -> list[pl.Expr]:
+        """Whether each rule of ``decision`` matches each customer (null counts as no match).
+
+        This is the only part another engine replaces; outputs, hit policies, defaults,
+        quotas and constraints below are shared, so their semantics live in one place.
+        """
+        return [self.compile(r.condition, frame, r.where, r.id).fill_null(False) for r in decision.rules]
+
     def _decide(self, frame: pl.DataFrame, decision: Decision, result: EvaluationResult) -> pl.DataFrame:
         rules = decision.rules
-        conditions = [self.compile(r.condition, frame, r.where, r.id).fill_null(False) for r in rules]
+        conditions = self.conditions(frame, decision)
         outputs = [self.rule_outputs(frame, decision, r) for r in rules]
         defaults = {name: cast_to(self.compile(v, frame, decision.where, decision.id), decision.outputs[name])
                     for name, v in (decision.default or {}).items()}
@@ -136,7 +144,7 @@ class PolarsEngine:
         if decision.default is None:
             return []
         none = pl.col(trace_column(decision.id)).is_null() & pl.col(CONFLICT + decision.id).is_null()
-        columns = [pl.when(none).then(defaults.get(name, pl.lit(None)).cast(schema[name]))
+        columns = [pl.when(none).then(_as_type(defaults.get(name, pl.lit(None)), schema[name]))
                    .otherwise(pl.col(name)).alias(name) for name in decision.outputs]
         columns.append(pl.when(none).then(pl.lit("default")).otherwise(pl.col(trace_column(decision.id)))
                        .alias(trace_column(decision.id)))
@@ -186,6 +194,13 @@ class PolarsEngine:
                 ids = decision.split(":", 1)[1] if decision.startswith("constraint:") else ""
                 issues.append(DecisionIssue(str(customer_id), decision, ids, message))
         return issues
+
+
+def _as_type(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A default in the output's type; for a collect (list) output, a one-element list."""
+    if isinstance(dtype, pl.List):
+        return pl.when(value.is_null()).then(None).otherwise(pl.concat_list([value.cast(dtype.inner)]))
+    return value.cast(dtype)
 
 
 def _dtype(type_name: str) -> pl.DataType:
