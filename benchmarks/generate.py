@@ -5,6 +5,9 @@
 Writes a project folder: the bundled ``rules/`` and ``templates/`` plus
 ``inputs/台账.xlsx`` with 客户档案, 销售明细, 应收账款 and 拜访记录 sheets shaped like the
 bundled sample (Chinese headers, a title row above the customer header, skewed revenue).
+Order dates and amounts are text cells, as ERP exports often are, and 2% of them are
+written by hand (``2025年1月3日``, ``¥2727.13``), so the full parsers are exercised too.
+A folder generated with the same parameters and generator is reused (``generated.json``).
 Uses Polars' xlsxwriter-based ``write_excel`` (``pip install xlsxwriter``), which is much
 faster than openpyxl for a million rows.
 """
@@ -13,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -24,6 +29,7 @@ START, END = dt.date(2024, 11, 1), dt.date(2026, 10, 31)
 INDUSTRIES = ["制造业", "零售", "医药", "物流", "建筑工程", "电子科技", "食品饮料", "汽车配件"]
 REGIONS = ["华东", "华南", "华北", "华中", "西南", "西北", "东北"]
 MANAGERS = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆", "赵磊", "黄敏"]
+MESSY = 0.02  # share of order lines typed by hand: 2025年1月3日 and ¥1234.5 as text, as in real ledgers
 PRODUCTS = ["钢材", "铝型材", "五金配件", "电子元件", "包装材料", "化工原料", "润滑油", "轴承", "电缆", "阀门"]
 
 
@@ -49,14 +55,17 @@ def orders(n_customers: int, n_lines: int, rng: np.random.Generator) -> pl.DataF
     who = rng.choice(n_customers, n_lines, p=weights) + 1
     days = rng.integers(0, (END - START).days + 1, n_lines)
     amount = np.round(rng.lognormal(8, 1.0, n_lines), 2)
+    dates = pl.Series(days, dtype=pl.Int32).map_elements(lambda d: START + dt.timedelta(days=d), return_dtype=pl.Date)
+    messy = pl.Series(rng.random(n_lines) < MESSY)
     return pl.DataFrame({
         "订单编号": [f"SO{i:08d}" for i in range(1, n_lines + 1)],
         "客户编号": [f"C{c:06d}" for c in who],
-        "下单日期": pl.Series(days, dtype=pl.Int32).map_elements(lambda d: START + dt.timedelta(days=d),
-                                                                return_dtype=pl.Date),
+        "下单日期": pl.select(pl.when(messy).then(dates.dt.strftime("%Y年%-m月%-d日"))
+                              .otherwise(dates.dt.strftime("%Y-%m-%d"))).to_series(),
         "产品": rng.choice(PRODUCTS, n_lines),
         "数量": rng.integers(1, 50, n_lines),
-        "金额": amount,
+        "金额": pl.select(pl.when(messy).then(pl.format("¥{}", pl.Series(amount).round(2)))
+                          .otherwise(pl.Series(amount).cast(pl.String))).to_series(),
         "成本": np.round(amount * rng.uniform(0.55, 0.9, n_lines), 2),
     })
 
@@ -87,7 +96,13 @@ def visits(n_customers: int, rng: np.random.Generator) -> pl.DataFrame:
 
 
 def generate(out: Path, n_customers: int, n_lines: int, seed: int = 20261031) -> Path:
-    """A complete project folder at ``out`` (replaced if it exists)."""
+    """A complete project folder at ``out`` (replaced if it exists and was made otherwise)."""
+    stamp = {"customers": n_customers, "lines": n_lines, "seed": seed,
+             "generator": hashlib.sha256(Path(__file__).read_bytes()).hexdigest()}
+    marker = out / "generated.json"
+    if marker.is_file() and json.loads(marker.read_text()) == stamp:
+        shutil.rmtree(out / "outputs", ignore_errors=True)
+        return out
     rng = np.random.default_rng(seed)
     if out.exists():
         shutil.rmtree(out)
@@ -104,6 +119,7 @@ def generate(out: Path, n_customers: int, n_lines: int, seed: int = 20261031) ->
         for name, frame in (("销售明细", orders(n_customers, n_lines, rng)), ("应收账款", receivables(n_customers, rng)),
                             ("拜访记录", visits(n_customers, rng))):
             frame.write_excel(workbook, worksheet=name, table_style=None, autofit=False)
+    marker.write_text(json.dumps(stamp))
     return out
 
 

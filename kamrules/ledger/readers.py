@@ -9,6 +9,7 @@ happens later, in :mod:`kamrules.ledger.coerce`, where failures can be reported 
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
@@ -16,7 +17,7 @@ from typing import Iterator, Optional
 import polars as pl
 
 from ..errors import LedgerError
-from .xlsx_inspect import SheetFacts, inspect_workbook
+from .xlsx_inspect import SheetFacts, inspect_sheet, sheet_members
 
 
 @dataclass
@@ -42,7 +43,12 @@ class SheetReader:
 
 
 class ExcelReader(SheetReader):
-    """.xlsx / .xlsm / .xls through fastexcel (calamine): cached formula values, dates as text."""
+    """.xlsx / .xlsm / .xls through fastexcel (calamine): cached formula values, dates as text.
+
+    calamine releases the GIL while it parses, so two background threads keep the second
+    core busy: one inspects the sheets' XML (hidden rows, formulas without a saved value),
+    the other reads the next sheet while the current one is being typed.
+    """
 
     extensions = (".xlsx", ".xlsm", ".xls")
 
@@ -55,16 +61,30 @@ class ExcelReader(SheetReader):
             raise LedgerError(f"cannot open workbook: {_short(exc)}", file=name,
                               suggestion="check that it is a real Excel file (not renamed), not "
                                          "password-protected, and fully copied") from None
-        facts = inspect_workbook(path) if path.suffix.lower() in (".xlsx", ".xlsm") else {}
-        for sheet_name in reader.sheet_names:
-            try:
-                sheet = reader.load_sheet_by_name(sheet_name, header_row=None, skip_rows=0,
-                                                  dtypes="string")
-                grid = sheet.to_polars()
-                hidden = getattr(sheet, "visible", "visible") != "visible"
-            except Exception as exc:
-                raise LedgerError(f"cannot read sheet: {_short(exc)}", file=name, sheet=sheet_name) from None
-            yield RawSheet(name, sheet_name, self._normalise(grid), hidden, facts.get(sheet_name))
+        members = sheet_members(path) if path.suffix.lower() in (".xlsx", ".xlsm") else {}
+        inspector = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kamrules-inspect")
+        loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kamrules-load")
+        try:
+            facts = {sheet: inspector.submit(inspect_sheet, path, member) for sheet, member in members.items()}
+            names = reader.sheet_names
+            ahead = loader.submit(_load, reader, names[0]) if names else None
+            for index, sheet_name in enumerate(names):
+                try:
+                    grid, hidden = ahead.result()
+                except Exception as exc:
+                    raise LedgerError(f"cannot read sheet: {_short(exc)}", file=name, sheet=sheet_name) from None
+                if index + 1 < len(names):  # read the next sheet while this one is being typed
+                    ahead = loader.submit(_load, reader, names[index + 1])
+                found = facts.get(sheet_name)
+                yield RawSheet(name, sheet_name, self._normalise(grid), hidden, found.result() if found else None)
+        finally:
+            loader.shutdown(wait=True, cancel_futures=True)
+            inspector.shutdown(wait=True, cancel_futures=True)
+
+
+def _load(reader, sheet_name: str) -> tuple[pl.DataFrame, bool]:
+    sheet = reader.load_sheet_by_name(sheet_name, header_row=None, skip_rows=0, dtypes="string")
+    return sheet.to_polars(), getattr(sheet, "visible", "visible") != "visible"
 
 
 class CsvReader(SheetReader):

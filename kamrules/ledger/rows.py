@@ -20,7 +20,7 @@ from ..names import did_you_mean
 from ..rules.compiler import compile_expression
 from ..rules.parser import parse
 from ..types import POLARS_TYPES, cast_to
-from .coerce import SUGGESTIONS, clean_text, coerce
+from .coerce import SUGGESTIONS, clean_text, coerce, fast_value
 from .config import DatasetSpec, LedgerSettings
 from .headers import HeaderMatch
 from .readers import RawSheet
@@ -112,21 +112,32 @@ class SheetTyper:
         return [row for row, col in facts.uncached if col == column]
 
     def _coerce(self, grid: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
-        errors, rejecting = [], []
-        for name, column in self.spec.columns.items():
-            if name not in grid.columns:
-                continue
-            value, error = coerce(pl.col(name), column, self.settings.date_order)
+        """Rows whose cells are all in canonical form take the fast parsers; the others, the
+        full ones. Both give the same values, so this only changes the cost."""
+        columns = [(name, column) for name, column in self.spec.columns.items() if name in grid.columns]
+        rejecting = [ERROR + name for name, column in columns
+                     if column.required or name in self.spec.key_columns or column.references is not None]
+        fast = [pl.col(name).is_null() | value.is_not_null() for name, column in columns
+                if (value := fast_value(pl.col(name), column)) is not None]
+        if not fast:
+            return grid.with_columns(self._checks(columns, fast=False)), rejecting
+        clean = pl.all_horizontal(fast)
+        parts = [grid.lazy().filter(clean).with_columns(self._checks(columns, fast=True)),
+                 grid.lazy().filter(~clean).with_columns(self._checks(columns, fast=False))]
+        return pl.concat(parts).sort(ROW).collect(), rejecting
+
+    def _checks(self, columns, fast: bool) -> list[pl.Expr]:
+        exprs = []
+        for name, column in columns:
+            value, error = coerce(pl.col(name), column, self.settings.date_order, fast)
             uncached = self._uncached_rows(name)
             if uncached:
                 error = pl.coalesce(pl.when(pl.col(name).is_null() & pl.col(ROW).is_in(uncached))
                                     .then(pl.lit(NO_SAVED_RESULT)), error)
             if column.required:
                 error = pl.coalesce(error, pl.when(pl.col(name).is_null()).then(pl.lit(REQUIRED_MISSING)))
-            errors += [error.alias(ERROR + name), pl.when(error.is_null()).then(value).alias("_v_" + name)]
-            if column.required or name in self.spec.key_columns or column.references is not None:
-                rejecting.append(ERROR + name)
-        return grid.with_columns(errors), rejecting
+            exprs += [error.alias(ERROR + name), pl.when(error.is_null()).then(value).alias("_v_" + name)]
+        return exprs
 
     def _cell_issues(self, checked: pl.DataFrame, rejecting: list[str]) -> None:
         for name in self.header.columns:

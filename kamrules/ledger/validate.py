@@ -21,7 +21,7 @@ def check_repeated_files(ledger, datasets: dict[str, DatasetSpec]) -> None:
     same export dropped twice, or overlapping exports; it is skipped, not counted twice."""
     for name, spec in datasets.items():
         frame = ledger.datasets.get(name)
-        if frame is None or spec.key_columns or frame.is_empty():
+        if frame is None or spec.key_columns or frame.is_empty() or frame.get_column(FILE).n_unique() < 2:
             continue
         content = [c for c in frame.columns if c not in INTERNAL]
         first = pl.struct(FILE, SHEET, ROW).first().over(content)

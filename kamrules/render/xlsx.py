@@ -31,9 +31,11 @@ from ..metrics.catalog import CATALOG
 from ..rules.decisions import CompiledRulebook
 from ..rules.engine import DecisionIssue, TRACE
 from ..rules.explain import language, phrase_expr, phrase_map
+from .sheetdata import BulkRows, insert_rows
 
 FORMATS = {"money": "#,##0.00", "percent": "0.0%", "date": "yyyy-mm-dd", "integer": "0",
            "number": "#,##0.00"}
+_TIME_TYPES = (dt.date, dt.time, dt.timedelta)
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
 TITLE_FONT = Font(bold=True, size=14)
@@ -82,18 +84,76 @@ def _cell(ws, value: Any, type_name: str | None = None, *, header: bool = False)
     return cell
 
 
+class _FormattedCell(Cell):
+    """A reusable styled cell. openpyxl recognises a Cell in an appended row by failing to
+    convert it to a value, and that error message is built with ``repr``; a constant one
+    keeps the failure cheap."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<formatted cell>"
+
+
 class _Sheet:
-    """A write-only sheet that knows how many rows it has (charts need the ranges)."""
+    """A write-only sheet that knows how many rows it has (charts need the ranges).
+
+    openpyxl serialises each appended row at once, so plain values go through its own
+    reused cell and one styled cell per formatted column is reused for every row: number
+    formats are registered once per column, not once per cell.
+    """
 
     def __init__(self, wb: Workbook, title: str):
         self.ws, self.rows = wb.create_sheet(title), 0
+        self._styled: dict[tuple, list[WriteOnlyCell]] = {}
 
     def append(self, values: list, types: list | None = None, *, header: bool = False) -> int:
-        types = types or [None] * len(values)
-        self.ws.append([v if isinstance(v, Cell) else _cell(self.ws, v, t, header=header)
-                        for v, t in zip(values, types)])
+        if header:
+            row = [v if isinstance(v, Cell) else _cell(self.ws, v, header=True) for v in values]
+        else:
+            row = self._row(values, types or [None] * len(values))
+        self.ws.append(row)
         self.rows += 1
         return self.rows
+
+    def _row(self, values: list, types: list) -> list:
+        key = tuple(types)
+        cells = self._styled.get(key)
+        if cells is None:
+            cells = self._styled[key] = [_FormattedCell(self.ws) if t in FORMATS else None for t in types]
+            for cell, type_name in zip(cells, types):
+                if cell is not None:
+                    cell.number_format = FORMATS[type_name]
+        row = []
+        for value, cell in zip(values, cells):
+            if isinstance(value, list):
+                value = ", ".join(str(v) for v in value)
+            if isinstance(value, str) and value.startswith("="):
+                row.append(_cell(self.ws, value))  # text such as "=1+1" stays text, never a formula
+            elif value is None or cell is None or isinstance(value, (str, bool, Cell)):
+                row.append(value)  # plain values take openpyxl's own fast path
+            elif isinstance(value, _TIME_TYPES) and cell.number_format != FORMATS["date"]:
+                row.append(_cell(self.ws, value))  # would leave a date format on the shared cell
+            else:
+                cell.value = value
+                row.append(cell)
+        return row
+
+    def bulk(self, frame: pl.DataFrame, types: list) -> BulkRows:
+        """Rows to splice in after saving (see :mod:`kamrules.render.sheetdata`)."""
+        styles = []
+        for dtype, type_name in zip(frame.dtypes, types):
+            number_format = (FORMATS["date"] if dtype in (pl.Date, pl.Datetime)
+                             else FORMATS.get(type_name) if dtype.is_numeric() else None)
+            if number_format is None:
+                styles.append(None)
+                continue
+            probe = _FormattedCell(self.ws)
+            probe.number_format = number_format
+            styles.append(probe.style_id)  # registers the style in the workbook
+        rows = BulkRows(frame, styles, self.rows + 1)
+        self.rows += frame.height
+        return rows
 
     def widths(self, widths: list[float]) -> None:
         for index, width in enumerate(widths, start=1):
@@ -108,12 +168,13 @@ class PortfolioWriter:
     def __init__(self, rulebook: CompiledRulebook, as_of: dt.date):
         self.rulebook, self.as_of = rulebook, as_of
         self.columns = portfolio_columns(rulebook)
+        self._bulk: dict[str, BulkRows] = {}
         self.spec = rulebook.spec.portfolio
 
     def write(self, target: Path, frame: pl.DataFrame, issues: list[Issue],
               conflicts: list[DecisionIssue], alerts: dict[str, pl.DataFrame], stats: dict[str, Any],
               reminders: list | None = None) -> None:
-        wb = Workbook(write_only=True)
+        wb, self._bulk = Workbook(write_only=True), {}
         frame, alerts = self.worded(frame), {title: self.worded(rows) for title, rows in alerts.items()}
         summary = _Sheet(wb, "概览")
         columns = [c for c in self.columns if c.field in frame.columns]
@@ -126,6 +187,7 @@ class PortfolioWriter:
         pareto = self._pareto(wb, frame)
         self._summary(summary, frame, issues, conflicts, alerts, stats, pareto)
         wb.save(str(target))
+        insert_rows(target, self._bulk)
 
     def worded(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Trace columns in the words ``kamrules explain`` uses: ``D-A（A级客户基础折扣8%）；…``."""
@@ -138,9 +200,7 @@ class PortfolioWriter:
         sheet.ws.freeze_panes = "C2"
         sheet.widths([_width(c) for c in columns])
         sheet.append([c.header for c in columns], header=True)
-        types = [c.type for c in columns]
-        for row in frame.select([c.field for c in columns]).iter_rows():
-            sheet.append(list(row), types)
+        self._bulk[sheet.ws.title] = sheet.bulk(frame.select([c.field for c in columns]), [c.type for c in columns])
         last = get_column_letter(len(columns))
         sheet.ws.auto_filter.ref = f"A1:{last}{frame.height + 1}"
         fields = [c.field for c in columns]
@@ -172,8 +232,7 @@ class PortfolioWriter:
         sheet.ws.freeze_panes = "A2"
         sheet.widths([14, 8, 10, 30, 10, 8, 12, 14, 14][:len(wanted)])
         sheet.append([w[1] for w in wanted], header=True)
-        for row in rows.select([w[0] for w in wanted]).iter_rows():
-            sheet.append(list(row), [w[2] for w in wanted])
+        self._bulk[sheet.ws.title] = sheet.bulk(rows.select([w[0] for w in wanted]), [w[2] for w in wanted])
         sheet.ws.auto_filter.ref = f"A1:{get_column_letter(len(wanted))}{rows.height + 1}"
         if rows.height:
             sheet.ws.conditional_formatting.add(f"B2:B{rows.height + 1}", CellIsRule(
