@@ -47,7 +47,7 @@ class ExcelReader(SheetReader):
 
     calamine releases the GIL while it parses, so two background threads keep the second
     core busy: one inspects the sheets' XML (hidden rows, formulas without a saved value),
-    the other reads the next sheet while the current one is being typed.
+    the other reads the following sheets while the current one is being typed.
     """
 
     extensions = (".xlsx", ".xlsm", ".xls")
@@ -66,15 +66,13 @@ class ExcelReader(SheetReader):
         loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kamrules-load")
         try:
             facts = {sheet: inspector.submit(inspect_sheet, path, member) for sheet, member in members.items()}
-            names = reader.sheet_names
-            ahead = loader.submit(_load, reader, names[0]) if names else None
-            for index, sheet_name in enumerate(names):
+            names = reader.sheet_names  # read before loading starts: the reader is not shareable while it loads
+            loads = [loader.submit(_load, reader, sheet_name) for sheet_name in names]
+            for sheet_name, load in zip(names, loads):
                 try:
-                    grid, hidden = ahead.result()
+                    grid, hidden = load.result()
                 except Exception as exc:
                     raise LedgerError(f"cannot read sheet: {_short(exc)}", file=name, sheet=sheet_name) from None
-                if index + 1 < len(names):  # read the next sheet while this one is being typed
-                    ahead = loader.submit(_load, reader, names[index + 1])
                 found = facts.get(sheet_name)
                 yield RawSheet(name, sheet_name, self._normalise(grid), hidden, found.result() if found else None)
         finally:
