@@ -3,6 +3,7 @@ measured in the same run, on a ledger generated on demand (see benchmarks/genera
 
 - ingest + validation vs a bare fastexcel/calamine read of the same sheets (the practical
   limit) and vs openpyxl's read-only reader (what most people would write);
+- predictive metrics: fitting BG/NBD and Gamma-Gamma and scoring every customer;
 - rule evaluation (customer-decisions/s) vs a per-customer loop over the same compiled
   rules, and vs the durable-rules engine where it is installed;
 - 200 proposals: kamrules serial and parallel vs bare docxtpl on the same template;
@@ -89,6 +90,27 @@ def bench_ingest(project: Path) -> None:
     line("openpyxl read-only (rate)", rows / rate, rows, "rows")
     line("kamrules ledger (read+validate)", ours, rows, "rows", bare_seconds, "of the calamine rate")
     print(f"  {'':<34} kamrules is {(rows / rate) / ours:.1f}x openpyxl read-only", flush=True)
+
+
+def bench_predictive(project: Path) -> None:
+    """Fitting BG/NBD and Gamma-Gamma on the orders and scoring every customer."""
+    from kamrules.metrics.predictive import predictive_metrics
+    from kamrules.rules.decisions import load_rulebook
+
+    print("predictive metrics", flush=True)
+    rulebook = load_rulebook(project)
+    spec = rulebook.spec.metrics.predictive
+    if spec is None:
+        print("  not configured in rules/metrics.yaml", flush=True)
+        return
+    _, ledger, _ = evaluate(project, AS_OF)
+    customers = ledger.datasets["customers"].select("customer_id")
+    reports: dict = {}
+    seconds, _ = timed(predictive_metrics, customers, ledger.datasets["orders"], AS_OF, spec, reports)
+    fitted = reports.get("bgnbd", {}).get("customers", 0)
+    line("BG/NBD + Gamma-Gamma fit and score", seconds, customers.height, "customers")
+    print(f"  {'':<34} {fitted:,} customers with orders, "
+          f"{reports.get('bgnbd', {}).get('extra', {}).get('repeat_customers', 0):,} repeat buyers", flush=True)
 
 
 def bench_rules(project: Path) -> None:
@@ -225,6 +247,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"kamrules benchmark · {customers:,} customers, {lines:,} order lines · {os.cpu_count()} cores · "
               f"generated in {time.perf_counter() - start:.1f} s", flush=True)
         bench_ingest(project)
+        bench_predictive(project)
         bench_rules(project)
         bench_documents(project, min(200, customers))
         bench_run(project)

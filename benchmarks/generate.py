@@ -101,13 +101,14 @@ def generate(out: Path, n_customers: int, n_lines: int, seed: int = 20261031) ->
              "generator": hashlib.sha256(Path(__file__).read_bytes()).hexdigest()}
     marker = out / "generated.json"
     if marker.is_file() and json.loads(marker.read_text()) == stamp:
-        shutil.rmtree(out / "outputs", ignore_errors=True)
+        for name in ("outputs", "rules", "templates"):
+            shutil.rmtree(out / name, ignore_errors=True)
+        _copy_project_files(out)  # the current rules, even when the ledger is reused
         return out
     rng = np.random.default_rng(seed)
     if out.exists():
         shutil.rmtree(out)
-    for name in ("rules", "templates"):
-        shutil.copytree(ROOT / name, out / name, ignore=shutil.ignore_patterns("tests"))
+    _copy_project_files(out)
     (out / "inputs").mkdir(parents=True)
     book = out / "inputs" / "台账.xlsx"
     import xlsxwriter
@@ -121,6 +122,11 @@ def generate(out: Path, n_customers: int, n_lines: int, seed: int = 20261031) ->
             frame.write_excel(workbook, worksheet=name, table_style=None, autofit=False)
     marker.write_text(json.dumps(stamp))
     return out
+
+
+def _copy_project_files(out: Path) -> None:
+    for name in ("rules", "templates"):
+        shutil.copytree(ROOT / name, out / name, ignore=shutil.ignore_patterns("tests"))
 
 
 def main() -> None:

@@ -182,6 +182,9 @@ def _print_summary(result) -> None:
             out.print(f"{severity}: " + ", ".join(f"{code} ×{n}" for code, n in sorted(counts.items())), markup=False)
     if result.result.issues:
         out.print(f"{len(result.result.issues)} decision conflicts (listed in 数据问题)", markup=False)
+    for issue in result.issues:
+        if issue.code == "model_not_fitted":
+            out.print(f"{issue.file}: {issue.message}\n  hint: {issue.suggestion}", markup=False)
     for decision, count in result.result.unmatched.items():
         out.print(f"decision {decision}: no rule matched for {count} customers (output left empty)", markup=False)
     for decision, count in result.result.quota_trimmed.items():

@@ -147,6 +147,24 @@ class RulebookError(KamrulesError):
         return text
 
 
+class ModelFitError(KamrulesError):
+    """The ledger cannot support the predictive model of ``rules/metrics.yaml`` (``predictive``).
+
+    Attributes:
+        model: "bgnbd" or "gamma_gamma".
+        customers: customers with at least one order up to as_of.
+        repeat_customers: those of them who bought again on a later day.
+    """
+
+    def __init__(self, message: str, *, model: str, customers: int = 0, repeat_customers: int = 0,
+                 suggestion: str | None = None):
+        super().__init__(message, suggestion=suggestion)
+        self.model, self.customers, self.repeat_customers = model, customers, repeat_customers
+
+    def location(self) -> str:
+        return f"rules/metrics.yaml [predictive: {self.model}]"
+
+
 class RulebookInvalid(KamrulesError):
     """The rulebook has one or more :class:`RulebookError`; all of them are in ``errors``."""
 

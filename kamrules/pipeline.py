@@ -155,10 +155,17 @@ def evaluate(project: Path, as_of: dt.date, rulebook: CompiledRulebook | None = 
     timings["ledger"] = time.perf_counter() - clock
     clock = time.perf_counter()
     derived = [(d.name, _derived_builder(d, rulebook.field_types), d.type) for d in rulebook.derived]
-    features = compute_features(ledger.datasets, as_of, rulebook.spec.metrics, derived)
+    models: dict[str, dict] = {}
+    features = compute_features(ledger.datasets, as_of, rulebook.spec.metrics, derived, models)
     timings["metrics"] = time.perf_counter() - clock
     clock = time.perf_counter()
     result = engine_class(options.engine if options else "polars")(rulebook, as_of).evaluate(features)
+    unfit = models.pop("unfit", None)
+    if unfit is not None:
+        ledger.issues.append(Issue("rules/metrics.yaml", None, None, "predictive", None,
+                                   f"predictive metrics left empty: {unfit.message}", "model_not_fitted",
+                                   "warning", None, unfit.suggestion))
+    result.models = models
     timings["rules"] = time.perf_counter() - clock
     return rulebook, ledger, result
 
@@ -279,7 +286,7 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
     clock = time.perf_counter()
     frame = result.frame
     alerts = {title: _select(frame, condition, as_of, rulebook.field_types) for title, condition in rulebook.spec.portfolio.alerts.items()}
-    stats = {"rows_rejected": ledger.rejected_rows}
+    stats = {"rows_rejected": ledger.rejected_rows, "models": result.models}
     plan = rulebook.spec.visit_plan
     events = plan_events(frame, rulebook.spec.calendar, as_of, plan.first, plan.every_days)
     write_calendar(staging / "visits.ics", frame, rulebook.spec.calendar, as_of, rulebook.spec.company.name,
@@ -408,6 +415,7 @@ def _write_manifest(path: Path, run: RunResult, rulebook: CompiledRulebook, run_
         "pdf": ({"created": run.documents.get("pdf", 0), "skipped": run.options.pdf_skipped,
                  "failed": run.options.pdf_failed} if run.options and run.options.pdf else None),
         "decisions_sha256": decisions_digest(result.frame, rulebook),
+        "predictive_models": result.models or None,
         "issues": {
             "errors": severities.get("error", 0),
             "skipped": severities.get("skipped", 0),

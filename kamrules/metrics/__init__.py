@@ -2,7 +2,8 @@
 
 ``compute_features`` joins every customer column with the built-in catalog
 (:mod:`kamrules.metrics.catalog`, with RFM from :mod:`kamrules.metrics.rfm`), then adds the
-declarative aggregates (:mod:`kamrules.metrics.aggregates`) and finally evaluates the derived
+declarative aggregates (:mod:`kamrules.metrics.aggregates`), the predictive metrics
+(:mod:`kamrules.metrics.predictive`, when configured) and finally evaluates the derived
 metrics of ``rules/metrics.yaml`` in order, so derived metrics may use aggregates. Customers
 with no orders still appear, with zero sums and counts and empty dates.
 """
@@ -20,6 +21,7 @@ from .catalog import (AGEING_BUCKETS, CATALOG, KEY, ZERO_FILLED, Windows, compla
                       order_metrics, pareto, receivable_metrics, visit_metrics)
 from .aggregates import aggregate_catalog, aggregate_types, compute_aggregates
 from .config import MetricsSpec
+from .predictive import predictive_metrics
 from .rfm import rfm
 
 __all__ = ["CATALOG", "compute_features", "INTERNAL_COLUMNS", "aggregate_catalog", "aggregate_types"]
@@ -53,13 +55,14 @@ def check_catalog_columns(datasets: dict[str, pl.DataFrame]) -> None:
 
 
 def compute_features(datasets: dict[str, pl.DataFrame], as_of: dt.date, spec: MetricsSpec,
-                     derived: list[tuple[str, Callable[[Callable[[str], pl.Expr]], pl.Expr], str]] = ()
-                     ) -> pl.DataFrame:
+                     derived: list[tuple[str, Callable[[Callable[[str], pl.Expr]], pl.Expr], str]] = (),
+                     reports: dict | None = None) -> pl.DataFrame:
     """One row per customer: customer columns + catalog metrics + aggregates + derived metrics.
 
     ``derived`` is a list of (name, build, type) where ``build(resolve)`` returns the
     metric's Polars expression; the rules stage compiles them so metrics and rules share
-    one expression language.
+    one expression language. With ``predictive`` configured, the fitted models are recorded
+    in ``reports`` (model name → parameters and diagnostics).
     """
     check_catalog_columns(datasets)
     w = Windows(as_of)
@@ -88,6 +91,8 @@ def compute_features(datasets: dict[str, pl.DataFrame], as_of: dt.date, spec: Me
              if info.type == "money" and name in frame.collect_schema()]
     frame = rfm(pareto(frame.with_columns(money).collect(), spec.abc))
     frame = compute_aggregates(frame, datasets, as_of, spec.aggregates)
+    if spec.predictive is not None:
+        frame = predictive_metrics(frame, datasets.get("orders"), as_of, spec.predictive, reports)
     return _add_derived(frame, as_of, derived)
 
 

@@ -31,6 +31,7 @@ from ..rules.typecheck import check_condition
 from ..types import POLARS_TYPES, cast_to
 from .catalog import KEY, MetricInfo, add_months
 from .config import DATE_COLUMNS, AggregateSpec, MetricsSpec, Window
+from .predictive import predictive_types
 
 FILE = "rules/metrics.yaml"
 ADDITIVE = ("sum", "count", "distinct")
@@ -47,13 +48,17 @@ AGGREGATORS: dict[str, Callable[[pl.Expr], pl.Expr]] = {
 
 
 def aggregate_catalog(spec: MetricsSpec) -> dict[str, MetricInfo]:
-    """Type and title (the name when no title is given) of every aggregate, in YAML order."""
-    return {name: MetricInfo(agg.result_type, agg.title or name) for name, agg in spec.aggregates.items()}
+    """Type and title (the name when no title is given) of every aggregate, in YAML order,
+    then the predictive metrics when ``predictive`` is configured."""
+    catalog = {name: MetricInfo(agg.result_type, agg.title or name) for name, agg in spec.aggregates.items()}
+    if spec.predictive is not None:
+        catalog.update({name: MetricInfo(*info) for name, info in predictive_types(spec.predictive).items()})
+    return catalog
 
 
 def aggregate_types(spec: MetricsSpec) -> dict[str, str]:
-    """Aggregate name → kamrules type, known without data (for the rule compiler)."""
-    return {name: agg.result_type for name, agg in spec.aggregates.items()}
+    """Aggregate (and predictive metric) name → kamrules type, known without data (for the rule compiler)."""
+    return {name: info.type for name, info in aggregate_catalog(spec).items()}
 
 
 def window_start(window: Window, as_of: dt.date) -> dt.date | None:

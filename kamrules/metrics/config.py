@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal, Optional
+from typing import Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -189,7 +189,42 @@ class DerivedSpec(_Strict):
         return data
 
 
+class PredictiveSpec(_Strict):
+    """``predictive: {model: bgnbd, horizon: 12m, discount_rate: 0.08}`` adds the metrics
+    ``expected_purchases_<horizon>``, ``p_alive``, ``expected_avg_order_value`` and
+    ``clv_<horizon>`` (see :mod:`kamrules.metrics.predictive`). ``margin`` turns expected
+    revenue into expected margin: a share (0.25) or the name of a per-customer metric
+    (``margin_pct_12m``); 1 (the default) means revenue. When the ledger cannot support a fit
+    (fewer than ``min_repeat_customers`` repeat buyers, or the optimiser does not settle),
+    ``if_unfit: empty`` leaves the four metrics empty and reports why; ``error`` stops the run."""
+
+    model: Literal["bgnbd"] = "bgnbd"
+    horizon: str = "12m"
+    discount_rate: float = Field(0.0, ge=0, lt=1)  # a year's discount rate, e.g. 0.08
+    margin: Union[float, str] = 1.0
+    time_unit: Literal["week", "day"] = "week"
+    min_repeat_customers: int = Field(20, ge=2)
+    if_unfit: Literal["empty", "error"] = "empty"  # too little history: leave the metrics empty (warned), or stop
+
+    @field_validator("horizon", mode="before")
+    @classmethod
+    def _horizon(cls, value) -> str:
+        window = parse_window(value)
+        if window.unit not in ("d", "m"):
+            raise ValueError(f"horizon must be Nm (months) or Nd (days), like 12m; got {value!r}")
+        return value.strip()
+
+    @property
+    def parsed_horizon(self) -> Window:
+        return parse_window(self.horizon)
+
+    @property
+    def unit_days(self) -> float:
+        return 7.0 if self.time_unit == "week" else 1.0
+
+
 class MetricsSpec(_Strict):
     abc: AbcSpec = Field(default_factory=AbcSpec)
+    predictive: Optional[PredictiveSpec] = None
     aggregates: dict[str, AggregateSpec] = Field(default_factory=dict)
     derived: dict[str, DerivedSpec] = Field(default_factory=dict)

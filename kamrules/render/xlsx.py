@@ -286,6 +286,8 @@ class PortfolioWriter:
         sheet.append(["被拒绝的数据行", stats.get("rows_rejected", 0)])
         sheet.append(["数据问题（含警告）", len(issues)])
         sheet.append(["决策冲突", len(conflicts)])
+        for model in (stats.get("models") or {}).values():
+            self._model_rows(sheet, model)
         anchor_row = 2
         for decision in self.rulebook.decisions:
             table = self._breakdown(sheet, frame, decision, revenue)
@@ -304,6 +306,15 @@ class PortfolioWriter:
             chart.set_categories(Reference(pareto.ws, min_col=1, min_row=2, max_row=pareto.rows))
             chart.height, chart.width = 7.5, 16
             ws.add_chart(chart, f"F{anchor_row}")
+
+    @staticmethod
+    def _model_rows(sheet: _Sheet, model: dict) -> None:
+        """A fitted predictive model: its parameters and how well the fit went."""
+        title = MODEL_TITLES.get(model["model"], model["model"])
+        params = "，".join(f"{k} = {v:.4g}" for k, v in model["params"].items())
+        sheet.append([f"{title}参数", params])
+        sheet.append([f"{title}拟合", f"{model['customers']} 位客户，对数似然 {model['log_likelihood']:.2f}，"
+                                      + ("已收敛" if model["converged"] else "未收敛")])
 
     @staticmethod
     def _bar(ws, title: str, table: tuple[int, int], value_column: int, anchor: str) -> None:
@@ -363,6 +374,7 @@ class PortfolioWriter:
         sheet.ws.auto_filter.ref = f"A1:{get_column_letter(len(ISSUE_HEADERS))}{sheet.rows}"
 
 
+MODEL_TITLES = {"bgnbd": "购买预测（BG/NBD）", "gamma_gamma": "消费金额（Gamma-Gamma）"}
 ISSUE_HEADERS = ["级别", "文件", "工作表", "行号", "列", "值", "问题", "建议", "规则", "数据集"]
 LEVELS = {"error": "错误（未使用）", "skipped": "跳过", "warning": "警告"}
 

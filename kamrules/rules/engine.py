@@ -47,6 +47,7 @@ class EvaluationResult:
     unmatched: dict[str, int] = field(default_factory=dict)
     quota_trimmed: dict[str, int] = field(default_factory=dict)
     constraint_fixes: dict[str, int] = field(default_factory=dict)
+    models: dict[str, dict] = field(default_factory=dict)  # fitted predictive models (set by the pipeline)
 
 
 def trace_column(decision_id: str) -> str:

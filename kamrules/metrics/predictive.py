@@ -1,0 +1,279 @@
+"""Predictive customer value: BG/NBD purchase forecasts, P(alive) and Gamma-Gamma CLV.
+
+Both models are fitted by maximum likelihood on the ledger's own orders as of the run date
+(Fader, Hardie & Lee 2005, "Counting your customers the easy way", and "RFM and CLV: using
+iso-value curves", with the Gamma-Gamma spend model). Per customer, from the orders up to
+as_of, with purchases on the same day counted as one transaction:
+
+- ``x``   repeat transactions (purchase days after the first),
+- ``t_x`` time of the last purchase, ``T`` time since the first, both from the first
+  purchase, in weeks (``time_unit``),
+- ``m``   mean value of the repeat transactions.
+
+The likelihoods are evaluated in log space with ``gammaln``/``betaln``; the parameters are
+fitted as logarithms inside bounds, so the optimiser can neither leave the positive range
+nor overflow. A ledger with too few repeat customers raises :class:`ModelFitError` instead
+of returning parameters nobody should trust.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import polars as pl
+
+from ..errors import ModelFitError, RulebookError
+from ..names import did_you_mean
+from .catalog import add_months
+from .config import PredictiveSpec
+
+KEY = "customer_id"
+LOG_BOUNDS = (-12.0, 12.0)  # every parameter in [6e-6, 1.6e5]
+
+
+@dataclass
+class FitReport:
+    """What was fitted, recorded in run.json and on the portfolio's summary sheet."""
+
+    model: str
+    params: dict[str, float]
+    log_likelihood: float
+    customers: int
+    converged: bool
+    iterations: int
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["params"] = {k: round(float(v), 6) for k, v in self.params.items()}
+        data["log_likelihood"] = round(float(self.log_likelihood), 4)
+        return data
+
+
+def purchase_summary(orders: pl.DataFrame, as_of: dt.date, unit_days: float = 7.0) -> pl.DataFrame:
+    """customer_id, x, t_x, T, m (null when x = 0) and first order date, from orders up to as_of."""
+    days = (orders.filter(pl.col("order_date") <= as_of)
+            .group_by(KEY, "order_date").agg(pl.col("amount").sum().alias("value")))
+    first = pl.col("order_date").min()
+    return (days.sort(KEY, "order_date")
+            .group_by(KEY, maintain_order=True)
+            .agg((pl.len() - 1).alias("x"),
+                 ((pl.col("order_date").max() - first).dt.total_days() / unit_days).alias("t_x"),
+                 ((pl.lit(as_of) - first).dt.total_days() / unit_days).alias("T"),
+                 pl.when(pl.len() > 1).then(pl.col("value").slice(1).sum() / (pl.len() - 1)).alias("m"),
+                 first.alias("first_order")))
+
+
+# --- BG/NBD -------------------------------------------------------------------------------
+
+def _bgnbd_terms(r, alpha, a, b, x, t_x, T):
+    from scipy.special import betaln, gammaln
+
+    head = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+    stay = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        drop = np.where(x > 0, betaln(a + 1, b + np.maximum(x, 1) - 1) - betaln(a, b)
+                        - (r + x) * np.log(alpha + t_x), -np.inf)
+    return head, stay, drop
+
+
+def bgnbd_log_likelihood(params, x, t_x, T, weights=None) -> float:
+    r, alpha, a, b = params
+    head, stay, drop = _bgnbd_terms(r, alpha, a, b, x, t_x, T)
+    ll = head + np.logaddexp(stay, drop)
+    return float(np.sum(ll if weights is None else ll * weights))
+
+
+def fit_bgnbd(x, t_x, T) -> FitReport:
+    """Maximum-likelihood r, α, a, b. Identical (x, t_x, T) triples are weighted, not repeated."""
+    from scipy.optimize import minimize
+
+    triples, weights = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
+    ux, ut, uT = triples.T
+    scale = max(float(np.max(T)), 1e-9) / 10  # times of order 10 keep α near 1 for the optimiser
+
+    def objective(logs):
+        r, alpha, a, b = np.exp(logs)
+        return -bgnbd_log_likelihood((r, alpha, a, b), ux, ut / scale, uT / scale, weights) / weights.sum()
+
+    result = _minimise(minimize, objective, np.zeros(4))
+    r, alpha, a, b = np.exp(result.x)
+    alpha *= scale
+    params = {"r": r, "alpha": alpha, "a": a, "b": b}
+    return FitReport("bgnbd", params, bgnbd_log_likelihood((r, alpha, a, b), ux, ut, uT, weights),
+                     int(weights.sum()), bool(result.success), int(result.nit))
+
+
+def _minimise(minimize, objective, start):
+    first = minimize(objective, start, method="L-BFGS-B", bounds=[LOG_BOUNDS] * len(start),
+                     options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 2000})
+    polished = minimize(objective, first.x, method="Nelder-Mead",
+                        options={"xatol": 1e-9, "fatol": 1e-13, "maxiter": 4000})
+    best = polished if polished.fun <= first.fun else first
+    best.success = bool(first.success or polished.success)
+    best.nit = int(getattr(first, "nit", 0)) + int(getattr(polished, "nit", 0))
+    return best
+
+
+def p_alive(params: dict, x, t_x, T) -> np.ndarray:
+    """P(still active | x, t_x, T); 1 for customers who never bought again."""
+    r, alpha, a, b = params["r"], params["alpha"], params["a"], params["b"]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        log_odds = np.log(a) - np.log(b + np.maximum(x, 1) - 1) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+        return np.where(x > 0, 1 / (1 + np.exp(log_odds)), 1.0)
+
+
+def expected_purchases(params: dict, t, x, t_x, T) -> np.ndarray:
+    """E[purchases in the next t | x, t_x, T] (BG/NBD conditional expectation, eq. 10)."""
+    from scipy.special import hyp2f1
+
+    r, alpha, a, b = params["r"], params["alpha"], params["a"], params["b"]
+    if np.isscalar(t) and t == 0:
+        return np.zeros_like(np.asarray(x, dtype=float))
+    z = t / (alpha + T + t)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        hyper = hyp2f1(r + x, b + x, a + b + x - 1, z)
+        numerator = (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyper)
+        odds = np.where(x > 0, a / (b + np.maximum(x, 1) - 1) * ((alpha + T) / (alpha + t_x)) ** (r + x), 0.0)
+        return numerator / (1 + odds)
+
+
+# --- Gamma-Gamma --------------------------------------------------------------------------
+
+def gamma_gamma_log_likelihood(params, x, m) -> float:
+    from scipy.special import gammaln
+
+    p, q, gamma = params
+    px = p * x
+    return float(np.sum(gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(gamma)
+                        + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * np.log(gamma + m * x)))
+
+
+def fit_gamma_gamma(x, m) -> FitReport:
+    from scipy.optimize import minimize
+
+    scale = float(np.mean(m))
+
+    def objective(logs):
+        p, q, gamma = np.exp(logs)
+        return -gamma_gamma_log_likelihood((p, q, gamma), x, m / scale) / len(x)
+
+    result = _minimise(minimize, objective, np.array([0.0, 0.7, 0.0]))
+    p, q, gamma = np.exp(result.x)
+    gamma *= scale
+    params = {"p": p, "q": q, "gamma": gamma}
+    return FitReport("gamma_gamma", params, gamma_gamma_log_likelihood((p, q, gamma), x, m), len(x),
+                     bool(result.success), int(result.nit))
+
+
+def expected_value(params: dict, x, m) -> np.ndarray:
+    """E[mean transaction value | x, m]; the population mean pγ/(q-1) for customers with x = 0."""
+    p, q, gamma = params["p"], params["q"], params["gamma"]
+    population = p * gamma / (q - 1)
+    with np.errstate(invalid="ignore"):
+        return np.where(x > 0, (gamma + np.nan_to_num(m) * x) * p / (p * x + q - 1), population)
+
+
+# --- the metrics --------------------------------------------------------------------------
+
+def predictive_types(spec: PredictiveSpec) -> dict[str, tuple[str, str]]:
+    """Metric name → (type, title), known without data."""
+    h = spec.horizon
+    return {f"expected_purchases_{h}": ("number", f"预计未来{_horizon_title(spec)}购买次数"),
+            "p_alive": ("percent", "仍活跃概率"),
+            "expected_avg_order_value": ("money", "预计平均单次消费"),
+            f"clv_{h}": ("money", f"未来{_horizon_title(spec)}客户价值（折现）")}
+
+
+def _horizon_title(spec: PredictiveSpec) -> str:
+    window = spec.parsed_horizon
+    return f"{window.count}个月" if window.unit == "m" else f"{window.count}天"
+
+
+def predictive_metrics(frame: pl.DataFrame, orders: pl.DataFrame | None, as_of: dt.date,
+                       spec: PredictiveSpec, reports: dict | None = None) -> pl.DataFrame:
+    """Add the four predictive metrics to the customer frame; record the fits in ``reports``.
+    A ledger that cannot support the fit raises :class:`ModelFitError`, or with
+    ``if_unfit: empty`` gets empty metrics and the error under ``reports["unfit"]``."""
+    if isinstance(spec.margin, str) and spec.margin not in frame.columns:
+        raise RulebookError(f"predictive.margin names {spec.margin!r}, which is not a metric",
+                            file="rules/metrics.yaml", rule_id="predictive.margin",
+                            suggestion=did_you_mean(spec.margin, frame.columns) or "use a share such as 0.25, or "
+                            "a metric name such as margin_pct_12m")
+    try:
+        return _score(frame, orders, as_of, spec, reports)
+    except ModelFitError as error:
+        if spec.if_unfit == "error":
+            raise
+        if reports is not None:
+            reports["unfit"] = error
+        types = {"number": pl.Float64, "percent": pl.Float64, "money": pl.Float64}
+        return frame.with_columns([pl.lit(None, dtype=types[t]).alias(name)
+                                   for name, (t, _) in predictive_types(spec).items()])
+
+
+def _score(frame: pl.DataFrame, orders: pl.DataFrame | None, as_of: dt.date,
+           spec: PredictiveSpec, reports: dict | None) -> pl.DataFrame:
+    names = list(predictive_types(spec))
+    if orders is None or orders.is_empty():
+        raise ModelFitError("there are no orders to fit the purchase model on", model="bgnbd",
+                            suggestion="add the order history, or remove predictive: from rules/metrics.yaml")
+    summary = purchase_summary(orders, as_of, spec.unit_days)
+    x, t_x, T = (summary[c].to_numpy().astype(float) for c in ("x", "t_x", "T"))
+    repeaters = int((x > 0).sum())
+    if repeaters < spec.min_repeat_customers:
+        raise ModelFitError(
+            f"only {repeaters} of {len(x)} customers bought again after their first purchase; the "
+            f"purchase model needs at least {spec.min_repeat_customers}", model="bgnbd",
+            customers=len(x), repeat_customers=repeaters,
+            suggestion="add more order history (a year or more), or lower predictive.min_repeat_customers")
+    bgnbd = fit_bgnbd(x, t_x, T)
+    _check_fit(bgnbd, len(x), repeaters)
+    repeat = x > 0
+    m = summary["m"].to_numpy().astype(float)
+    usable = repeat & np.isfinite(m) & (m > 0)
+    gg = fit_gamma_gamma(x[usable], m[usable])
+    _check_fit(gg, len(x), repeaters)
+    if gg.params["q"] <= 1:
+        raise ModelFitError(f"the spend model's q = {gg.params['q']:.3f} is not above 1, so mean spend is unbounded",
+                            model="gamma_gamma", customers=len(x), repeat_customers=repeaters,
+                            suggestion="check the order amounts for outliers or credit notes")
+    values = expected_value(gg.params, x, m)
+    steps = _horizon_steps(as_of, spec)
+    cumulative = [np.zeros_like(x)] + [expected_purchases(bgnbd.params, t, x, t_x, T) for t, _ in steps]
+    rate = spec.discount_rate
+    discounted = sum((cumulative[i + 1] - cumulative[i]) / (1 + rate) ** years for i, (_, years) in enumerate(steps))
+    scored = summary.select(KEY).with_columns(
+        pl.Series(names[0], cumulative[-1]), pl.Series(names[1], p_alive(bgnbd.params, x, t_x, T)),
+        pl.Series(names[2], values).round(2), pl.Series("_clv_revenue", discounted * values))
+    frame = frame.join(scored, on=KEY, how="left")
+    margin = pl.lit(spec.margin) if isinstance(spec.margin, (int, float)) else pl.col(spec.margin)
+    frame = frame.with_columns((pl.col("_clv_revenue") * margin).round(2).alias(names[3])).drop("_clv_revenue")
+    if reports is not None:
+        gg.extra = {"population_mean_value": round(float(gg.params["p"] * gg.params["gamma"] / (gg.params["q"] - 1)), 2)}
+        bgnbd.extra = {"repeat_customers": repeaters, "time_unit_days": spec.unit_days}
+        reports["bgnbd"], reports["gamma_gamma"] = bgnbd.as_dict(), gg.as_dict()
+    return frame
+
+
+def _check_fit(report: FitReport, customers: int, repeaters: int) -> None:
+    values = np.array(list(report.params.values()))
+    at_bound = np.any(np.abs(np.log(values)) > LOG_BOUNDS[1] - 1e-3)
+    if not np.isfinite(report.log_likelihood) or at_bound:
+        raise ModelFitError(f"the {report.model} fit did not settle (parameters "
+                            + ", ".join(f"{k}={v:.4g}" for k, v in report.params.items()) + ")",
+                            model=report.model, customers=customers, repeat_customers=repeaters,
+                            suggestion="the order history may be too short or too uniform for this model")
+
+
+def _horizon_steps(as_of: dt.date, spec: PredictiveSpec) -> list[tuple[float, float]]:
+    """(time from as_of in model units, years from as_of) at the end of each month (or the
+    horizon's end for a day horizon), for discounting purchases in the period they happen."""
+    window = spec.parsed_horizon
+    if window.unit == "d":
+        ends = [as_of + dt.timedelta(days=window.count)]
+    else:
+        ends = [add_months(as_of, i) for i in range(1, window.count + 1)]
+    return [((end - as_of).days / spec.unit_days, (end - as_of).days / 365.25) for end in ends]
