@@ -219,3 +219,10 @@ class Issue:
     severity: str = "error"
     dataset: str | None = None
     suggestion: str | None = None
+
+    SHOWN = 200  # characters of a value kept in messages, run.json and the issues sheets
+
+    def __post_init__(self):
+        value = self.value
+        if isinstance(value, str) and len(value) > self.SHOWN:
+            object.__setattr__(self, "value", f"{value[:self.SHOWN]}… ({len(value):,} characters)")

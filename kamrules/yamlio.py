@@ -13,6 +13,8 @@ from typing import Any
 import yaml
 
 from .errors import RulebookError
+from .limits import Limits, env_name
+from .limits import current as current_limits
 
 
 class YDict(dict):
@@ -66,9 +68,40 @@ class YList(list):
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader (no python tags) producing YDict/YList and rejecting duplicate keys."""
+    """SafeLoader (no python tags) producing YDict/YList and rejecting duplicate keys, with
+    the nesting depth bounded while composing (PyYAML's composer recurses)."""
 
     source_name = "<string>"
+    max_depth = 40
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        try:
+            if self._depth > self.max_depth:
+                mark = self.peek_event().start_mark
+                raise RulebookError(f"nested more than {self.max_depth} levels deep", file=self.source_name,
+                                    line=mark.line + 1, column=mark.column + 1,
+                                    suggestion=f"a rulebook never needs this; the limit is set by {env_name('max_yaml_depth')}")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _expanded_size(node, sizes: dict[int, int]) -> int:
+    """Values under ``node`` with every alias expanded, counted without expanding anything."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    sizes[id(node)] = 1  # a node that contains itself (a recursive alias) counts once
+    if isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, sizes) + _expanded_size(v, sizes) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(child, sizes) for child in node.value)
+    else:
+        size = 1
+    sizes[id(node)] = size
+    return size
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> YDict:
@@ -103,12 +136,21 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
-def load_yaml(text: str, source_name: str) -> Any:
+def load_yaml(text: str, source_name: str, limits: Limits | None = None) -> Any:
     """Parse one YAML document; errors become :class:`RulebookError` with file and line."""
+    limits = limits or current_limits()
     loader = _Loader(text)
-    loader.source_name = source_name
+    loader.source_name, loader.max_depth = source_name, limits.max_yaml_depth
     try:
-        return loader.get_single_data()
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        values = _expanded_size(node, {})
+        if values > limits.max_yaml_values:
+            raise RulebookError(f"its anchors and aliases expand to {values:,} values; the limit is "
+                                f"{limits.max_yaml_values:,} (an alias bomb?)", file=source_name,
+                                suggestion="write the values out, or use fewer nested *aliases")
+        return loader.construct_document(node)
     except RulebookError:
         raise
     except yaml.MarkedYAMLError as exc:
@@ -119,12 +161,20 @@ def load_yaml(text: str, source_name: str) -> Any:
         ) from None
     except yaml.YAMLError as exc:
         raise RulebookError(f"not valid YAML: {exc}", file=source_name) from None
+    except RecursionError:
+        raise RulebookError("nested too deeply to read", file=source_name) from None
     finally:
         loader.dispose()
 
 
 def load_yaml_file(path: Path, source_name: str | None = None) -> Any:
     name = source_name or str(path)
+    limits = current_limits()
+    size = path.stat().st_size
+    if size > limits.max_yaml_bytes:
+        raise RulebookError(f"file is {size:,} bytes; the limit for a rulebook file is {limits.max_yaml_bytes:,}",
+                            file=name, suggestion="a rulebook is a few kilobytes: check it is the right file, or "
+                                                  f"raise {env_name('max_yaml_bytes')}")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -132,7 +182,7 @@ def load_yaml_file(path: Path, source_name: str | None = None) -> Any:
             f"not UTF-8 text (byte {exc.start})", file=name,
             suggestion="save the file as UTF-8 (VS Code: 'Save with Encoding' -> UTF-8)",
         ) from None
-    return load_yaml(text, name)
+    return load_yaml(text, name, limits)
 
 
 def locate(root: Any, loc: tuple) -> tuple[str | None, int | None, int | None]:

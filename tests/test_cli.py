@@ -62,8 +62,9 @@ def test_unreadable_workbook(project):
     before = (project / "inputs" / "损坏.xlsx").read_bytes()
     result = invoke("run", "-p", str(project), "--as-of", "2026-10-31")
     assert result.exit_code == 1
-    assert result.output.startswith("error: inputs/损坏.xlsx: cannot open workbook")
-    assert "hint: check that it is a real Excel file" in result.output
+    assert result.output == ("error: inputs/损坏.xlsx: the workbook is incomplete or damaged (its zip directory is "
+                             "missing)\n  hint: copy it again; if it was being saved or downloaded, wait until that "
+                             "has finished\n")
     assert (project / "inputs" / "损坏.xlsx").read_bytes() == before
     assert run_folders(project) == []
 

@@ -139,7 +139,8 @@ def test_unreadable_workbook_is_a_clear_error(tmp_path):
     with pytest.raises(LedgerError) as info:
         read(tmp_path)
     assert info.value.file == "坏文件.xlsx"
-    assert info.value.message.startswith("cannot open workbook")
+    assert info.value.message == "the file is a PDF file renamed to .xlsx, not an Excel workbook"
+    assert info.value.suggestion == "put the original spreadsheet in inputs/ instead"
 
 
 def test_missing_required_dataset_and_empty_inputs(tmp_path):

@@ -17,7 +17,10 @@ import polars as pl
 
 from ..errors import Issue, LedgerError, ProjectError
 from ..names import did_you_mean
+from ..limits import Limits, env_name
+from ..limits import current as current_limits
 from .config import DatasetSpec, LedgerSettings
+from .guard import check_input
 from .derive import derive
 from .headers import HeaderMatch, find_header, sheet_name_matches
 from .readers import RawSheet, reader_for
@@ -131,13 +134,25 @@ def _derive_missing(ledger: Ledger, datasets: dict[str, DatasetSpec], inputs: Pa
 
 def _read_file(path: Path, name: str, datasets: dict[str, DatasetSpec], settings: LedgerSettings):
     """One file as a unit: its rows are used only if every sheet of it could be read."""
+    limits = current_limits()
+    check_input(path, name, limits)
     data = path.read_bytes()
     one = Ledger({}, files=[InputFile(name, hashlib.sha256(data).hexdigest(), len(data))],
                  stats={n: DatasetStats() for n in datasets})
     parts: dict[str, list[pl.DataFrame]] = {n: [] for n in datasets}
     for sheet in reader_for(path).sheets(path, name):
+        _check_shape(sheet, limits)
         _read_sheet(sheet, datasets, settings, one, parts)
     return one, parts
+
+
+def _check_shape(sheet: RawSheet, limits: Limits) -> None:
+    for size, limit, what in ((sheet.grid.height, limits.max_rows, "rows"),
+                              (sheet.grid.width, limits.max_columns, "columns")):
+        if size > limit:
+            raise LedgerError(f"sheet has {size:,} {what}; the limit is {limit:,}", file=sheet.file, sheet=sheet.sheet,
+                              suggestion=f"delete the unused {what}, split the sheet, or raise "
+                                         f"{env_name('max_' + what)}")
 
 
 def _merge_file(ledger: Ledger, parts: dict[str, list[pl.DataFrame]], one) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from ..errors import Issue
+from ..limits import current as current_limits
 from ..names import did_you_mean
 from ..rules.compiler import compile_expression
 from ..rules.parser import parse
@@ -31,6 +32,7 @@ TOTALS = re.compile(r"^(合\s*计|小\s*计|总\s*计|总\s*合\s*计|共\s*计|
                     r"\s*([:：].*)?$", re.IGNORECASE)
 REQUIRED_MISSING = "required value is missing"
 NO_SAVED_RESULT = "formula has no saved result"
+TOO_LONG = "cell is longer than the limit of"
 SUGGEST = {
     **SUGGESTIONS,
     REQUIRED_MISSING: "fill it in at the source and drop the file in again",
@@ -128,8 +130,11 @@ class SheetTyper:
 
     def _checks(self, columns, fast: bool) -> list[pl.Expr]:
         exprs = []
+        longest = current_limits().max_cell_chars
         for name, column in columns:
             value, error = coerce(pl.col(name), column, self.settings.date_order, fast)
+            error = pl.coalesce(pl.when(pl.col(name).str.len_chars() > longest).then(
+                pl.lit(f"{TOO_LONG} {longest:,} characters")), error)
             uncached = self._uncached_rows(name)
             if uncached:
                 error = pl.coalesce(pl.when(pl.col(name).is_null() & pl.col(ROW).is_in(uncached))
@@ -149,6 +154,8 @@ class SheetTyper:
             bad = checked.filter(pl.col(error_col).is_not_null()).select(ROW, name, error_col)
             for row, value, message in bad.iter_rows():
                 suggestion = SUGGEST.get(message)
+                if message.startswith(TOO_LONG):
+                    suggestion = "shorten it at the source; it is too long to be a ledger value"
                 if allowed and value is not None:
                     suggestion = did_you_mean(value, allowed) or "use one of: " + ", ".join(allowed)
                 if severity == "warning":
@@ -222,7 +229,7 @@ def _code(message: str) -> str:
     for prefix, code in (("required", "missing_value"), ("not a valid date", "bad_date"),
                          ("ambiguous date", "ambiguous_date"), ("not one of", "bad_enum"),
                          ("below", "out_of_range"), ("above", "out_of_range"),
-                         ("formula has no saved", "uncached_formula")):
+                         ("formula has no saved", "uncached_formula"), ("cell is longer", "cell_too_long")):
         if message.startswith(prefix):
             return code
     return "bad_value"

@@ -15,6 +15,11 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+# what a damaged or hostile zip can raise from zipfile (a name that is not UTF-8 is a ValueError,
+# an unknown compression method NotImplementedError, an encrypted part RuntimeError)
+ZIP_ERRORS = (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, zlib.error, NotImplementedError,
+              RuntimeError)
+
 _SHEET = re.compile(rb'<sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
 _SHEET_ALT = re.compile(rb'<sheet\b[^>]*?\br:id="([^"]*)"[^>]*?\bname="([^"]*)"')
 _REL = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"')
@@ -80,7 +85,7 @@ def sheet_members(path) -> dict[str, str]:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
             return {name: member for name, member in _sheet_paths(archive).items() if member in names}
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+    except ZIP_ERRORS:
         return {}
 
 
@@ -92,7 +97,7 @@ def inspect_sheet(path, member: str, top_rows: int = TOP_ROWS) -> SheetFacts | N
         with zipfile.ZipFile(path) as archive, archive.open(member) as stream:
             for piece in _row_pieces(stream):
                 _scan(piece, facts, top_rows)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, zlib.error):
+    except ZIP_ERRORS:
         return None
     return facts
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -16,20 +17,88 @@ from typing import Any
 import jinja2
 from defusedxml import ElementTree
 from docxtpl import DocxTemplate
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment, safe_range
 
 from ..errors import RenderError
+from ..limits import Limits, env_name
+from ..limits import current as current_limits
 from ..names import did_you_mean
 from .filters import make_filters
 
 _RENDERED_PART = re.compile(r"^word/(document|header\d*|footer\d*|footnotes|endnotes)\.xml$")
-_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
+_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\u200e\u200f\u202a-\u202e\u2066-\u2069]')  # bidi controls disguise extensions
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
 
 
-def make_environment(locale: str) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(autoescape=True, undefined=jinja2.StrictUndefined)
+class BoundedEnvironment(SandboxedEnvironment):
+    """Jinja's sandbox (no Python internals), plus bounds on what one render may cost: every
+    call and every ``range`` item is a step (``max_render_steps``) and steps check the clock
+    (``max_render_seconds``); ``*`` and ``**`` may not build huge values; filter arguments
+    such as ``center(10**9)`` are capped. ``{% include %}`` and ``{% import %}`` find nothing:
+    the environment has no loader."""
+
+    intercepted_binops = frozenset({"*", "**"})
+    LARGEST_ARGUMENT = 1_000_000
+
+    def __init__(self, limits: Limits | None = None, **options):
+        super().__init__(**options)
+        self.limits = limits or current_limits()
+        self.globals["range"] = self._range
+        self.begin()
+
+    def begin(self) -> None:
+        """Start the budget of one render."""
+        self._steps, self._deadline = 0, time.monotonic() + self.limits.max_render_seconds
+
+    def step(self, count: int = 1) -> None:
+        self._steps += count
+        if self._steps > self.limits.max_render_steps:
+            raise SecurityError(f"the template took more than {self.limits.max_render_steps:,} steps "
+                                f"(loops and calls); the limit is set by {env_name('max_render_steps')}")
+        if time.monotonic() > self._deadline:
+            raise SecurityError(f"rendering took longer than {self.limits.max_render_seconds} s; the limit is set "
+                                f"by {env_name('max_render_seconds')}")
+
+    def _range(self, *args):
+        items = range(*args)
+        self.step(len(items))
+        return safe_range(*args)
+
+    def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 (Jinja's signature)
+        __self.step()
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def call_binop(self, context, operator, left, right):
+        self.step()
+        if operator == "**" and isinstance(right, (int, float)) and abs(right) > 64:
+            raise SecurityError("an exponent above 64 is not allowed in templates")
+        if operator == "*":
+            sized = next((v for v in (left, right) if isinstance(v, (str, list, tuple))), None)
+            times = next((v for v in (left, right) if isinstance(v, int) and not isinstance(v, bool)), None)
+            if sized is not None and times is not None and len(sized) * times > self.limits.max_document_bytes:
+                raise SecurityError("repeating a text or list that many times is not allowed in templates")
+        return super().call_binop(context, operator, left, right)
+
+
+def _bounded_filter(env: BoundedEnvironment, function):
+    def bounded(*args, **kwargs):
+        env.step()
+        numbers = [v for v in list(args[1:]) + list(kwargs.values()) if isinstance(v, int) and not isinstance(v, bool)]
+        if any(abs(v) > env.LARGEST_ARGUMENT for v in numbers):
+            raise SecurityError(f"a filter argument above {env.LARGEST_ARGUMENT:,} is not allowed in templates")
+        return function(*args, **kwargs)
+
+    for marker in ("jinja_pass_arg",):  # keep pass_context / pass_eval_context / pass_environment
+        if hasattr(function, marker):
+            setattr(bounded, marker, getattr(function, marker))
+    return bounded
+
+
+def make_environment(locale: str, limits: Limits | None = None) -> BoundedEnvironment:
+    env = BoundedEnvironment(limits, autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters.update(make_filters(locale))
+    env.filters.update({name: _bounded_filter(env, f) for name, f in env.filters.items()})
     return env
 
 
@@ -72,6 +141,11 @@ class DocxRenderer:
             DocxTemplate(io.BytesIO(self.source)).get_docx()
         except Exception as exc:
             raise RenderError(f"not a Word .docx file ({type(exc).__name__})", template=self.display_name) from None
+        linked = external_content(self.source)
+        if linked:
+            raise RenderError(f"the template links to content outside the file ({linked[0]}), which Word would "
+                              "fetch when a client opens the document", template=self.display_name,
+                              suggestion="insert the picture or object into the template instead of linking it")
 
     def placeholders(self) -> set[str]:
         """Top-level names the template reads (loop variables and its own sets excluded)."""
@@ -83,6 +157,7 @@ class DocxRenderer:
 
     def render(self, context: dict[str, Any], target: Path, customer_id: str | None = None) -> None:
         template = DocxTemplate(io.BytesIO(self.source))
+        self.env.begin()
         try:
             template.render(context, jinja_env=self.env, autoescape=True)
         except jinja2.UndefinedError as exc:
@@ -100,6 +175,12 @@ class DocxRenderer:
         except (TypeError, ValueError, jinja2.TemplateError) as exc:
             raise RenderError(f"cannot render: {exc}", template=self.display_name,
                               customer_id=customer_id) from None
+        except RecursionError:
+            raise RenderError("the template calls itself without end (recursive macro)", template=self.display_name,
+                              customer_id=customer_id) from None
+        except MemoryError:
+            raise RenderError("the template needs more memory than there is", template=self.display_name,
+                              customer_id=customer_id) from None
         template.save(str(target))
         self.verify(target, context, customer_id)
 
@@ -108,6 +189,13 @@ class DocxRenderer:
         carried = any(isinstance(v, str) and ("{{" in v or "{%" in v) for v in context.values())
         try:
             with zipfile.ZipFile(target) as archive:
+                size = sum(info.file_size for info in archive.infolist())
+                if size > self.env.limits.max_document_bytes:
+                    target.unlink()
+                    raise RenderError(f"the document would be {size:,} bytes; the limit is "
+                                      f"{self.env.limits.max_document_bytes:,} (set by "
+                                      f"{env_name('max_document_bytes')})", template=self.display_name,
+                                      customer_id=customer_id)
                 for part in archive.namelist():
                     if not _RENDERED_PART.match(part):
                         continue
@@ -120,6 +208,26 @@ class DocxRenderer:
         except (zipfile.BadZipFile, ElementTree.ParseError) as exc:
             raise RenderError(f"the generated document is broken: {exc}", template=self.display_name,
                               customer_id=customer_id) from None
+
+
+_EXTERNAL = re.compile(rb'<Relationship\b[^>]*\bTargetMode="External"[^>]*>')
+_FETCHED = re.compile(rb'Type="[^"]*/(image|oleObject|frame|subDocument|package|video|audio|media)"')
+_TARGET = re.compile(rb'Target="([^"]*)"')
+
+
+def external_content(source: bytes) -> list[str]:
+    """Targets of external relationships that Word fetches by itself (pictures, objects,
+    frames); hyperlinks and the attached template are not fetched and stay allowed."""
+    found = []
+    with zipfile.ZipFile(io.BytesIO(source)) as archive:
+        for name in archive.namelist():
+            if not name.endswith(".rels"):
+                continue
+            for relation in _EXTERNAL.findall(archive.read(name)):
+                if _FETCHED.search(relation):
+                    target = _TARGET.search(relation)
+                    found.append(target.group(1).decode("utf-8", "replace") if target else "?")
+    return found
 
 
 def _undefined_name(exc: jinja2.UndefinedError) -> str | None:

@@ -16,11 +16,11 @@ import re
 from dataclasses import dataclass
 
 from ..errors import ExpressionError
+from ..limits import current as current_limits
 from ..names import did_you_mean
 from . import ast as k
 
-MAX_LENGTH = 10_000
-MAX_DEPTH = 60
+MAX_DEPTH = 60  # defaults; the limits in force come from kamrules.limits
 MAX_INT = 10**18
 
 _INPUT_NAME = "ᚠᚠ"  # runic letters: a valid, NFKC-stable identifier nobody types
@@ -101,8 +101,9 @@ def parse(text: str, *, allow_input: bool = False) -> k.Node:
     """Parse one expression. ``allow_input`` permits ``?`` (decision-table cells)."""
     if not isinstance(text, str):
         raise ExpressionError("expression must be text", expression=repr(text))
-    if len(text) > MAX_LENGTH:
-        raise ExpressionError(f"expression is longer than {MAX_LENGTH} characters",
+    limits = current_limits()
+    if len(text) > limits.max_expression_chars:
+        raise ExpressionError(f"expression is longer than {limits.max_expression_chars} characters",
                               expression=text[:60] + "…")
     source = _rewrite_outside_strings(text, _chinese_units)
     if allow_input:
@@ -117,12 +118,12 @@ def parse(text: str, *, allow_input: bool = False) -> k.Node:
                               suggestion=hint) from None
     except (RecursionError, MemoryError, ValueError):
         raise ExpressionError("expression is too large or too deeply nested", expression=text[:60]) from None
-    return _Builder(text).build(tree.body, 0)
+    return _Builder(text, limits.max_expression_depth).build(tree.body, 0)
 
 
 class _Builder:
-    def __init__(self, text: str):
-        self.text = text
+    def __init__(self, text: str, max_depth: int = MAX_DEPTH):
+        self.text, self.max_depth = text, max_depth
 
     def fail(self, message: str, node: py.AST | None = None, symbol: str | None = None,
              suggestion: str | None = None):
@@ -131,8 +132,8 @@ class _Builder:
                               suggestion=suggestion)
 
     def build(self, node: py.AST, depth: int) -> k.Node:
-        if depth > MAX_DEPTH:
-            self.fail(f"expression is nested more than {MAX_DEPTH} levels deep", node)
+        if depth > self.max_depth:
+            self.fail(f"expression is nested more than {self.max_depth} levels deep", node)
         method = getattr(self, "_" + type(node).__name__, None)
         if method is None:
             self.fail(f"{_describe(node)} is not allowed in rule expressions", node,

@@ -1,0 +1,90 @@
+"""Checks on an input file before any parser sees it (SECURITY.md, "inputs/").
+
+calamine is a careful parser, but it will inflate whatever a zip declares and reports a
+renamed PDF as "invalid Zip archive". So, first: the size; what the bytes really are (an
+encrypted workbook, a PDF or an image renamed ``.xlsx`` each get their own message); for a
+zip, the declared inflated sizes and ratios (zip bombs) and any DTD in its XML (entity
+bombs and external entities: Excel never writes a ``<!DOCTYPE``).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from ..errors import LedgerError
+from ..limits import Limits, env_name
+from .xlsx_inspect import ZIP_ERRORS
+
+OLE = bytes.fromhex("D0CF11E0A1B11AE1")
+SNIFF = 2048
+MiB = 1 << 20
+_KINDS = [
+    (b"%PDF", "a PDF file"),
+    (bytes.fromhex("89504E47"), "a PNG image"),
+    (bytes.fromhex("FFD8FF"), "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"Rar!", "a RAR archive"),
+    (bytes.fromhex("377ABCAF"), "a 7-Zip archive"),
+]
+
+
+def check_input(path: Path, name: str, limits: Limits) -> None:
+    """Raise LedgerError when ``path`` must not be handed to a parser."""
+    size = path.stat().st_size
+    if size > limits.max_input_bytes:
+        raise LedgerError(f"file is {size / MiB:,.0f} MiB; the limit is {limits.max_input_bytes / MiB:,.0f} MiB",
+                          file=name, suggestion=f"split it, or raise the limit with {env_name('max_input_bytes')}")
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".xlsm"):
+        return
+    with path.open("rb") as stream:
+        head = stream.read(8)
+    if head.startswith(OLE):
+        raise LedgerError("the file is encrypted (password-protected) or is an old .xls renamed to " + suffix,
+                          file=name, suggestion="open it in Excel, remove the password (文件 › 信息 › 保护工作簿) "
+                                                "and save it as .xlsx; an old .xls can simply be renamed to .xls")
+    kind = next((label for magic, label in _KINDS if head.startswith(magic)), None)
+    if kind is not None:
+        raise LedgerError(f"the file is {kind} renamed to {suffix}, not an Excel workbook", file=name,
+                          suggestion="put the original spreadsheet in inputs/ instead")
+    if not head.startswith(b"PK"):
+        raise LedgerError("the file is not an Excel workbook (it is not a zip package)", file=name,
+                          suggestion="save it from Excel as .xlsx")
+    _check_zip(path, name, limits)
+
+
+def _check_zip(path: Path, name: str, limits: Limits) -> None:
+    try:
+        archive = zipfile.ZipFile(path)
+    except ZIP_ERRORS:
+        raise LedgerError("the workbook is incomplete or damaged (its zip directory is missing)", file=name,
+                          suggestion="copy it again; if it was being saved or downloaded, wait until that "
+                                     "has finished") from None
+    with archive:
+        total = 0
+        for info in archive.infolist():
+            total += info.file_size
+            ratio = info.file_size / max(info.compress_size, 1)
+            if info.file_size > MiB and ratio > limits.max_compression_ratio:
+                raise LedgerError(f"part {info.filename} inflates {ratio:,.0f} times (to {info.file_size / MiB:,.0f} "
+                                  f"MiB); the limit is {limits.max_compression_ratio} times: this looks like a zip bomb",
+                                  file=name, suggestion="do not open it; if it is genuine, raise "
+                                  + env_name("max_compression_ratio"))
+            if info.filename.endswith((".xml", ".rels")) and _declares_dtd(archive, info):
+                raise LedgerError(f"part {info.filename} declares a DTD (<!DOCTYPE>), which Excel never writes: "
+                                  "entity definitions there can be XML bombs or read local files", file=name,
+                                  suggestion="open the original in Excel and save it again as .xlsx")
+        if total > limits.max_uncompressed_bytes:
+            raise LedgerError(f"the workbook inflates to {total / MiB:,.0f} MiB; the limit is "
+                              f"{limits.max_uncompressed_bytes / MiB:,.0f} MiB", file=name,
+                              suggestion=f"split it, or raise the limit with {env_name('max_uncompressed_bytes')}")
+
+
+def _declares_dtd(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    try:
+        with archive.open(info) as part:
+            head = part.read(SNIFF)
+    except ZIP_ERRORS:
+        return False  # calamine reports a damaged part with its own message
+    return b"<!DOCTYPE" in head.upper() or b"<!ENTITY" in head.upper()

@@ -1,0 +1,361 @@
+"""The threat model of SECURITY.md, file by file: every malicious or broken file of the corpus
+(tests/corpus/generate.py) goes through ``kamrules run`` or ``check`` and must give a clear
+error naming the file (no traceback), the right exit code, untouched inputs, nothing written
+outside the run folder, no half-published run, in bounded time and memory."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from docx import Document
+from typer.testing import CliRunner
+
+from kamrules.cli import app
+from kamrules.errors import ExpressionError, RenderError
+from kamrules.limits import Limits, current
+from kamrules.render.docx import DocxRenderer, safe_filename
+from kamrules.rules.parser import parse
+
+from conftest import REPO, make_project, small_ledger
+
+sys.path.insert(0, str(Path(__file__).parent / "corpus"))
+import generate as corpus  # noqa: E402
+
+MEMORY = 3 << 30  # address space of one kamrules process in these tests
+SECONDS = 90
+
+
+def _bounded():
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """kamrules in its own process, with a memory ceiling and a timeout: a hang or a blow-up fails."""
+    return subprocess.run([sys.executable, "-m", "kamrules", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=SECONDS, preexec_fn=_bounded, env={**os.environ, **(env or {})})
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def project_with_input(root: Path, maker) -> tuple[Path, Path]:
+    root.mkdir(parents=True)
+    for name in ("rules", "templates"):
+        shutil.copytree(REPO / name, root / name)
+    (root / "inputs").mkdir()
+    return root, maker(root / "inputs")
+
+
+def published_runs(project: Path) -> list[Path]:
+    outputs = project / "outputs"
+    return [p for p in outputs.iterdir() if not p.name.startswith(".")] if outputs.exists() else []
+
+
+WORKBOOK_CASES = [
+    (corpus.zip_bomb, "part xl/worksheets/sheet1.xml inflates 1,022 times (to 1,500 MiB); the limit is 200 times"),
+    (corpus.xml_bomb_sheet, "part xl/worksheets/sheet1.xml declares a DTD (<!DOCTYPE>), which Excel never writes"),
+    (corpus.xml_bomb_shared_strings, "part xl/sharedStrings.xml declares a DTD (<!DOCTYPE>)"),
+    (corpus.external_entity, "part xl/worksheets/sheet1.xml declares a DTD (<!DOCTYPE>)"),
+    (corpus.truncated_zip, "the workbook is incomplete or damaged (its zip directory is missing)"),
+    (corpus.mangled_zip_directory, "the workbook is incomplete or damaged (its zip directory is missing)"),
+    (corpus.unknown_compression, "cannot open workbook: calamine error: Xlsx error: Zip error"),
+    (corpus.encrypted_part, "cannot open workbook: calamine error: Xlsx error: Zip error: unsupported Zip archive: "
+                            "Password required to decrypt file"),
+    (corpus.password_protected, "the file is encrypted (password-protected) or is an old .xls renamed to .xlsx"),
+    (corpus.pdf_renamed, "the file is a PDF file renamed to .xlsx, not an Excel workbook"),
+    (corpus.png_renamed, "the file is a PNG image renamed to .xlsx, not an Excel workbook"),
+    (corpus.wide_sheet, "sheet 销售明细: sheet has 16,384 columns; the limit is 2,048"),
+]
+
+
+@pytest.mark.parametrize("maker, message", WORKBOOK_CASES, ids=[m.__name__ for m, _ in WORKBOOK_CASES])
+def test_hostile_workbooks_are_refused_by_name(tmp_path, maker, message):
+    project, path = project_with_input(tmp_path / "project", maker)
+    before = digest(project / "inputs")
+    done = run_cli("run", "-p", str(project), "--as-of", "2026-10-31", "-q")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.startswith(f"error: inputs/{path.name}"), done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert digest(project / "inputs") == before
+    assert published_runs(project) == [] and not list((project / "outputs").glob(".staging-*"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["project"]
+
+
+def test_a_10_mb_cell_is_left_empty_with_a_warning(tmp_path):
+    project, path = project_with_input(tmp_path / "project", corpus.huge_cell)
+    done = run_cli("run", "-p", str(project), "--as-of", "2026-10-31", "-q")
+    assert done.returncode == 0, done.stderr
+    wb = openpyxl.load_workbook(published_runs(project)[0] / "portfolio.xlsx", read_only=True)
+    rows = [r for r in wb["数据问题"].iter_rows(min_row=2, values_only=True) if r[8] == "cell_too_long"]
+    assert len(rows) == 1
+    level, file, sheet, row, column, value, message = rows[0][:7]
+    assert (file, sheet, row, column, message) == (
+        f"inputs/{path.name}", "销售明细", 2, "产品", "cell is longer than the limit of 32,767 characters (value left empty, row kept)")
+    assert value.endswith("… (10,000,000 characters)") and len(value) < 250
+
+
+def test_a_million_empty_formatted_rows_are_not_rows(tmp_path):
+    project, _ = project_with_input(tmp_path / "project", corpus.empty_formatted_rows)
+    done = run_cli("run", "-p", str(project), "--as-of", "2026-10-31", "-q")
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((published_runs(project)[0] / "run.json").read_text(encoding="utf-8"))
+    assert manifest["counts"]["datasets"]["orders"]["rows_read"] == 1
+
+
+def test_a_formula_into_another_workbook_uses_its_saved_value_and_fetches_nothing(tmp_path):
+    project, _ = project_with_input(tmp_path / "project", corpus.external_formula)
+    done = run_cli("run", "-p", str(project), "--as-of", "2026-10-31", "-q")
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((published_runs(project)[0] / "run.json").read_text(encoding="utf-8"))
+    codes = manifest["issues"]["by_code"]
+    assert codes.get("uncached_formula") == 1  # openpyxl saved it without a value: reported, not fetched
+
+
+def test_input_size_limit_is_enforced_at_the_boundary(tmp_path):
+    project, path = project_with_input(tmp_path / "project", lambda folder: _plain(folder))
+    size = path.stat().st_size
+    ok = run_cli("run", "-p", str(project), "--as-of", "2026-10-31", "-q", env={"KAMRULES_MAX_INPUT_BYTES": str(size)})
+    assert ok.returncode == 0, ok.stderr
+    refused = run_cli("run", "-p", str(project), "--as-of", "2026-10-31", "-q",
+                      env={"KAMRULES_MAX_INPUT_BYTES": str(size - 1)})
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("error: inputs/plain.xlsx: file is 0 MiB; the limit is 0 MiB")
+    assert "KAMRULES_MAX_INPUT_BYTES" in refused.stderr
+
+
+def _plain(folder: Path) -> Path:
+    path = folder / "plain.xlsx"
+    path.write_bytes(corpus.plain_book())
+    return path
+
+
+def test_a_bad_limit_setting_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("KAMRULES_MAX_ROWS", "lots")
+    with pytest.raises(Exception) as caught:
+        current()
+    assert str(caught.value).startswith("KAMRULES_MAX_ROWS='lots' is not a positive whole number")
+    monkeypatch.setenv("KAMRULES_MAX_ROWS", "1_000")
+    assert current().max_rows == 1000 and current().max_columns == Limits().max_columns
+
+
+@pytest.mark.parametrize("limit, code", [("6", 0), ("5", 1)])
+def test_row_limit_at_the_boundary(tmp_path, limit, code):
+    sheets = {title: rows[:6] for title, rows in small_ledger().items()}  # 客户档案 (6 rows) is read first
+    assert len(sheets["客户档案"]) == 6
+    project = make_project(tmp_path / "p", sheets)
+    done = run_cli("run", "-p", str(project), "--as-of", "2026-10-31", "-q", env={"KAMRULES_MAX_ROWS": limit})
+    assert done.returncode == code, done.stderr
+    if code:
+        assert done.stderr.startswith("error: inputs/台账.xlsx, sheet 客户档案: sheet has 6 rows; the limit is 5")
+
+
+# --- YAML ---------------------------------------------------------------------------------
+
+YAML_CASES = [
+    (corpus.yaml_alias_bomb, ": its anchors and aliases expand to 23,456,790,129 values; the limit is 200,000"),
+    (corpus.yaml_deep_nesting, ":2:46: nested more than 40 levels deep"),
+    (corpus.yaml_python_object, ":2:4: not valid YAML: could not determine a constructor for the tag "
+                                "'tag:yaml.org,2002:python/object/apply:os.system'"),
+    (corpus.yaml_duplicate_keys, ":3:1: duplicate key 'locale' (first defined on line 2)"),
+    (corpus.yaml_not_utf8, ": not UTF-8 text (byte 14)"),
+    (corpus.yaml_50mb, ": file is 52,428,720 bytes; the limit for a rulebook file is 2,097,152"),
+]
+
+
+@pytest.mark.parametrize("maker, message", YAML_CASES, ids=[m.__name__ for m, _ in YAML_CASES])
+def test_hostile_yaml_is_refused_with_file_and_line(tmp_path, maker, message):
+    project = make_project(tmp_path / "p")
+    path = maker(project / "rules")
+    done = run_cli("check", "-p", str(project), cwd=tmp_path)
+    assert done.returncode == 1, done.stdout
+    assert f"  rules/{path.name}{message}" in done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert not (tmp_path / "pwned.txt").exists() and not (project / "pwned.txt").exists()
+
+
+def test_yaml_values_limit_at_the_boundary(tmp_path, monkeypatch):
+    from kamrules.yamlio import load_yaml
+
+    text = "a: &x [1, 2, 3]\nb: [*x, *x]\n"  # mapping 1 + keys 2 + a: 4 + b: 1 + 2 * 4 = 16 values
+    monkeypatch.setenv("KAMRULES_MAX_YAML_VALUES", "16")
+    assert load_yaml(text, "t.yaml") == {"a": [1, 2, 3], "b": [[1, 2, 3], [1, 2, 3]]}
+    monkeypatch.setenv("KAMRULES_MAX_YAML_VALUES", "15")
+    with pytest.raises(Exception, match="expand to 16 values; the limit is 15"):
+        load_yaml(text, "t.yaml")
+
+
+# --- expressions --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, message", [
+    ("__import__('os').system('id')", "only plain function calls like round(x) are allowed"),
+    ("name.__class__.__mro__", "attribute access (a.b) is not allowed in rule expressions"),
+    ("tags[0]", "subscript (a[b]) is not allowed in rule expressions"),
+    ("9**9**9", "operator '**' is not allowed"),
+    ("(" * 300 + "1" + ")" * 300, "syntax error: too many nested parentheses"),
+    ("-" * 100 + "1", "expression is nested more than 60 levels deep"),
+    ("1" * 5000, "syntax error: Exceeds the limit (4300 digits) for integer string conversion"),
+    ("10000000000000000000000", "number is too large"),
+    ("'" + "a" * 20_000 + "'", "expression is longer than 10000 characters"),
+    ("lambda: 1", "lambda is not allowed in rule expressions"),
+])
+def test_hostile_expressions_are_rejected_never_evaluated(text, message):
+    with pytest.raises(ExpressionError) as caught:
+        parse(text)
+    assert caught.value.message.startswith(message)
+
+
+def test_check_rejects_an_import_in_a_rule(tmp_path):
+    project = make_project(tmp_path / "p")
+    policy = project / "rules" / "policy.yaml"
+    text = policy.read_text(encoding="utf-8")
+    policy.write_text(text.replace("when: revenue_total > 0 and (p_alive", "when: __import__('os') and (p_alive"),
+                      encoding="utf-8")
+    result = CliRunner().invoke(app, ["check", "-p", str(project)])
+    assert result.exit_code == 1
+    assert "rules/policy.yaml:" in result.output and "[R-high]" in result.output
+    assert "unknown function '__import__'" in result.output
+
+
+# --- templates ----------------------------------------------------------------------------
+
+def docx_with(tmp_path: Path, text: str) -> Path:
+    document = Document()
+    document.add_paragraph(text)
+    path = tmp_path / "t.docx"
+    document.save(path)
+    return path
+
+
+@pytest.mark.parametrize("tag, message", [
+    ("{{ ''.__class__.__mro__ }}", "template tried something unsafe: access to attribute '__class__'"),
+    ("{{ cycler.__init__.__globals__ }}", "template tried something unsafe: access to attribute '__init__'"),
+    ("{{ joiner.__init__.__globals__.os }}", "template tried something unsafe: access to attribute '__init__'"),
+    ("{% set ns = namespace() %}{{ ns.__class__.__init__.__globals__ }}",
+     "template tried something unsafe: access to attribute"),
+    ("{% include 'secrets.docx' %}", "cannot render: no loader for this environment specified"),
+    ("{% import 'macros' as m %}", "cannot render: no loader for this environment specified"),
+    ("{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+     "template tried something unsafe: the template took more than 2,000,000 steps"),
+    ("{{ range(10**9) | list }}", "template tried something unsafe: the template took more than 2,000,000 steps"),
+    ("{{ 2 ** 100000 }}", "template tried something unsafe: an exponent above 64 is not allowed"),
+    ("{{ 'x' * 1000000000 }}", "template tried something unsafe: repeating a text or list that many times"),
+    ("{{ 'a' | center(1000000000) }}", "template tried something unsafe: a filter argument above 1,000,000"),
+    ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "the template calls itself without end"),
+])
+def test_template_escapes_and_bombs_are_stopped(tmp_path, tag, message):
+    renderer = DocxRenderer(docx_with(tmp_path, tag), "zh_CN")
+    with pytest.raises(RenderError) as caught:
+        renderer.render({"name": "x"}, tmp_path / "out.docx", "C001")
+    assert caught.value.message.startswith(message), caught.value.message
+    assert not (tmp_path / "out.docx").exists()
+
+
+def test_render_time_limit(tmp_path, monkeypatch):
+    monkeypatch.setenv("KAMRULES_MAX_RENDER_SECONDS", "1")
+    monkeypatch.setenv("KAMRULES_MAX_RENDER_STEPS", "1000000000")
+    tag = "{% for i in range(100000) %}{% for j in range(100000) %}{{ i + j }}{% endfor %}{% endfor %}"
+    renderer = DocxRenderer(docx_with(tmp_path, tag), "zh_CN")
+    with pytest.raises(RenderError, match="rendering took longer than 1 s; the limit is set by KAMRULES_MAX_RENDER_SECONDS"):
+        renderer.render({}, tmp_path / "out.docx")
+
+
+def test_document_size_limit(tmp_path, monkeypatch):
+    monkeypatch.setenv("KAMRULES_MAX_DOCUMENT_BYTES", "60000")
+    renderer = DocxRenderer(docx_with(tmp_path, "{% for i in range(20000) %}{{ i }}{% endfor %}"), "zh_CN")
+    with pytest.raises(RenderError, match="the document would be [0-9,]+ bytes; the limit is 60,000"):
+        renderer.render({}, tmp_path / "out.docx")
+    assert not (tmp_path / "out.docx").exists()
+
+
+def test_a_template_with_a_remote_picture_is_refused(tmp_path):
+    path = docx_with(tmp_path, "{{ name }}")
+    data = io.BytesIO()
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(data, "w") as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "word/_rels/document.xml.rels":
+                content = content.replace(b"</Relationships>", (
+                    b'<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                    b'relationships/image" Target="http://tracker.example/pixel.png" TargetMode="External"/>'
+                    b"</Relationships>"))
+            target.writestr(info, content)
+    path.write_bytes(data.getvalue())
+    with pytest.raises(RenderError) as caught:
+        DocxRenderer(path, "zh_CN")
+    assert caught.value.message.startswith(
+        "the template links to content outside the file (http://tracker.example/pixel.png)")
+
+
+# --- names --------------------------------------------------------------------------------
+
+HOSTILE_NAMES = ["../../etc/passwd", "CON", "aux.docx", "a/b\\c:d*e?f", '=HYPERLINK("http://x","y")', "+1",
+                 "@SUM(A1)", "长" * 300, "invoice\u202excod.docx"]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_hostile_names_make_safe_file_names(name):
+    safe = safe_filename(f"C001_{name}_服务方案.docx")
+    assert "/" not in safe and "\\" not in safe and ".." not in safe and "\u202e" not in safe
+    assert len(safe.encode("utf-8")) <= 150 and safe.endswith(".docx")
+    assert Path(safe).name == safe
+
+
+def test_hostile_customer_names_stay_text_and_inside_the_run(tmp_path):
+    sheets = small_ledger()
+    for row, name in zip(sheets["客户档案"][3:], ["../../etc/passwd", '=HYPERLINK("http://x","y")', "@SUM(A1)"]):
+        row[1] = name
+    project = make_project(tmp_path / "p", sheets)
+    book = project / "inputs" / "台账.xlsx"
+    wb = openpyxl.load_workbook(book)
+    wb["客户档案"]["B5"].data_type = "s"  # text that starts with "=", as a user types '=HYPERLINK… in Excel
+    wb.save(book)
+    done = run_cli("run", "-p", str(project), "--as-of", "2026-10-31", "-q")
+    assert done.returncode == 0, done.stderr
+    run = published_runs(project)[0]
+    for path in run.rglob("*"):
+        assert path.resolve().is_relative_to(run.resolve())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p"]
+    proposals = [p.name for p in (run / "proposals").iterdir()]
+    assert proposals == ["C001_____etc_passwd_服务方案.docx"]
+    sheet = openpyxl.load_workbook(run / "portfolio.xlsx")["客户"]
+    names = {row[0].value: row[1] for row in sheet.iter_rows(min_row=2)}
+    assert [(names[c].value, names[c].data_type) for c in ("C002", "C003")] == [
+        ('=HYPERLINK("http://x","y")', "s"), ("@SUM(A1)", "s")]
+
+
+def test_document_size_limit_at_the_boundary(tmp_path, monkeypatch):
+    template = docx_with(tmp_path, "{% for i in range(2000) %}{{ i }}{% endfor %}")
+    DocxRenderer(template, "zh_CN").render({}, tmp_path / "probe.docx")
+    with zipfile.ZipFile(tmp_path / "probe.docx") as archive:
+        size = sum(info.file_size for info in archive.infolist())
+    monkeypatch.setenv("KAMRULES_MAX_DOCUMENT_BYTES", str(size))
+    DocxRenderer(template, "zh_CN").render({}, tmp_path / "ok.docx")
+    assert (tmp_path / "ok.docx").exists()
+    monkeypatch.setenv("KAMRULES_MAX_DOCUMENT_BYTES", str(size - 1))
+    with pytest.raises(RenderError, match=f"the document would be {size:,} bytes; the limit is {size - 1:,}"):
+        DocxRenderer(template, "zh_CN").render({}, tmp_path / "refused.docx")
+    assert not (tmp_path / "refused.docx").exists()
+
+
+@pytest.mark.parametrize("steps, ok", [(501, True), (500, False)])  # 500 range items + the call to range
+def test_render_steps_at_the_boundary(tmp_path, monkeypatch, steps, ok):
+    monkeypatch.setenv("KAMRULES_MAX_RENDER_STEPS", str(steps))
+    renderer = DocxRenderer(docx_with(tmp_path, "{% for i in range(500) %}.{% endfor %}"), "zh_CN")
+    if ok:
+        renderer.render({}, tmp_path / "out.docx")
+    else:
+        with pytest.raises(RenderError, match="the template took more than 500 steps"):
+            renderer.render({}, tmp_path / "out.docx")
