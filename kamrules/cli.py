@@ -7,6 +7,7 @@ Exit codes: 0 success (rejected rows are reported, not failures) · 1 a kamrules
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Optional
@@ -35,9 +36,30 @@ def _parse_date(value: Optional[str]) -> Optional[dt.date]:
         raise typer.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-10-31") from None
 
 
-def _fail(error: KamrulesError) -> None:
-    err.print("error: " + str(error), markup=False)
+def _fail(error: KamrulesError, as_json: bool = False) -> None:
+    if as_json:
+        out.print(json.dumps({"ok": False, "error": error_dict(error)}, ensure_ascii=False), markup=False)
+    else:
+        err.print("error: " + str(error), markup=False)
     raise typer.Exit(error.exit_code)
+
+
+def error_dict(error: Exception) -> dict:
+    """An error as JSON: its kind, location, message, suggestion and every documented attribute."""
+    data = {"kind": type(error).__name__, "message": getattr(error, "message", str(error))}
+    location = getattr(error, "location", None)
+    if callable(location):
+        data["location"] = location()
+    for name, value in vars(error).items():
+        if name not in data and not name.startswith("_") and isinstance(value, (str, int, float, bool, type(None))):
+            data[name] = value
+    errors = getattr(error, "errors", None)
+    if errors:
+        data["errors"] = [error_dict(e) for e in errors]
+    return data
+
+
+JsonOption = typer.Option(False, "--json", help="Print the result as JSON (for scripts).")
 
 
 @app.command()
@@ -50,8 +72,8 @@ def run(project: Path = ProjectOption,
         once: bool = typer.Option(False, "--once", help="For schedulers: run only if inputs, rules or templates "
                                                         "changed since the last run; set unreadable files aside."),
         force: bool = typer.Option(False, "--force", help="With --once: run even if nothing changed."),
-        engine: str = typer.Option("polars", "--engine", help="polars (default) or durable (needs kamrules[durable]).")
-        ) -> None:
+        engine: str = typer.Option("polars", "--engine", help="polars (default) or durable (needs kamrules[durable])."),
+        as_json: bool = JsonOption) -> None:
     """Read inputs/, apply rules/, fill templates/ → a new folder in outputs/."""
     from .pipeline import RunOptions, run as run_pipeline
 
@@ -62,7 +84,7 @@ def run(project: Path = ProjectOption,
         _run_once(project, when, workers, force, quiet)
         return
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  console=err, transient=True, disable=quiet or not err.is_terminal) as bar:
+                  console=err, transient=True, disable=quiet or as_json or not err.is_terminal) as bar:
         tasks: dict[str, int] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -74,7 +96,12 @@ def run(project: Path = ProjectOption,
             result = run_pipeline(project, when, progress, options=RunOptions(workers=workers, pdf=pdf, engine=engine))
         except KamrulesError as exc:
             bar.stop()
-            _fail(exc)
+            _fail(exc, as_json)
+    if as_json:
+        manifest = json.loads((result.run_dir / "run.json").read_text(encoding="utf-8"))
+        out.print(json.dumps({"ok": True, "run_dir": str(result.run_dir), **manifest}, ensure_ascii=False),
+                  markup=False)
+        return
     if quiet:
         out.print(str(result.run_dir), markup=False)
         return
@@ -195,14 +222,23 @@ def _print_summary(result) -> None:
 
 
 @app.command()
-def check(project: Path = ProjectOption) -> None:
+def check(project: Path = ProjectOption, as_json: bool = JsonOption) -> None:
     """Validate the rulebook (rules/*.yaml) and the templates it names, without reading any data."""
     from .pipeline import check as check_project
 
     try:
         rulebook, findings = check_project(project)
     except KamrulesError as exc:
-        _fail(exc)
+        _fail(exc, as_json)
+    if as_json:
+        out.print(json.dumps({"ok": not findings, "findings": [error_dict(f) for f in findings],
+                              "decisions": len(rulebook.decisions),
+                              "rules": sum(len(d.rules) for d in rulebook.decisions),
+                              "constraints": len(rulebook.constraints), "datasets": len(rulebook.spec.datasets)},
+                             ensure_ascii=False), markup=False)
+        if findings:
+            raise typer.Exit(1)
+        return
     if findings:
         count = len(findings)
         out.print(f"check found {count} problem{'s' if count != 1 else ''}:", markup=False)
@@ -215,7 +251,7 @@ def check(project: Path = ProjectOption) -> None:
 
 
 @app.command("test")
-def test_rules(project: Path = ProjectOption) -> None:
+def test_rules(project: Path = ProjectOption, as_json: bool = JsonOption) -> None:
     """Run the rule test cases in rules/tests/*.yaml (given values → expected decisions)."""
     from .rules.decisions import load_rulebook
     from .rules.testing import run_rule_tests
@@ -223,7 +259,17 @@ def test_rules(project: Path = ProjectOption) -> None:
     try:
         report = run_rule_tests(project.resolve(), load_rulebook(project.resolve()))
     except KamrulesError as exc:
-        _fail(exc)
+        _fail(exc, as_json)
+    if as_json:
+        cases = [{"name": r.name, "file": r.file, "line": r.line, "passed": r.passed,
+                  "mismatches": [{"field": m.field, "expected": m.expected, "actual": m.actual} for m in r.mismatches],
+                  "trace": r.trace} for r in report.results]
+        out.print(json.dumps({"ok": not report.failed, "passed": len(report.results) - len(report.failed),
+                              "failed": len(report.failed), "cases": cases, "unexercised": report.unexercised},
+                             ensure_ascii=False, default=str), markup=False)
+        if report.failed:
+            raise typer.Exit(1)
+        return
     if not report.results:
         out.print("no rule tests: add cases to rules/tests/*.yaml", markup=False)
         return
@@ -271,6 +317,66 @@ def explain(customer_id: str = typer.Argument(..., help="Customer id, e.g. C0168
         out.print(json.dumps(explanation.to_dict(), ensure_ascii=False, indent=2, default=str), markup=False)
     else:
         out.print(render_text(explanation), markup=False)
+
+
+@app.command()
+def diff(rules: Path = typer.Option(..., "--rules", help="The other rules: a rules folder, or a project with rules/."),
+         project: Path = ProjectOption,
+         as_of: Optional[str] = typer.Option(None, "--as-of", help="Evaluate as of this date (YYYY-MM-DD); default today."),
+         output: Optional[Path] = typer.Option(None, "--output", "-o",
+                                               help="Workbook to write; default outputs/diff-<date-time>.xlsx."),
+         as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON.")) -> None:
+    """What changes if the other rules were used on the current data (nothing else is written)."""
+    from .diff import MONEY_TOTALS, rule_diff, write_diff_workbook
+
+    when = _parse_date(as_of) or dt.date.today()
+    try:
+        result = rule_diff(project, rules, when)
+    except KamrulesError as exc:
+        _fail(exc, as_json)
+    target = output or project / "outputs" / f"diff-{dt.datetime.now():%Y%m%d-%H%M%S}.xlsx"
+    write_diff_workbook(result, target)
+    if as_json:
+        out.print(json.dumps({**result.as_dict(), "workbook": str(target)}, ensure_ascii=False, default=str),
+                  markup=False)
+        return
+    out.print(f"{result.affected_customers} of {result.customers} customers would change (as of {when}):",
+              markup=False)
+    for t in result.transitions:
+        out.print(f"  {t.title} ({t.output}): {t.before} → {t.after}  {t.customers}", markup=False)
+    for n in result.numeric:
+        totals = (f", total {n.total_before:,.2f} → {n.total_after:,.2f}" if n.total_before is not None else "")
+        out.print(f"  {n.title} ({n.output}): {n.customers} customers changed{totals}", markup=False)
+    for name, (before, after) in result.totals.items():
+        out.print(f"  {MONEY_TOTALS[name][1]}: {before:,.2f} → {after:,.2f} ({after - before:+,.2f})", markup=False)
+    out.print(f"workbook: {target}", markup=False)
+
+
+@app.command()
+def init(folder: Path = typer.Argument(..., help="New project folder (created; must not hold a project yet)."),
+         lang: str = typer.Option("zh", "--lang", help="zh or en: README, templates and explanations.")) -> None:
+    """Create a working project: rules with comments, templates, a sample ledger, a README."""
+    from .init import init_project
+
+    try:
+        files = init_project(folder, lang)
+    except KamrulesError as exc:
+        _fail(exc)
+    out.print(f"created {folder} ({len(files)} files); next:", markup=False)
+    out.print(f"  cd {folder}\n  kamrules run\n  kamrules explain C0168", markup=False)
+
+
+@app.command()
+def schema(output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write it to this file instead.")) -> None:
+    """Print the JSON Schema of rules/*.yaml (for editors: VS Code's YAML extension)."""
+    from .schema import schema_text
+
+    text = schema_text()
+    if output is None:
+        out.print(text, markup=False, end="")
+        return
+    output.write_text(text, encoding="utf-8")
+    out.print(f"schema written to {output}", markup=False)
 
 
 @app.command()

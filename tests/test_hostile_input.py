@@ -76,7 +76,8 @@ WORKBOOK_CASES = [
     (corpus.password_protected, "the file is encrypted (password-protected) or is an old .xls renamed to .xlsx"),
     (corpus.pdf_renamed, "the file is a PDF file renamed to .xlsx, not an Excel workbook"),
     (corpus.png_renamed, "the file is a PNG image renamed to .xlsx, not an Excel workbook"),
-    (corpus.wide_sheet, "sheet 销售明细: sheet has 16,384 columns; the limit is 2,048"),
+    (corpus.wide_sheet, "sheet 销售明细: sheet has a cell in column XFD (16,384); the limit is 2,048 columns"),
+    (corpus.far_column, "sheet 销售明细: sheet has a cell in column beyond ZZZ (18,279); the limit is 2,048 columns"),
 ]
 
 
@@ -359,3 +360,12 @@ def test_render_steps_at_the_boundary(tmp_path, monkeypatch, steps, ok):
     else:
         with pytest.raises(RenderError, match="the template took more than 500 steps"):
             renderer.render({}, tmp_path / "out.docx")
+
+
+@pytest.mark.parametrize("limit, code", [("10", 0), ("9", 1)])
+def test_column_limit_at_the_boundary(tmp_path, limit, code):
+    project = make_project(tmp_path / "p")  # 客户档案 is 10 columns wide (A:J)
+    done = run_cli("run", "-p", str(project), "--as-of", "2026-10-31", "-q", env={"KAMRULES_MAX_COLUMNS": limit})
+    assert done.returncode == code, done.stderr
+    if code:
+        assert done.stderr.startswith("error: inputs/台账.xlsx, sheet 客户档案: sheet has 10 columns; the limit is 9")

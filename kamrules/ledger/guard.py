@@ -9,15 +9,20 @@ bombs and external entities: Excel never writes a ``<!DOCTYPE``).
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
+from openpyxl.utils import get_column_letter
+
 from ..errors import LedgerError
 from ..limits import Limits, env_name
-from .xlsx_inspect import ZIP_ERRORS
+from .xlsx_inspect import ZIP_ERRORS, column_index, sheet_members
 
 OLE = bytes.fromhex("D0CF11E0A1B11AE1")
 SNIFF = 2048
+PRESCAN_BYTES = 8 * (1 << 20)
+_WIDE_REF = re.compile(rb'\br="([A-Z]{3,})[0-9]')  # three letters and more: column AAA (703) onward
 MiB = 1 << 20
 _KINDS = [
     (b"%PDF", "a PDF file"),
@@ -75,10 +80,39 @@ def _check_zip(path: Path, name: str, limits: Limits) -> None:
                 raise LedgerError(f"part {info.filename} declares a DTD (<!DOCTYPE>), which Excel never writes: "
                                   "entity definitions there can be XML bombs or read local files", file=name,
                                   suggestion="open the original in Excel and save it again as .xlsx")
+        _check_widths(path, archive, name, limits)
         if total > limits.max_uncompressed_bytes:
             raise LedgerError(f"the workbook inflates to {total / MiB:,.0f} MiB; the limit is "
                               f"{limits.max_uncompressed_bytes / MiB:,.0f} MiB", file=name,
                               suggestion=f"split it, or raise the limit with {env_name('max_uncompressed_bytes')}")
+
+
+def _check_widths(path: Path, archive: zipfile.ZipFile, name: str, limits: Limits) -> None:
+    """A cell far to the right makes calamine build that many columns, which takes minutes for
+    a few hundred thousand; the references are read before it is called. Only sheets up to
+    PRESCAN_BYTES of XML (about 25,000 rows) are scanned, in milliseconds: a small file must not
+    cost minutes. Larger sheets are checked by the column limit after reading (SECURITY.md)."""
+    for sheet, member in sheet_members(path).items():
+        try:
+            info = archive.getinfo(member)
+        except KeyError:
+            continue
+        if info.file_size > PRESCAN_BYTES:
+            continue
+        try:
+            with archive.open(info) as part:
+                if hasattr(part, "_expected_crc"):
+                    part._expected_crc = None  # calamine reads a part with a wrong checksum, so must we
+                xml = part.read(PRESCAN_BYTES + 1)
+        except ZIP_ERRORS:
+            return  # calamine reports the damage with its own message
+        widest = max((column_index(ref.decode()) + 1 for ref in _WIDE_REF.findall(xml)), default=0)
+        if widest > limits.max_columns:
+            letters = get_column_letter(widest) if widest <= 18_278 else "beyond ZZZ"
+            raise LedgerError(f"sheet has a cell in column {letters} ({widest:,}); the limit is "
+                              f"{limits.max_columns:,} columns (Excel itself stops at 16,384)", file=name,
+                              sheet=sheet, suggestion="delete the far-right cells, or raise "
+                              + env_name("max_columns"))
 
 
 def _declares_dtd(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:

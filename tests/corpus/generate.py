@@ -201,6 +201,20 @@ def wide_sheet(folder: Path) -> Path:
     return path
 
 
+def far_column(folder: Path) -> Path:
+    """One cell in column AAAA, beyond Excel's XFD: calamine would build 18,279 columns, and a
+    few hundred thousand take it minutes (found by fuzz/fuzz_workbook.py)."""
+    def change(name, data):
+        if name != "xl/worksheets/sheet1.xml":
+            return data
+        assert b'r="F2"' in data
+        return data.replace(b'r="F2"', b'r="AAAA2"', 1)
+
+    path = folder / "far_column.xlsx"
+    path.write_bytes(_rewrite(plain_book(), change))
+    return path
+
+
 def huge_cell(folder: Path) -> Path:
     """A single 10 MB cell (Excel and openpyxl stop at 32,767 characters, so the XML is edited;
     random letters, so it does not compress like a zip bomb)."""
@@ -244,7 +258,7 @@ def external_formula(folder: Path) -> Path:
 
 WORKBOOKS = [zip_bomb, xml_bomb_sheet, xml_bomb_shared_strings, external_entity, truncated_zip, mangled_zip_directory,
              unknown_compression, encrypted_part, password_protected,
-             pdf_renamed, png_renamed, wide_sheet, huge_cell, empty_formatted_rows, external_formula]
+             pdf_renamed, png_renamed, wide_sheet, far_column, huge_cell, empty_formatted_rows, external_formula]
 
 
 # --- YAML ---------------------------------------------------------------------------------

@@ -1,0 +1,83 @@
+"""``kamrules init DIR``: a complete working project, the bundled example, ready to run.
+
+rules/ (with the comments that explain each part and 85 rule tests), templates/ (proposal and
+account plan, Chinese and English), inputs/ with the sample ledger, a README for the back
+office, and the JSON Schema the rule files point at. Nothing that exists is overwritten.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from .errors import ProjectError
+from .schema import schema_text
+
+PARTS = ("rules", "templates", "inputs")
+SCHEMA_LINE = re.compile(r"^# yaml-language-server: \$schema=.*$", re.M)
+LOCALES = {"zh": "zh_CN", "en": "en_US"}
+
+README = {
+    "zh": """# 大客户管理项目
+
+1. 把台账（客户档案、销售明细、应收账款、投诉记录、拜访记录）放进 `inputs/`，表头用中文即可。
+2. 运行 `kamrules run`，结果在 `outputs/<日期-时间>/`：`portfolio.xlsx`（概览、客户、拜访计划、提醒、
+   预警、数据问题）、每个重点客户的服务方案和客户计划（Word）、`visits.ics`（拜访日历）、`issues.xlsx`
+   （没有用上的数据行和原因）。
+3. 改政策：编辑 `rules/policy.yaml`（每段都有注释），然后依次运行 `kamrules check`、`kamrules test`、
+   `kamrules diff --rules 新规则文件夹`（先看影响）、`kamrules run`。
+4. 为什么某个客户是这个结果：`kamrules explain 客户编号`。
+
+示例台账里有 8 行故意写错的数据（重复客户、缺客户编号、金额“待确认”、不存在的客户、日期 2025-13-45），
+运行后会在“数据问题”里逐行列出，可以对照着看 kamrules 怎样报告问题。
+""",
+    "en": """# Key account project
+
+1. Put the ledgers (customers, orders, receivables, complaints, visits) in `inputs/`; Chinese or
+   English headers both work.
+2. Run `kamrules run`; results are in `outputs/<date-time>/`: `portfolio.xlsx` (summary,
+   customers, visit plan, reminders, alerts, data issues), a proposal and an account plan per
+   key account (Word, English templates), `visits.ics`, and `issues.xlsx` (rows not used, and why).
+3. To change the policy, edit `rules/policy.yaml`, then run `kamrules check`, `kamrules test`,
+   `kamrules diff --rules NEW_RULES_FOLDER` (see the impact first) and `kamrules run`.
+4. Why did a customer get this result: `kamrules explain CUSTOMER_ID --lang en`.
+
+The sample ledger has 8 rows with deliberate mistakes (a duplicate customer, missing ids, an
+amount written as 待确认, an unknown customer, the date 2025-13-45); the run lists each one under
+数据问题 (data issues), so you can see how kamrules reports problems.
+""",
+}
+
+
+def skeleton() -> Path:
+    """The bundled example: inside the installed package, or the source tree in development."""
+    packaged = Path(__file__).with_name("skeleton")
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent
+
+
+def init_project(target: Path, lang: str = "zh") -> list[Path]:
+    """Create the project at ``target``; returns the files written."""
+    if lang not in LOCALES:
+        raise ProjectError(f"unknown language {lang!r}", suggestion="use --lang zh or --lang en")
+    target = Path(target)
+    clashes = [target / name for name in (*PARTS, "README.md", ".kamrules") if (target / name).exists()]
+    if clashes:
+        raise ProjectError("would overwrite " + ", ".join(p.name for p in clashes), path=str(target),
+                           suggestion="choose a new or empty folder; kamrules init never overwrites anything")
+    source = skeleton()
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source / "rules", target / "rules")
+    shutil.copytree(source / "templates", target / "templates")
+    (target / "inputs").mkdir()
+    shutil.copy2(source / "inputs" / "大客户台账.xlsx", target / "inputs" / "大客户台账.xlsx")
+    (target / ".kamrules").mkdir()
+    (target / ".kamrules" / "rulebook.schema.json").write_text(schema_text(), encoding="utf-8")
+    for path in (target / "rules").glob("*.yaml"):
+        text = SCHEMA_LINE.sub("# yaml-language-server: $schema=../.kamrules/rulebook.schema.json",
+                               path.read_text(encoding="utf-8"), count=1)
+        if lang != "zh" and path.name == "documents.yaml":
+            text = re.sub(r"^locale: \S+$", f"locale: {LOCALES[lang]}", text, count=1, flags=re.M)
+        path.write_text(text, encoding="utf-8")
+    (target / "README.md").write_text(README[lang], encoding="utf-8")
+    return sorted(p for p in target.rglob("*") if p.is_file())
