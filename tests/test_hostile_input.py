@@ -369,3 +369,67 @@ def test_column_limit_at_the_boundary(tmp_path, limit, code):
     assert done.returncode == code, done.stderr
     if code:
         assert done.stderr.startswith("error: inputs/台账.xlsx, sheet 客户档案: sheet has 10 columns; the limit is 9")
+
+
+# --- every other limit at its boundary (in-process: these are cheap) ---------------------
+
+def test_uncompressed_size_limit_at_the_boundary(tmp_path, monkeypatch):
+    from kamrules.errors import LedgerError
+    from kamrules.ledger.guard import check_input
+
+    path = _plain(tmp_path)
+    with zipfile.ZipFile(path) as archive:
+        inflated = sum(info.file_size for info in archive.infolist())
+    monkeypatch.setenv("KAMRULES_MAX_UNCOMPRESSED_BYTES", str(inflated))
+    check_input(path, "plain.xlsx", current())
+    monkeypatch.setenv("KAMRULES_MAX_UNCOMPRESSED_BYTES", str(inflated - 1))
+    with pytest.raises(LedgerError, match="the workbook inflates to 0 MiB; the limit is 0 MiB"):
+        check_input(path, "plain.xlsx", current())
+
+
+@pytest.mark.parametrize("product, warned", [("钢" * 20, False), ("钢" * 21, True)])
+def test_cell_length_limit_at_the_boundary(tmp_path, monkeypatch, product, warned):
+    from kamrules.ledger import read_ledger
+    from kamrules.rules.decisions import load_rulebook
+
+    monkeypatch.setenv("KAMRULES_MAX_CELL_CHARS", "20")  # characters, not bytes: 20 Chinese characters are 60 bytes
+    sheets = small_ledger()
+    sheets["销售明细"][1][3] = product
+    project = make_project(tmp_path / "p", sheets)
+    rulebook = load_rulebook(project)
+    ledger = read_ledger(project / "inputs", rulebook.spec.datasets, rulebook.spec.ledger)
+    too_long = [(i.row, i.column, i.message) for i in ledger.issues
+                if i.code == "cell_too_long" and (i.sheet, i.column) == ("销售明细", "产品")]
+    if warned:
+        assert too_long == [(2, "产品", "cell is longer than the limit of 20 characters (value left empty, row kept)")]
+    else:
+        assert too_long == [] and product in ledger.datasets["orders"]["product"].to_list()
+
+
+def test_yaml_size_and_depth_limits_at_the_boundary(tmp_path, monkeypatch):
+    from kamrules.errors import RulebookError
+    from kamrules.yamlio import load_yaml, load_yaml_file
+
+    path = tmp_path / "r.yaml"
+    path.write_text("kamrules: 1\n", encoding="utf-8")
+    monkeypatch.setenv("KAMRULES_MAX_YAML_BYTES", "12")
+    assert load_yaml_file(path, "rules/r.yaml") == {"kamrules": 1}
+    monkeypatch.setenv("KAMRULES_MAX_YAML_BYTES", "11")
+    with pytest.raises(RulebookError, match="file is 12 bytes; the limit for a rulebook file is 11"):
+        load_yaml_file(path, "rules/r.yaml")
+    monkeypatch.setenv("KAMRULES_MAX_YAML_DEPTH", "4")
+    assert load_yaml("a: {b: [1]}", "r.yaml") == {"a": {"b": [1]}}  # mapping, mapping, list, value: 4 levels
+    with pytest.raises(RulebookError, match="nested more than 4 levels deep"):
+        load_yaml("a: {b: [[1]]}", "r.yaml")
+
+
+def test_expression_limits_at_the_boundary(monkeypatch):
+    monkeypatch.setenv("KAMRULES_MAX_EXPRESSION_CHARS", "10")
+    parse("1234567890")
+    with pytest.raises(ExpressionError, match="expression is longer than 10 characters"):
+        parse("12345678901")
+    monkeypatch.delenv("KAMRULES_MAX_EXPRESSION_CHARS")
+    monkeypatch.setenv("KAMRULES_MAX_EXPRESSION_DEPTH", "3")
+    parse("-(-(-x))")  # three operators around a name
+    with pytest.raises(ExpressionError, match="expression is nested more than 3 levels deep"):
+        parse("-(-(-(-x)))")
