@@ -59,12 +59,14 @@ def date(value, locale: str = "zh_CN") -> str:
 
 
 def number(value, locale: str = "zh_CN", digits: int = 0) -> str:
+    """A number with grouping: 1234567 → ``1,234,567``; ``number(2)`` keeps two decimals."""
     if value is None:
         return EMPTY
     return format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""), locale=locale)
 
 
 def yesno(value, locale: str = "zh_CN") -> str:
+    """A yes/no value as 是/否 in Chinese, Yes/No in English."""
     if value is None:
         return EMPTY
     if locale.startswith("zh"):
