@@ -73,6 +73,8 @@ def run(project: Path = ProjectOption,
                                                         "changed since the last run; set unreadable files aside."),
         force: bool = typer.Option(False, "--force", help="With --once: run even if nothing changed."),
         engine: str = typer.Option("polars", "--engine", help="polars (default) or durable (needs kamrules[durable])."),
+        lang: Optional[str] = typer.Option(None, "--lang", help="zh or en for sheet names and headers; "
+                                                                "default the rulebook's locale."),
         as_json: bool = JsonOption) -> None:
     """Read inputs/, apply rules/, fill templates/ → a new folder in outputs/."""
     from .pipeline import RunOptions, run as run_pipeline
@@ -80,6 +82,8 @@ def run(project: Path = ProjectOption,
     when = _parse_date(as_of)
     if engine not in ("polars", "durable"):
         raise typer.BadParameter(f"unknown engine {engine!r}; use polars or durable", param_hint="--engine")
+    if lang not in (None, "zh", "en"):
+        raise typer.BadParameter(f"unknown language {lang!r}; use zh or en", param_hint="--lang")
     if once:
         _run_once(project, when, workers, force, quiet)
         return
@@ -93,7 +97,8 @@ def run(project: Path = ProjectOption,
             bar.update(tasks[stage], completed=done, total=total or None)
 
         try:
-            result = run_pipeline(project, when, progress, options=RunOptions(workers=workers, pdf=pdf, engine=engine))
+            result = run_pipeline(project, when, progress,
+                                  options=RunOptions(workers=workers, pdf=pdf, engine=engine, lang=lang))
         except KamrulesError as exc:
             bar.stop()
             _fail(exc, as_json)
@@ -325,6 +330,8 @@ def diff(rules: Path = typer.Option(..., "--rules", help="The other rules: a rul
          as_of: Optional[str] = typer.Option(None, "--as-of", help="Evaluate as of this date (YYYY-MM-DD); default today."),
          output: Optional[Path] = typer.Option(None, "--output", "-o",
                                                help="Workbook to write; default outputs/diff-<date-time>.xlsx."),
+         lang: Optional[str] = typer.Option(None, "--lang", help="zh or en for the workbook; default the rulebook's "
+                                                                 "locale."),
          as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON.")) -> None:
     """What changes if the other rules were used on the current data (nothing else is written)."""
     from .diff import MONEY_TOTALS, rule_diff, write_diff_workbook
@@ -335,7 +342,7 @@ def diff(rules: Path = typer.Option(..., "--rules", help="The other rules: a rul
     except KamrulesError as exc:
         _fail(exc, as_json)
     target = output or project / "outputs" / f"diff-{dt.datetime.now():%Y%m%d-%H%M%S}.xlsx"
-    write_diff_workbook(result, target)
+    write_diff_workbook(result, target, lang)
     if as_json:
         out.print(json.dumps({**result.as_dict(), "workbook": str(target)}, ensure_ascii=False, default=str),
                   markup=False)

@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from .errors import ProjectError
+from .i18n import choose
 
 KEY = "customer_id"
 MONEY_TOTALS = {"discount_cost": ("近12个月折扣成本", "discount cost (12 months)"),
@@ -54,6 +55,7 @@ class RuleDiff:
     numeric: list[NumericChange] = field(default_factory=list)
     totals: dict[str, tuple[float, float]] = field(default_factory=dict)  # name -> (before, after)
     affected: pl.DataFrame = field(default_factory=pl.DataFrame)  # customer_id, name, output, before, after
+    lang: str = "zh"  # of the workbook: the rulebook's locale
 
     @property
     def affected_customers(self) -> int:
@@ -87,7 +89,9 @@ def rule_diff(project: Path, other: Path, as_of: dt.date) -> RuleDiff:
     _, _, after = evaluate(project, as_of, rulebook=candidate)
     outputs = [(name, decision.label(name), kind) for decision in current.decisions
                for name, kind in decision.outputs.items() if name in after.frame.columns]
-    return _compare(before.frame, after.frame, outputs, as_of)
+    diff = _compare(before.frame, after.frame, outputs, as_of)
+    diff.lang = choose(None, current.spec.locale)
+    return diff
 
 
 def _as_text(column: str, frame: pl.DataFrame) -> pl.Expr:
@@ -137,12 +141,12 @@ def _total(frame: pl.DataFrame, name: str) -> float | None:
     return None
 
 
-def write_diff_workbook(diff: RuleDiff, target: Path, lang: str = "zh") -> None:
+def write_diff_workbook(diff: RuleDiff, target: Path, lang: str | None = None) -> None:
     """Two sheets, 影响汇总 (transitions and totals) and 受影响客户 (one row per changed output);
     written next to ``target`` and renamed into place, so it is complete or absent."""
     from openpyxl import Workbook
 
-    zh = lang == "zh"
+    zh = (lang or diff.lang) == "zh"
     wb = Workbook(write_only=True)
     summary = wb.create_sheet("影响汇总" if zh else "Impact")
     summary.append(["决策输出", "原值", "新值", "客户数"] if zh else ["output", "before", "after", "customers"])

@@ -276,6 +276,7 @@ class RunOptions:
     on_unreadable: Callable | None = None  # set by the drop-folder service: set bad files aside, go on
     exclude: frozenset = frozenset()  # inputs not complete yet: left out of this run
     engine: str = "polars"  # or "durable" (the optional durable-rules engine)
+    lang: str | None = None  # zh or en for the workbooks; default the rulebook's locale
     pdf_skipped: str | None = None
     pdf_failed: list[str] = field(default_factory=list)
 
@@ -291,7 +292,7 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
     events = plan_events(frame, rulebook.spec.calendar, as_of, plan.first, plan.every_days)
     write_calendar(staging / "visits.ics", frame, rulebook.spec.calendar, as_of, rulebook.spec.company.name,
                    plan_first=plan.first, plan_every=plan.every_days)
-    writer = PortfolioWriter(rulebook, as_of)
+    writer = PortfolioWriter(rulebook, as_of, options.lang)
     template = rulebook.spec.portfolio.template
     if template:
         counts = {o: int(frame[o].fill_null(False).sum()) for d in rulebook.decisions
@@ -303,7 +304,7 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
                      [e for e in events if e.kind != "visit"])
     not_used = [i for i in ledger.issues if i.severity in ("error", "skipped")]
     if not_used:
-        write_issues_workbook(staging / "issues.xlsx", not_used)
+        write_issues_workbook(staging / "issues.xlsx", not_used, writer.words)
     timings["portfolio"] = time.perf_counter() - clock
     clock = time.perf_counter()
     templates, jobs, counts = {}, [], {}

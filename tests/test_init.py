@@ -18,8 +18,10 @@ def invoke(*args):
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
-@pytest.mark.parametrize("lang, locale, explain_heading", [("zh", "zh_CN", "客户 C0168"), ("en", "en_US", "customer C0168")])
-def test_init_then_every_command(tmp_path, lang, locale, explain_heading):
+@pytest.mark.parametrize("lang, locale, explain_heading, sheets", [
+    ("zh", "zh_CN", "客户 C0168", (["概览", "客户"], ["影响汇总", "受影响客户"])),
+    ("en", "en_US", "customer C0168", (["Summary", "Customers"], ["Impact", "Affected customers"]))])
+def test_init_then_every_command(tmp_path, lang, locale, explain_heading, sheets):
     project = tmp_path / "新项目"
     created = invoke("init", project, "--lang", lang)
     assert created.exit_code == 0, created.output
@@ -37,6 +39,8 @@ def test_init_then_every_command(tmp_path, lang, locale, explain_heading):
     assert ran.exit_code == 0, ran.output
     report = json.loads(ran.output)
     assert report["counts"]["customers"] == 330 and report["counts"]["documents"]["proposal"] == 20
+    portfolio = openpyxl.load_workbook(f"{report['run_dir']}/portfolio.xlsx", read_only=True)
+    assert portfolio.sheetnames[:2] == sheets[0]
     explained = invoke("explain", "C0168", "-p", project, "--lang", lang)
     assert explained.exit_code == 0 and explained.output.startswith(explain_heading)
 
@@ -46,7 +50,7 @@ def test_init_then_every_command(tmp_path, lang, locale, explain_heading):
     policy.write_text(policy.read_text(encoding="utf-8").replace("quota: {max: 20,", "quota: {max: 25,"), encoding="utf-8")
     diffed = invoke("diff", "--rules", other, "-p", project, "--as-of", "2026-10-31", "-o", tmp_path / "d.xlsx")
     assert diffed.exit_code == 0 and diffed.output.splitlines()[0] == "3 of 330 customers would change (as of 2026-10-31):"
-    assert openpyxl.load_workbook(tmp_path / "d.xlsx").sheetnames == ["影响汇总", "受影响客户"]
+    assert openpyxl.load_workbook(tmp_path / "d.xlsx").sheetnames == sheets[1]
 
 
 def test_init_never_overwrites(tmp_path):

@@ -26,6 +26,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from ..errors import Issue
+from ..i18n import Words, choose
 from ..metrics import aggregate_catalog
 from ..metrics.catalog import CATALOG
 from ..rules.decisions import CompiledRulebook
@@ -48,8 +49,9 @@ class Column:
     type: str
 
 
-def portfolio_columns(rulebook: CompiledRulebook) -> list[Column]:
+def portfolio_columns(rulebook: CompiledRulebook, words: Words | None = None) -> list[Column]:
     """Customer sheet columns: customer fields, metrics, derived metrics, decisions + 依据."""
+    words = words or Words("zh")
     columns: list[Column] = []
     customers = rulebook.spec.datasets.get("customers")
     if customers is not None:
@@ -62,7 +64,7 @@ def portfolio_columns(rulebook: CompiledRulebook) -> list[Column]:
     for decision in rulebook.decisions:
         for output, type_name in decision.outputs.items():
             columns.append(Column(output, decision.label(output), type_name))
-        columns.append(Column(TRACE + decision.id, f"{decision.title}依据", "text"))
+        columns.append(Column(TRACE + decision.id, words("basis", title=decision.title), "text"))
     wanted = rulebook.spec.portfolio.columns
     if wanted:
         keep = set(wanted) | {"customer_id", "name"}
@@ -165,9 +167,10 @@ def _fill(color: str) -> PatternFill:
 
 
 class PortfolioWriter:
-    def __init__(self, rulebook: CompiledRulebook, as_of: dt.date):
+    def __init__(self, rulebook: CompiledRulebook, as_of: dt.date, lang: str | None = None):
         self.rulebook, self.as_of = rulebook, as_of
-        self.columns = portfolio_columns(rulebook)
+        self.words = Words(choose(lang, rulebook.spec.locale))
+        self.columns = portfolio_columns(rulebook, self.words)
         self._bulk: dict[str, BulkRows] = {}
         self.spec = rulebook.spec.portfolio
 
@@ -176,11 +179,12 @@ class PortfolioWriter:
               reminders: list | None = None) -> None:
         wb, self._bulk = Workbook(write_only=True), {}
         frame, alerts = self.worded(frame), {title: self.worded(rows) for title, rows in alerts.items()}
-        summary = _Sheet(wb, "概览")
+        w = self.words
+        summary = _Sheet(wb, w("sheet.summary"))
         columns = [c for c in self.columns if c.field in frame.columns]
-        self._table(wb, "客户", columns, frame)
+        self._table(wb, w("sheet.customers"), columns, frame)
         self._visit_plan(wb, frame)
-        self._reminders(wb, reminders or [])
+        self._reminders(wb, reminders or [], w)
         for title, rows in alerts.items():
             self._table(wb, title[:31], columns, rows)
         self._issues(wb, issues, conflicts)
@@ -213,22 +217,24 @@ class PortfolioWriter:
 
     def _visit_plan(self, wb: Workbook, frame: pl.DataFrame) -> None:
         """Next visits sorted by date, overdue ones (never visited, or past the interval) first."""
-        plan = self.rulebook.spec.visit_plan
+        w, plan = self.words, self.rulebook.spec.visit_plan
         if plan.first not in frame.columns:
             return
         every = pl.col(plan.every_days) if plan.every_days in frame.columns else pl.lit(None)
         since = pl.col("days_since_visit") if "days_since_visit" in frame.columns else pl.lit(None)
         overdue = since.is_null() | (since >= every).fill_null(False)
         rows = (frame.filter(pl.col(plan.first).is_not_null())
-                .with_columns(pl.when(overdue).then(pl.lit("逾期")).otherwise(pl.lit("按计划")).alias("_state"),
+                .with_columns(pl.when(overdue).then(pl.lit(w("visits.overdue"))).otherwise(pl.lit(w("visits.on_plan")))
+                              .alias("_state"),
                               overdue.alias("_overdue"))
                 .sort(["_overdue", plan.first, "customer_id"], descending=[True, False, False]))
-        wanted = [(plan.first, "下次拜访日期", "date"), ("_state", "状态", "text"), ("customer_id", "客户编号", "text"),
-                  ("name", "客户名称", "text"), ("manager", "客户经理", "text"),
-                  (self.spec.tier_field, "等级", "text"), (plan.every_days, "拜访间隔（天）", "integer"),
-                  ("last_visit_date", "最近拜访日期", "date"), ("days_since_visit", "距最近拜访天数", "integer")]
+        wanted = [(plan.first, w("visits.next"), "date"), ("_state", w("visits.state"), "text"),
+                  ("customer_id", w("visits.customer_id"), "text"), ("name", w("visits.name"), "text"),
+                  ("manager", w("visits.manager"), "text"), (self.spec.tier_field, w("visits.tier"), "text"),
+                  (plan.every_days, w("visits.every"), "integer"), ("last_visit_date", w("visits.last"), "date"),
+                  ("days_since_visit", w("visits.since"), "integer")]
         wanted = [w for w in wanted if w[0] in rows.columns]
-        sheet = _Sheet(wb, "拜访计划")
+        sheet = _Sheet(wb, w("sheet.visits"))
         sheet.ws.freeze_panes = "A2"
         sheet.widths([14, 8, 10, 30, 10, 8, 12, 14, 14][:len(wanted)])
         sheet.append([w[1] for w in wanted], header=True)
@@ -236,16 +242,17 @@ class PortfolioWriter:
         sheet.ws.auto_filter.ref = f"A1:{get_column_letter(len(wanted))}{rows.height + 1}"
         if rows.height:
             sheet.ws.conditional_formatting.add(f"B2:B{rows.height + 1}", CellIsRule(
-                operator="equal", formula=['"逾期"'], fill=_fill("FFC7CE")))
+                operator="equal", formula=[f'"{w("visits.overdue")}"'], fill=_fill("FFC7CE")))
 
     @staticmethod
-    def _reminders(wb: Workbook, events: list) -> None:
+    def _reminders(wb: Workbook, events: list, w: Words) -> None:
         """Birthdays, contract renewals and festivals in the calendar's horizon, by date."""
-        kinds = {"birthday": "生日", "renewal": "合同到期", "festival": "节日"}
-        sheet = _Sheet(wb, "提醒")
+        kinds = {kind: w(f"reminders.{kind}") for kind in ("birthday", "renewal", "festival")}
+        sheet = _Sheet(wb, w("sheet.reminders"))
         sheet.ws.freeze_panes = "A2"
         sheet.widths([14, 10, 10, 40, 60])
-        sheet.append(["日期", "类型", "客户编号", "事项", "说明"], header=True)
+        sheet.append([w(f"reminders.{k}") for k in ("date", "kind", "customer_id", "summary", "description")],
+                     header=True)
         for event in events:
             customer = None if event.kind == "festival" else event.key
             sheet.append([event.day, kinds.get(event.kind, event.kind), customer, event.summary,
@@ -260,47 +267,49 @@ class PortfolioWriter:
         points = ranked.gather_every(step)
         if points["revenue_rank"][-1] != ranked["revenue_rank"][-1]:
             points = pl.concat([points, ranked.tail(1)])
-        sheet = _Sheet(wb, "帕累托")
+        w = self.words
+        sheet = _Sheet(wb, w("sheet.pareto"))
         sheet.widths([8, 10, 30, 10])
-        sheet.append(["排名", "客户编号", "客户名称", "累计占比"], header=True)
+        sheet.append([w(f"pareto.{k}") for k in ("rank", "customer_id", "name", "share")], header=True)
         for row in points.iter_rows():
             sheet.append(list(row), ["integer", "text", "text", "percent"])
         return sheet
 
     def _summary(self, sheet: _Sheet, frame, issues, conflicts, alerts, stats, pareto: _Sheet | None) -> None:
-        ws = sheet.ws
+        ws, w = sheet.ws, self.words
         sheet.widths([28, 18, 18, 18])
-        title = WriteOnlyCell(ws, value="大客户组合概览")
+        title = WriteOnlyCell(ws, value=w("summary.title"))
         title.font = TITLE_FONT
         sheet.append([title])
-        sheet.append(["数据截至", self.as_of], [None, "date"])
+        sheet.append([w("summary.as_of"), self.as_of], [None, "date"])
         revenue = round(frame.get_column("revenue_12m").sum(), 2) if "revenue_12m" in frame.columns else None
-        sheet.append(["客户数", frame.height])
-        sheet.append(["近12个月销售额", revenue], [None, "money"])
+        sheet.append([w("summary.customers"), frame.height])
+        sheet.append([w("summary.revenue"), revenue], [None, "money"])
         for decision in self.rulebook.decisions:
             for output, type_name in decision.outputs.items():
                 if type_name == "bool" and output in frame.columns:
                     sheet.append([decision.label(output), int(frame.get_column(output).fill_null(False).sum())])
         for title_text, rows in alerts.items():
             sheet.append([title_text, rows.height])
-        sheet.append(["被拒绝的数据行", stats.get("rows_rejected", 0)])
-        sheet.append(["数据问题（含警告）", len(issues)])
-        sheet.append(["决策冲突", len(conflicts)])
+        sheet.append([w("summary.rejected"), stats.get("rows_rejected", 0)])
+        sheet.append([w("summary.issues"), len(issues)])
+        sheet.append([w("summary.conflicts"), len(conflicts)])
         for model in (stats.get("models") or {}).values():
-            self._model_rows(sheet, model)
+            self._model_rows(sheet, model, w)
         anchor_row = 2
         for decision in self.rulebook.decisions:
             table = self._breakdown(sheet, frame, decision, revenue)
             if table and self.spec.tier_field in decision.outputs:
-                self._bar(ws, f"{decision.label(self.spec.tier_field)}分布（客户数）", table, 2, f"F{anchor_row}")
+                self._bar(ws, w("chart.distribution", label=decision.label(self.spec.tier_field)), table, 2,
+                          f"F{anchor_row}")
                 anchor_row += 16
         exposure = self._exposure(sheet, frame)
         if exposure:
-            self._bar(ws, "信用敞口（未结余额）", exposure, 3, f"F{anchor_row}")
+            self._bar(ws, w("chart.exposure"), exposure, 3, f"F{anchor_row}")
             anchor_row += 16
         if pareto is not None:
             chart = LineChart()
-            chart.title, chart.y_axis.title, chart.x_axis.title = "帕累托曲线（累计销售额占比）", "累计占比", "客户排名"
+            chart.title, chart.y_axis.title, chart.x_axis.title = w("chart.pareto"), w("pareto.share"), w("chart.rank")
             chart.y_axis.number_format = "0%"
             chart.add_data(Reference(pareto.ws, min_col=4, min_row=1, max_row=pareto.rows), titles_from_data=True)
             chart.set_categories(Reference(pareto.ws, min_col=1, min_row=2, max_row=pareto.rows))
@@ -308,13 +317,14 @@ class PortfolioWriter:
             ws.add_chart(chart, f"F{anchor_row}")
 
     @staticmethod
-    def _model_rows(sheet: _Sheet, model: dict) -> None:
+    def _model_rows(sheet: _Sheet, model: dict, w: Words) -> None:
         """A fitted predictive model: its parameters and how well the fit went."""
-        title = MODEL_TITLES.get(model["model"], model["model"])
-        params = "，".join(f"{k} = {v:.4g}" for k, v in model["params"].items())
-        sheet.append([f"{title}参数", params])
-        sheet.append([f"{title}拟合", f"{model['customers']} 位客户，对数似然 {model['log_likelihood']:.2f}，"
-                                      + ("已收敛" if model["converged"] else "未收敛")])
+        title = w("model." + model["model"])
+        params = ("，" if w.lang == "zh" else ", ").join(f"{k} = {v:.4g}" for k, v in model["params"].items())
+        sheet.append([w("model.params", title=title), params])
+        state = w("model.converged" if model["converged"] else "model.not_converged")
+        sheet.append([w("model.fit", title=title), w("model.fit_text", customers=model["customers"],
+                                                     ll=f"{model['log_likelihood']:.2f}", state=state)])
 
     @staticmethod
     def _bar(ws, title: str, table: tuple[int, int], value_column: int, anchor: str) -> None:
@@ -338,11 +348,13 @@ class PortfolioWriter:
                         output, nulls_last=True))
         if groups.height > 20:
             return None
+        w = self.words
         sheet.append([])
-        first = sheet.append([decision.label(output), "客户数", "近12个月销售额", "销售额占比"], header=True)
+        first = sheet.append([decision.label(output), w("summary.customers"), w("summary.revenue"), w("summary.share")],
+                             header=True)
         for value, n, rev in groups.iter_rows():
             share = rev / revenue if revenue else None
-            last = sheet.append([value if value is not None else "（空）", n, round(rev, 2), share],
+            last = sheet.append([value if value is not None else w("summary.empty"), n, round(rev, 2), share],
                                 [None, None, "money", "percent"])
         return first, last
 
@@ -355,43 +367,55 @@ class PortfolioWriter:
         groups = (frame.group_by(status).agg(pl.len().alias("n"), pl.col(amount).sum().alias("amount"))
                   .sort(pl.col(status).replace_strict(order, default=len(order), return_dtype=pl.Int64),
                         status, nulls_last=True))
+        w = self.words
         sheet.append([])
-        first = sheet.append([owner.label(status) if owner else status, "客户数", "未结余额"], header=True)
+        first = sheet.append([owner.label(status) if owner else status, w("summary.customers"),
+                              w("summary.outstanding")], header=True)
         for value, n, total in groups.iter_rows():
-            last = sheet.append([value if value is not None else "（空）", n, round(total, 2)], [None, None, "money"])
+            last = sheet.append([value if value is not None else w("summary.empty"), n, round(total, 2)],
+                                [None, None, "money"])
         return first, last
 
     def _issues(self, wb: Workbook, issues: list[Issue], conflicts: list[DecisionIssue]) -> None:
-        sheet = _Sheet(wb, "数据问题")
+        w = self.words
+        sheet = _Sheet(wb, w("sheet.issues"))
         sheet.widths([8, 24, 14, 8, 14, 20, 50, 40, 18, 12])
         sheet.ws.freeze_panes = "A2"
-        sheet.append(ISSUE_HEADERS, header=True)
+        sheet.append(issue_headers(w), header=True)
         for issue in issues:
-            sheet.append(issue_row(issue))
+            sheet.append(issue_row(issue, w))
         for conflict in conflicts:
-            sheet.append(["错误", "", "", None, conflict.decision, conflict.customer_id, conflict.message, None,
-                          "decision_conflict", "决策"])
+            sheet.append([w("conflict.level"), "", "", None, conflict.decision, conflict.customer_id, conflict.message,
+                          None, "decision_conflict", w("conflict.dataset")])
         sheet.ws.auto_filter.ref = f"A1:{get_column_letter(len(ISSUE_HEADERS))}{sheet.rows}"
 
 
-MODEL_TITLES = {"bgnbd": "购买预测（BG/NBD）", "gamma_gamma": "消费金额（Gamma-Gamma）"}
-ISSUE_HEADERS = ["级别", "文件", "工作表", "行号", "列", "值", "问题", "建议", "规则", "数据集"]
-LEVELS = {"error": "错误（未使用）", "skipped": "跳过", "warning": "警告"}
+ISSUE_KEYS = ("level", "file", "sheet", "row", "column", "value", "problem", "suggestion", "code", "dataset")
 
 
-def issue_row(issue: Issue) -> list[Any]:
-    return [LEVELS.get(issue.severity, issue.severity), issue.file, issue.sheet, issue.row, issue.column,
+def issue_headers(words: Words) -> list[str]:
+    return [words(f"issues.{key}") for key in ISSUE_KEYS]
+
+
+ISSUE_HEADERS = issue_headers(Words("zh"))  # the company-template writer's sheet keeps the Chinese headers
+
+
+def issue_row(issue: Issue, words: Words | None = None) -> list[Any]:
+    words = words or Words("zh")
+    level = words(f"level.{issue.severity}") if issue.severity in ("error", "skipped", "warning") else issue.severity
+    return [level, issue.file, issue.sheet, issue.row, issue.column,
             issue.value, issue.message, issue.suggestion, issue.code, issue.dataset]
 
 
-def write_issues_workbook(target: Path, issues: Iterable[Issue]) -> None:
+def write_issues_workbook(target: Path, issues: Iterable[Issue], words: Words | None = None) -> None:
     """``issues.xlsx``: every row not used (rejected or skipped), for the back office to check at the source."""
+    words = words or Words("zh")
     wb = Workbook(write_only=True)
-    sheet = _Sheet(wb, "数据问题")
+    sheet = _Sheet(wb, words("sheet.issues"))
     sheet.ws.freeze_panes = "A2"
-    sheet.append(ISSUE_HEADERS, header=True)
+    sheet.append(issue_headers(words), header=True)
     for issue in issues:
-        sheet.append(issue_row(issue))
+        sheet.append(issue_row(issue, words))
     wb.save(str(target))
 
 

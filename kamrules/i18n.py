@@ -1,0 +1,106 @@
+"""Words kamrules writes into workbooks, in Chinese and English.
+
+The language is chosen by ``--lang``, then the rulebook's ``locale``, then the system locale
+(:func:`choose`). Both catalogues must have the same keys and the same ``{placeholders}``;
+tests/test_i18n.py checks that, so a word added in one language cannot be missing in the other.
+Texts that come from the rulebook (decision titles, notes, column titles) are written as the
+rulebook's author wrote them.
+"""
+
+from __future__ import annotations
+
+import locale as system_locale
+import os
+
+WORKBOOK: dict[str, dict[str, str]] = {
+    "zh": {
+        "sheet.summary": "概览", "sheet.customers": "客户", "sheet.visits": "拜访计划", "sheet.reminders": "提醒",
+        "sheet.issues": "数据问题", "sheet.pareto": "帕累托",
+        "basis": "{title}依据",
+        "visits.next": "下次拜访日期", "visits.state": "状态", "visits.customer_id": "客户编号",
+        "visits.name": "客户名称", "visits.manager": "客户经理", "visits.tier": "等级",
+        "visits.every": "拜访间隔（天）", "visits.last": "最近拜访日期", "visits.since": "距最近拜访天数",
+        "visits.overdue": "逾期", "visits.on_plan": "按计划",
+        "reminders.date": "日期", "reminders.kind": "类型", "reminders.customer_id": "客户编号",
+        "reminders.summary": "事项", "reminders.description": "说明",
+        "reminders.birthday": "生日", "reminders.renewal": "合同到期", "reminders.festival": "节日",
+        "pareto.rank": "排名", "pareto.customer_id": "客户编号", "pareto.name": "客户名称",
+        "pareto.share": "累计占比",
+        "summary.title": "大客户组合概览", "summary.as_of": "数据截至", "summary.customers": "客户数",
+        "summary.revenue": "近12个月销售额", "summary.rejected": "被拒绝的数据行",
+        "summary.issues": "数据问题（含警告）", "summary.conflicts": "决策冲突",
+        "summary.share": "销售额占比", "summary.empty": "（空）", "summary.outstanding": "未结余额",
+        "chart.distribution": "{label}分布（客户数）", "chart.exposure": "信用敞口（未结余额）",
+        "chart.pareto": "帕累托曲线（累计销售额占比）", "chart.rank": "客户排名",
+        "model.bgnbd": "购买预测（BG/NBD）", "model.gamma_gamma": "消费金额（Gamma-Gamma）",
+        "model.params": "{title}参数", "model.fit": "{title}拟合",
+        "model.fit_text": "{customers} 位客户，对数似然 {ll}，{state}",
+        "model.converged": "已收敛", "model.not_converged": "未收敛",
+        "issues.level": "级别", "issues.file": "文件", "issues.sheet": "工作表", "issues.row": "行号",
+        "issues.column": "列", "issues.value": "值", "issues.problem": "问题", "issues.suggestion": "建议",
+        "issues.code": "规则", "issues.dataset": "数据集",
+        "level.error": "错误（未使用）", "level.skipped": "跳过", "level.warning": "警告",
+        "conflict.level": "错误", "conflict.dataset": "决策",
+    },
+    "en": {
+        "sheet.summary": "Summary", "sheet.customers": "Customers", "sheet.visits": "Visit plan",
+        "sheet.reminders": "Reminders", "sheet.issues": "Data issues", "sheet.pareto": "Pareto",
+        "basis": "{title} (basis)",
+        "visits.next": "Next visit", "visits.state": "State", "visits.customer_id": "Customer id",
+        "visits.name": "Customer", "visits.manager": "Account manager", "visits.tier": "Tier",
+        "visits.every": "Interval (days)", "visits.last": "Last visit", "visits.since": "Days since last visit",
+        "visits.overdue": "Overdue", "visits.on_plan": "On plan",
+        "reminders.date": "Date", "reminders.kind": "Kind", "reminders.customer_id": "Customer id",
+        "reminders.summary": "Reminder", "reminders.description": "Details",
+        "reminders.birthday": "Birthday", "reminders.renewal": "Contract renewal", "reminders.festival": "Festival",
+        "pareto.rank": "Rank", "pareto.customer_id": "Customer id", "pareto.name": "Customer",
+        "pareto.share": "Cumulative share",
+        "summary.title": "Key account portfolio", "summary.as_of": "Data as of", "summary.customers": "Customers",
+        "summary.revenue": "Revenue, last 12 months", "summary.rejected": "Rows rejected",
+        "summary.issues": "Data issues (with warnings)", "summary.conflicts": "Decision conflicts",
+        "summary.share": "Share of revenue", "summary.empty": "(empty)", "summary.outstanding": "Outstanding",
+        "chart.distribution": "{label}: customers", "chart.exposure": "Credit exposure (outstanding)",
+        "chart.pareto": "Pareto curve (cumulative share of revenue)", "chart.rank": "Customer rank",
+        "model.bgnbd": "Purchase forecast (BG/NBD)", "model.gamma_gamma": "Spend (Gamma-Gamma)",
+        "model.params": "{title}: parameters", "model.fit": "{title}: fit",
+        "model.fit_text": "{customers} customers, log-likelihood {ll}, {state}",
+        "model.converged": "converged", "model.not_converged": "not converged",
+        "issues.level": "Level", "issues.file": "File", "issues.sheet": "Sheet", "issues.row": "Row",
+        "issues.column": "Column", "issues.value": "Value", "issues.problem": "Problem",
+        "issues.suggestion": "Suggestion", "issues.code": "Rule", "issues.dataset": "Dataset",
+        "level.error": "Error (not used)", "level.skipped": "Skipped", "level.warning": "Warning",
+        "conflict.level": "Error", "conflict.dataset": "Decision",
+    },
+}
+LANGUAGES = tuple(WORKBOOK)
+
+
+def choose(lang: str | None = None, locale: str | None = None) -> str:
+    """``--lang``, then the rulebook's locale, then the system locale; Chinese when none says."""
+    for candidate in (lang, locale, _system_locale()):
+        if candidate:
+            return "en" if candidate.lower().startswith("en") else "zh"
+    return "zh"
+
+
+def _system_locale() -> str | None:
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(variable)
+        if value and value not in ("C", "POSIX") and not value.startswith("C."):
+            return value
+    try:
+        return system_locale.getlocale()[0]
+    except ValueError:
+        return None
+
+
+class Words:
+    """``words("sheet.summary")`` or ``words("basis", title=...)`` in one language."""
+
+    def __init__(self, lang: str):
+        self.lang = lang if lang in WORKBOOK else "zh"
+        self.catalogue = WORKBOOK[self.lang]
+
+    def __call__(self, key: str, **values) -> str:
+        text = self.catalogue[key]
+        return text.format(**values) if values else text
