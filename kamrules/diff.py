@@ -146,39 +146,32 @@ def write_diff_workbook(diff: RuleDiff, target: Path, lang: str | None = None) -
     written next to ``target`` and renamed into place, so it is complete or absent."""
     from openpyxl import Workbook
 
+    from .render.xlsx import SheetWriter
+
     zh = (lang or diff.lang) == "zh"
     wb = Workbook(write_only=True)
-    summary = wb.create_sheet("影响汇总" if zh else "Impact")
-    summary.append(["决策输出", "原值", "新值", "客户数"] if zh else ["output", "before", "after", "customers"])
+    summary = SheetWriter(wb, "影响汇总" if zh else "Impact")
+    summary.append(["决策输出", "原值", "新值", "客户数"] if zh else ["output", "before", "after", "customers"],
+                   header=True)
     for t in diff.transitions:
         summary.append([t.title, t.before, t.after, t.customers])
     summary.append([])
     summary.append(["数值输出", "变化客户数", "原合计", "新合计"] if zh else ["numeric output", "customers",
-                                                                      "total before", "total after"])
+                                                                      "total before", "total after"], header=True)
     for n in diff.numeric:
-        summary.append([n.title, n.customers, n.total_before, n.total_after])
+        summary.append([n.title, n.customers, n.total_before, n.total_after], [None, None, "money", "money"])
     summary.append([])
-    summary.append(["合计", "原规则", "新规则", "变化"] if zh else ["total", "before", "after", "change"])
+    summary.append(["合计", "原规则", "新规则", "变化"] if zh else ["total", "before", "after", "change"], header=True)
     for name, (before, after) in diff.totals.items():
-        summary.append([MONEY_TOTALS[name][0 if zh else 1], before, after, round(after - before, 2)])
-    customers = wb.create_sheet("受影响客户" if zh else "Affected customers")
+        summary.append([MONEY_TOTALS[name][0 if zh else 1], before, after, round(after - before, 2)],
+                       [None, "money", "money", "money"])
+    customers = SheetWriter(wb, "受影响客户" if zh else "Affected customers")
     columns = [c for c in diff.affected.columns if c != "output"]
     headers = {"customer_id": "客户编号", "name": "客户名称", "title": "决策输出", "before": "原值", "after": "新值"}
-    customers.append([headers.get(c, c) if zh else c for c in columns])
+    customers.append([headers.get(c, c) if zh else c for c in columns], header=True)
     for row in diff.affected.select(columns).iter_rows():
-        customers.append([_as_cell(customers, v) for v in row])
+        customers.append(list(row))  # text stays text: a customer called "=1+1" is not a formula
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
     wb.save(partial)
     os.replace(partial, target)
-
-
-def _as_cell(sheet, value):
-    """Text stays text: a customer called ``=1+1`` is not a formula."""
-    from openpyxl.cell import WriteOnlyCell
-
-    if not isinstance(value, str):
-        return value
-    cell = WriteOnlyCell(sheet, value=value)
-    cell.data_type = "s"
-    return cell

@@ -185,6 +185,15 @@ def load_yaml_file(path: Path, source_name: str | None = None) -> Any:
     return load_yaml(text, name, limits)
 
 
+def load_yaml_document(path: Path, name: str, kind: type, what: str) -> Any:
+    """A rule or test file: None when empty, else its top level must be ``kind`` (YDict or
+    YList); ``what`` says what the file should be, for the error at line 1."""
+    data = load_yaml_file(path, name)
+    if data is not None and not isinstance(data, kind):
+        raise RulebookError(what, file=name, line=1)
+    return data
+
+
 def locate(root: Any, loc: tuple) -> tuple[str | None, int | None, int | None]:
     """File, line and column of the deepest known key on the path ``loc`` below ``root``."""
     file, line, column, node = getattr(root, "file", None), getattr(root, "line", None), None, root

@@ -13,21 +13,12 @@ import pytest
 from kamrules.errors import RulebookError
 from kamrules.rules.excel_tables import ExcelTable, read_excel_table
 
+from conftest import write_workbook
+
 DISPLAY = "rules/tables/d.xlsx"
 OUTPUTS = {"discount_pct": "percent", "tier_label": "text"}
 LABELS = {"discount_pct": "折扣", "tier_label": "等级名称"}
 
-
-def workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
-    """A real .xlsx with one sheet per key; a row is a list of values (None = empty cell)."""
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for name, rows in sheets.items():
-        ws = wb.create_sheet(name)
-        for row in rows:
-            ws.append(row)
-    wb.save(path)
-    return path
 
 
 def read(path: Path, sheet: str | None = "折扣", outputs=OUTPUTS, labels=LABELS) -> ExcelTable:
@@ -42,7 +33,7 @@ def error_text(path: Path, sheet: str | None = "折扣", **kwargs) -> str:
 
 
 def test_labels_other_order_notes_and_cell_values(tmp_path):
-    path = workbook(tmp_path / "d.xlsx", {"说明页": [["这页只有说明"]], "折扣": [
+    path = write_workbook(tmp_path / "d.xlsx", {"说明页": [["这页只有说明"]], "折扣": [
         [" tier ", "累计消费", "等级名称", "\u3000折扣 ", "说明"],
         ["A", ">= 150万", " 战略 ", 0.08, "A级客户 基础折扣8%"],
         ["B, C", "[100万..150万)", "重点", 0.05],                  # no note
@@ -69,7 +60,7 @@ def test_labels_other_order_notes_and_cell_values(tmp_path):
 
 
 def test_header_below_empty_rows_without_note_column(tmp_path):
-    path = workbook(tmp_path / "d.xlsx", {"First": [
+    path = write_workbook(tmp_path / "d.xlsx", {"First": [
         [], [],
         ["tier", "discount_pct", "TIER_LABEL"],
         [],
@@ -84,7 +75,7 @@ def test_header_below_empty_rows_without_note_column(tmp_path):
 
 
 def test_table_may_start_right_of_column_a(tmp_path):
-    path = workbook(tmp_path / "d.xlsx", {"折扣": [
+    path = write_workbook(tmp_path / "d.xlsx", {"折扣": [
         [None, "tier", "折扣", "等级名称", None, "备注"],
         [None, "A", 0.08, "战略", None, "x"],
     ]})
@@ -95,7 +86,7 @@ def test_table_may_start_right_of_column_a(tmp_path):
 
 def test_stale_dimension_in_the_file_does_not_clip_cells(tmp_path):
     # Some tools write a wrong <dimension>; read-only openpyxl would trust it and drop cells.
-    path = workbook(tmp_path / "d.xlsx", {"折扣": [
+    path = write_workbook(tmp_path / "d.xlsx", {"折扣": [
         ["tier", "折扣", "等级名称"], ["A", 0.08, "战略"], ["-", 0, "普通"]]})
     stale = tmp_path / "stale.xlsx"
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(stale, "w") as dst:
@@ -139,7 +130,7 @@ def test_folder_instead_of_file(tmp_path):
 
 
 def test_sheet_not_found(tmp_path):
-    path = workbook(tmp_path / "d.xlsx", {"折扣表": [["x"]], "Credit": [["x"]]})
+    path = write_workbook(tmp_path / "d.xlsx", {"折扣表": [["x"]], "Credit": [["x"]]})
     assert error_text(path, sheet="折扣") == (
         "rules/tables/d.xlsx › 折扣 [discount]: no sheet '折扣' in the workbook\n"
         "  hint: did you mean '折扣表'?")
@@ -212,12 +203,12 @@ SHEET_ERRORS = {
 
 @pytest.mark.parametrize("rows, expected", SHEET_ERRORS.values(), ids=SHEET_ERRORS)
 def test_sheet_errors(tmp_path, rows, expected):
-    path = workbook(tmp_path / "d.xlsx", {"折扣": rows})
+    path = write_workbook(tmp_path / "d.xlsx", {"折扣": rows})
     assert error_text(path) == expected
 
 
 def test_error_attributes_point_at_the_cell(tmp_path):
-    path = workbook(tmp_path / "d.xlsx", {"折扣": [["tier", "等级名称"], ["A", "战略"]]})
+    path = write_workbook(tmp_path / "d.xlsx", {"折扣": [["tier", "等级名称"], ["A", "战略"]]})
     with pytest.raises(RulebookError) as info:
         read(path)
     error = info.value

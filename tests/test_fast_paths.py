@@ -78,6 +78,10 @@ def test_mixed_canonical_and_handwritten_rows_keep_their_order_and_values(tmp_pa
     assert orders["order_date"].to_list() == [dt.date(2026, 10, i % 9 + 1) for i in range(1, 40)]
 
 
+def facts_of(path, sheet: str) -> xlsx_inspect.SheetFacts:
+    return xlsx_inspect.inspect_sheet(path, xlsx_inspect.sheet_members(path)[sheet])
+
+
 def test_streamed_inspection_is_the_same_at_any_chunk_size(tmp_path, monkeypatch):
     sheets = small_ledger()
     sheets["销售明细"] += [[f"SO{i}", "C001", "2026-10-01", "钢材", 1, 10.0, 5.0] for i in range(10, 200)]
@@ -87,11 +91,11 @@ def test_streamed_inspection_is_the_same_at_any_chunk_size(tmp_path, monkeypatch
     for row in (3, 77, 120, 199):
         wb["销售明细"].row_dimensions[row].hidden = True
     wb.save(path)
-    whole = xlsx_inspect.inspect_workbook(path)["销售明细"]
+    whole = facts_of(path, "销售明细")
     assert whole.hidden_rows == {3, 77, 120, 199} and whole.uncached == {(151, 6)}
     for chunk in (16, 100, 1000):
         monkeypatch.setattr(xlsx_inspect, "CHUNK", chunk)
-        facts = xlsx_inspect.inspect_workbook(path)["销售明细"]
+        facts = facts_of(path, "销售明细")
         assert (facts.hidden_rows, facts.uncached, facts.first_columns) == (
             whole.hidden_rows, whole.uncached, whole.first_columns), chunk
     assert [found[1] for found in issues_of(read(tmp_path), "hidden_row")] == [3, 77, 120, 199]

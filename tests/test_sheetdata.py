@@ -12,7 +12,7 @@ import pytest
 from openpyxl import Workbook
 
 from kamrules.render import sheetdata
-from kamrules.render.xlsx import _Sheet
+from kamrules.render.xlsx import SheetWriter
 
 FRAME = pl.DataFrame({
     "name": ["A&B <Co>", "=1+1", "  spaced  ", "bad\x01char", None],
@@ -29,11 +29,11 @@ TYPES = ["text", "bool", "integer", "money", "percent", "date", "date", "text"]
 
 def write(path, frame=FRAME, types=TYPES, batch=2):
     wb = Workbook(write_only=True)
-    sheet = _Sheet(wb, "客户")
+    sheet = SheetWriter(wb, "客户")
     sheet.ws.freeze_panes = "A2"
     sheet.append(list(frame.columns), header=True)
     bulk = {sheet.ws.title: sheet.bulk(frame, types)}
-    other = _Sheet(wb, "其他")
+    other = SheetWriter(wb, "其他")
     other.append(["after"])
     wb.save(path)
     original = sheetdata.BATCH

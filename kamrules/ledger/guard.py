@@ -80,19 +80,19 @@ def _check_zip(path: Path, name: str, limits: Limits) -> None:
                 raise LedgerError(f"part {info.filename} declares a DTD (<!DOCTYPE>), which Excel never writes: "
                                   "entity definitions there can be XML bombs or read local files", file=name,
                                   suggestion="open the original in Excel and save it again as .xlsx")
-        _check_widths(path, archive, name, limits)
+        _check_widths(archive, name, limits)
         if total > limits.max_uncompressed_bytes:
             raise LedgerError(f"the workbook inflates to {total / MiB:,.0f} MiB; the limit is "
                               f"{limits.max_uncompressed_bytes / MiB:,.0f} MiB", file=name,
                               suggestion=f"split it, or raise the limit with {env_name('max_uncompressed_bytes')}")
 
 
-def _check_widths(path: Path, archive: zipfile.ZipFile, name: str, limits: Limits) -> None:
+def _check_widths(archive: zipfile.ZipFile, name: str, limits: Limits) -> None:
     """A cell far to the right makes calamine build that many columns, which takes minutes for
     a few hundred thousand; the references are read before it is called. Only sheets up to
     PRESCAN_BYTES of XML (about 25,000 rows) are scanned, in milliseconds: a small file must not
     cost minutes. Larger sheets are checked by the column limit after reading (SECURITY.md)."""
-    for sheet, member in sheet_members(path).items():
+    for sheet, member in sheet_members(archive).items():
         try:
             info = archive.getinfo(member)
         except KeyError:

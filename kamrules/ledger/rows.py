@@ -56,7 +56,6 @@ class SheetTyper:
                  settings: LedgerSettings):
         self.sheet, self.dataset, self.spec, self.header, self.settings = sheet, dataset, spec, header, settings
         self.issues: list[Issue] = []
-        self._long: set[str] = set()
 
     def issue(self, row, column, value, message: str, code: str, severity: str, suggestion=None) -> Issue:
         return Issue(self.sheet.file, self.sheet.sheet, row, column, value, message, code, severity,
@@ -118,16 +117,16 @@ class SheetTyper:
         """Rows whose cells are all in canonical form take the fast parsers; the others, the
         full ones. Both give the same values, so this only changes the cost."""
         columns = [(name, column) for name, column in self.spec.columns.items() if name in grid.columns]
-        self._long = self._long_columns(grid, [name for name, _ in columns])
+        long = self._long_columns(grid, [name for name, _ in columns])
         rejecting = [ERROR + name for name, column in columns
                      if column.required or name in self.spec.key_columns or column.references is not None]
         fast = [pl.col(name).is_null() | value.is_not_null() for name, column in columns
                 if (value := fast_value(pl.col(name), column)) is not None]
         if not fast:
-            return grid.with_columns(self._checks(columns, fast=False)), rejecting
+            return grid.with_columns(self._checks(columns, long, fast=False)), rejecting
         clean = pl.all_horizontal(fast)
-        parts = [grid.lazy().filter(clean).with_columns(self._checks(columns, fast=True)),
-                 grid.lazy().filter(~clean).with_columns(self._checks(columns, fast=False))]
+        parts = [grid.lazy().filter(clean).with_columns(self._checks(columns, long, fast=True)),
+                 grid.lazy().filter(~clean).with_columns(self._checks(columns, long, fast=False))]
         return pl.concat(parts).sort(ROW).collect(), rejecting
 
     @staticmethod
@@ -140,12 +139,12 @@ class SheetTyper:
         suspects = grid.select([(pl.col(n).str.len_bytes() > longest).any().alias(n) for n in names]).row(0)
         return {n for n, suspect in zip(names, suspects) if suspect}
 
-    def _checks(self, columns, fast: bool) -> list[pl.Expr]:
+    def _checks(self, columns, long: set[str], fast: bool) -> list[pl.Expr]:
         exprs = []
         longest = current_limits().max_cell_chars
         for name, column in columns:
             value, error = coerce(pl.col(name), column, self.settings.date_order, fast)
-            if name in self._long:
+            if name in long:
                 error = pl.coalesce(pl.when(pl.col(name).str.len_chars() > longest).then(
                     pl.lit(f"{TOO_LONG} {longest:,} characters")), error)
             uncached = self._uncached_rows(name)

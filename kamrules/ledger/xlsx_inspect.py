@@ -79,14 +79,21 @@ def _sheet_paths(archive: zipfile.ZipFile) -> dict[str, str]:
     return paths
 
 
-def sheet_members(path) -> dict[str, str]:
-    """Sheet name → zip member of its XML; empty when the file cannot be inspected (calamine reports that)."""
+def sheet_members(source) -> dict[str, str]:
+    """Sheet name → zip member of its XML, from a path or an open ZipFile; empty when the file
+    cannot be inspected (calamine reports that)."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-            return {name: member for name, member in _sheet_paths(archive).items() if member in names}
+        if isinstance(source, zipfile.ZipFile):
+            return _members(source)
+        with zipfile.ZipFile(source) as archive:
+            return _members(archive)
     except ZIP_ERRORS:
         return {}
+
+
+def _members(archive: zipfile.ZipFile) -> dict[str, str]:
+    names = set(archive.namelist())
+    return {name: member for name, member in _sheet_paths(archive).items() if member in names}
 
 
 def inspect_sheet(path, member: str, top_rows: int = TOP_ROWS) -> SheetFacts | None:
@@ -101,11 +108,6 @@ def inspect_sheet(path, member: str, top_rows: int = TOP_ROWS) -> SheetFacts | N
         return None
     return facts
 
-
-def inspect_workbook(path) -> dict[str, SheetFacts]:
-    """Facts per sheet name (sheets that cannot be inspected are left out)."""
-    found = {name: inspect_sheet(path, member) for name, member in sheet_members(path).items()}
-    return {name: facts for name, facts in found.items() if facts is not None}
 
 
 def _row_pieces(stream):

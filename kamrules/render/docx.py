@@ -89,9 +89,8 @@ def _bounded_filter(env: BoundedEnvironment, function):
             raise SecurityError(f"a filter argument above {env.LARGEST_ARGUMENT:,} is not allowed in templates")
         return function(*args, **kwargs)
 
-    for marker in ("jinja_pass_arg",):  # keep pass_context / pass_eval_context / pass_environment
-        if hasattr(function, marker):
-            setattr(bounded, marker, getattr(function, marker))
+    if hasattr(function, "jinja_pass_arg"):  # keep pass_context / pass_eval_context / pass_environment
+        bounded.jinja_pass_arg = function.jinja_pass_arg
     return bounded
 
 

@@ -97,7 +97,7 @@ class _FormattedCell(Cell):
         return "<formatted cell>"
 
 
-class _Sheet:
+class SheetWriter:
     """A write-only sheet that knows how many rows it has (charts need the ranges).
 
     openpyxl serialises each appended row at once, so plain values go through its own
@@ -180,7 +180,7 @@ class PortfolioWriter:
         wb, self._bulk = Workbook(write_only=True), {}
         frame, alerts = self.worded(frame), {title: self.worded(rows) for title, rows in alerts.items()}
         w = self.words
-        summary = _Sheet(wb, w("sheet.summary"))
+        summary = SheetWriter(wb, w("sheet.summary"))
         columns = [c for c in self.columns if c.field in frame.columns]
         self._table(wb, w("sheet.customers"), columns, frame)
         self._visit_plan(wb, frame)
@@ -200,7 +200,7 @@ class PortfolioWriter:
         return frame.with_columns([phrase_expr(c, mapping).alias(c) for c in traces])
 
     def _table(self, wb: Workbook, title: str, columns: list[Column], frame: pl.DataFrame) -> None:
-        sheet = _Sheet(wb, title)
+        sheet = SheetWriter(wb, title)
         sheet.ws.freeze_panes = "C2"
         sheet.widths([_width(c) for c in columns])
         sheet.append([c.header for c in columns], header=True)
@@ -234,7 +234,7 @@ class PortfolioWriter:
                   (plan.every_days, w("visits.every"), "integer"), ("last_visit_date", w("visits.last"), "date"),
                   ("days_since_visit", w("visits.since"), "integer")]
         wanted = [w for w in wanted if w[0] in rows.columns]
-        sheet = _Sheet(wb, w("sheet.visits"))
+        sheet = SheetWriter(wb, w("sheet.visits"))
         sheet.ws.freeze_panes = "A2"
         sheet.widths([14, 8, 10, 30, 10, 8, 12, 14, 14][:len(wanted)])
         sheet.append([w[1] for w in wanted], header=True)
@@ -248,7 +248,7 @@ class PortfolioWriter:
     def _reminders(wb: Workbook, events: list, w: Words) -> None:
         """Birthdays, contract renewals and festivals in the calendar's horizon, by date."""
         kinds = {kind: w(f"reminders.{kind}") for kind in ("birthday", "renewal", "festival")}
-        sheet = _Sheet(wb, w("sheet.reminders"))
+        sheet = SheetWriter(wb, w("sheet.reminders"))
         sheet.ws.freeze_panes = "A2"
         sheet.widths([14, 10, 10, 40, 60])
         sheet.append([w(f"reminders.{k}") for k in ("date", "kind", "customer_id", "summary", "description")],
@@ -258,7 +258,7 @@ class PortfolioWriter:
             sheet.append([event.day, kinds.get(event.kind, event.kind), customer, event.summary,
                           event.description.replace("\n", "；")], ["date", None, None, None, None])
 
-    def _pareto(self, wb: Workbook, frame: pl.DataFrame) -> _Sheet | None:
+    def _pareto(self, wb: Workbook, frame: pl.DataFrame) -> SheetWriter | None:
         """Cumulative revenue share by customer rank, at most 200 points (charted on the summary)."""
         if "cumulative_share" not in frame.columns or "revenue_rank" not in frame.columns or frame.is_empty():
             return None
@@ -268,14 +268,14 @@ class PortfolioWriter:
         if points["revenue_rank"][-1] != ranked["revenue_rank"][-1]:
             points = pl.concat([points, ranked.tail(1)])
         w = self.words
-        sheet = _Sheet(wb, w("sheet.pareto"))
+        sheet = SheetWriter(wb, w("sheet.pareto"))
         sheet.widths([8, 10, 30, 10])
         sheet.append([w(f"pareto.{k}") for k in ("rank", "customer_id", "name", "share")], header=True)
         for row in points.iter_rows():
             sheet.append(list(row), ["integer", "text", "text", "percent"])
         return sheet
 
-    def _summary(self, sheet: _Sheet, frame, issues, conflicts, alerts, stats, pareto: _Sheet | None) -> None:
+    def _summary(self, sheet: SheetWriter, frame, issues, conflicts, alerts, stats, pareto: SheetWriter | None) -> None:
         ws, w = sheet.ws, self.words
         sheet.widths([28, 18, 18, 18])
         title = WriteOnlyCell(ws, value=w("summary.title"))
@@ -317,7 +317,7 @@ class PortfolioWriter:
             ws.add_chart(chart, f"F{anchor_row}")
 
     @staticmethod
-    def _model_rows(sheet: _Sheet, model: dict, w: Words) -> None:
+    def _model_rows(sheet: SheetWriter, model: dict, w: Words) -> None:
         """A fitted predictive model: its parameters and how well the fit went."""
         title = w("model." + model["model"])
         params = ("，" if w.lang == "zh" else ", ").join(f"{k} = {v:.4g}" for k, v in model["params"].items())
@@ -336,7 +336,7 @@ class PortfolioWriter:
         chart.height, chart.width = 7.5, 16
         ws.add_chart(chart, anchor)
 
-    def _breakdown(self, sheet: _Sheet, frame: pl.DataFrame, decision, revenue) -> tuple[int, int] | None:
+    def _breakdown(self, sheet: SheetWriter, frame: pl.DataFrame, decision, revenue) -> tuple[int, int] | None:
         """Customers and revenue per value of the decision's first text output; (header row, last row)."""
         text_outputs = [o for o, t in decision.outputs.items() if t == "text" and o in frame.columns]
         if not text_outputs or "revenue_12m" not in frame.columns or decision.hit in ("collect", "rule_order"):
@@ -358,7 +358,7 @@ class PortfolioWriter:
                                 [None, None, "money", "percent"])
         return first, last
 
-    def _exposure(self, sheet: _Sheet, frame: pl.DataFrame) -> tuple[int, int] | None:
+    def _exposure(self, sheet: SheetWriter, frame: pl.DataFrame) -> tuple[int, int] | None:
         status, amount = self.spec.status_field, self.spec.exposure_field
         if status not in frame.columns or amount not in frame.columns or frame.is_empty():
             return None
@@ -378,7 +378,7 @@ class PortfolioWriter:
 
     def _issues(self, wb: Workbook, issues: list[Issue], conflicts: list[DecisionIssue]) -> None:
         w = self.words
-        sheet = _Sheet(wb, w("sheet.issues"))
+        sheet = SheetWriter(wb, w("sheet.issues"))
         sheet.widths([8, 24, 14, 8, 14, 20, 50, 40, 18, 12])
         sheet.ws.freeze_panes = "A2"
         sheet.append(issue_headers(w), header=True)
@@ -411,7 +411,7 @@ def write_issues_workbook(target: Path, issues: Iterable[Issue], words: Words | 
     """``issues.xlsx``: every row not used (rejected or skipped), for the back office to check at the source."""
     words = words or Words("zh")
     wb = Workbook(write_only=True)
-    sheet = _Sheet(wb, words("sheet.issues"))
+    sheet = SheetWriter(wb, words("sheet.issues"))
     sheet.ws.freeze_panes = "A2"
     sheet.append(issue_headers(words), header=True)
     for issue in issues:

@@ -19,6 +19,7 @@ from typing import Any, Optional
 
 import polars as pl
 
+from ..i18n import choose
 from .decisions import CompiledRulebook, Decision
 from .engine import FIX, KEY, TRACE, WAS, PolarsEngine
 from .unparse import unparse, value_text
@@ -38,8 +39,7 @@ WORDS = {
 
 
 def language(rulebook: CompiledRulebook, lang: Optional[str]) -> str:
-    choice = (lang or rulebook.spec.locale or "zh").lower()
-    return "en" if choice.startswith("en") else "zh"
+    return choose(lang, rulebook.spec.locale)
 
 
 def split_trace(trace: Optional[str]) -> list[str]:

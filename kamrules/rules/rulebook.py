@@ -19,7 +19,7 @@ from ..ledger.config import DatasetSpec, LedgerSettings
 from ..metrics.config import MetricsSpec
 from ..render.calendar_config import CalendarSpec
 from ..render.config import CompanySpec, DocumentSpec, PortfolioSpec, VisitPlanSpec
-from ..yamlio import YDict, YList, load_yaml_file, locate
+from ..yamlio import YDict, YList, load_yaml_document, locate
 from .model import ConstraintSpec, DecisionSpec
 from ..names import did_you_mean
 
@@ -78,17 +78,13 @@ def read_sources(project: Path) -> RulebookSource:
         name = path.relative_to(project).as_posix()
         hashes[name] = hashlib.sha256(path.read_bytes()).hexdigest()
         try:
-            data = load_yaml_file(path, name)
+            data = load_yaml_document(path, name, YDict,
+                                      "the file must be a mapping of sections (kamrules: 1, decisions: …)")
         except RulebookError as exc:
             errors.append(exc)
             continue
-        if data is None:
-            continue
-        if not isinstance(data, YDict):
-            errors.append(RulebookError("the file must be a mapping of sections (kamrules: 1, decisions: …)",
-                                        file=name, line=1))
-            continue
-        errors.extend(_merge(merged, data, name))
+        if data is not None:
+            errors.extend(_merge(merged, data, name))
     if errors:
         raise RulebookInvalid(errors)
     return RulebookSource(merged, hashes, project)

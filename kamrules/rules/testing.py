@@ -29,7 +29,7 @@ from ..errors import RulebookError, RulebookInvalid
 from ..metrics import INTERNAL_COLUMNS
 from ..names import did_you_mean
 from ..types import POLARS_TYPES, cast_to
-from ..yamlio import YList, load_yaml_file, locate
+from ..yamlio import YList, load_yaml_document, locate
 from .compiler import compile_expression
 from .decisions import CompiledRulebook
 from .engine import TRACE, PolarsEngine
@@ -95,15 +95,12 @@ def load_cases(project: Path, rulebook: CompiledRulebook) -> list[tuple[CaseSpec
     for path in case_files(project):
         name = path.relative_to(project).as_posix()
         try:
-            data = load_yaml_file(path, name)
+            data = load_yaml_document(path, name, YList,
+                                      "a test file is a list of cases (- name: …, given: …, expect: …)")
         except RulebookError as exc:
             errors.append(exc)
             continue
         if data is None:
-            continue
-        if not isinstance(data, YList):
-            errors.append(RulebookError("a test file is a list of cases (- name: …, given: …, expect: …)",
-                                        file=name, line=1))
             continue
         for index, raw in enumerate(data):
             line = data.line_of(index)
