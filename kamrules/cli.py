@@ -2,6 +2,10 @@
 
 Exit codes: 0 success (rejected rows are reported, not failures) · 1 a kamrules error
 (bad rulebook, unreadable workbook, locked project…) · 2 wrong usage.
+
+Messages are in Chinese or English: ``--lang`` (or ``KAMRULES_LANG``), then the locale of the
+project's rules, then the system locale (:func:`language`). Every text is a key of
+:mod:`kamrules.messages`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from . import __version__
 from .errors import KamrulesError
+from .i18n import choose, localize, msg, project_locale
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="kamrules: key account rules engine — spreadsheets + YAML policy → decisions and documents.")
@@ -25,37 +30,54 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ProjectOption = typer.Option(Path("."), "--project", "-p", help="Project folder (has rules/, inputs/, templates/).")
+LangOption = typer.Option(None, "--lang", envvar="KAMRULES_LANG",
+                          help="zh or en for messages, sheet names and headers; default the rules' locale, "
+                               "then the system locale.")
 
 
-def _parse_date(value: Optional[str]) -> Optional[dt.date]:
+def language(lang: Optional[str], project: Optional[Path] = None) -> str:
+    """``--lang``, then the locale of the project's rules, then the system locale."""
+    if lang not in (None, "zh", "en"):
+        raise typer.BadParameter(msg("cli.unknown_lang", lang=lang).localize(choose(None)), param_hint="--lang")
+    return choose(lang, project_locale(project) if project is not None else None)
+
+
+def say(lang: str, key: str, **values) -> None:
+    out.print(msg(key, **values).localize(lang), markup=False)
+
+
+def _parse_date(value: Optional[str], lang: str) -> Optional[dt.date]:
     if value is None:
         return None
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-10-31") from None
+        raise typer.BadParameter(msg("cli.bad_date", value=value).localize(lang)) from None
 
 
-def _fail(error: KamrulesError, as_json: bool = False) -> None:
+def _fail(error: KamrulesError, lang: str, as_json: bool = False) -> None:
     if as_json:
-        out.print(json.dumps({"ok": False, "error": error_dict(error)}, ensure_ascii=False), markup=False)
+        out.print(json.dumps({"ok": False, "error": error_dict(error, lang)}, ensure_ascii=False), markup=False)
     else:
-        err.print("error: " + str(error), markup=False)
+        err.print(msg("cli.error", error=error.render(lang)).localize(lang), markup=False)
     raise typer.Exit(error.exit_code)
 
 
-def error_dict(error: Exception) -> dict:
-    """An error as JSON: its kind, location, message, suggestion and every documented attribute."""
-    data = {"kind": type(error).__name__, "message": getattr(error, "message", str(error))}
+def error_dict(error: Exception, lang: str = "en") -> dict:
+    """An error as JSON: its kind, location, message (in ``lang``), message id, suggestion and
+    every documented attribute. Scripts should test ``kind`` and ``message_id``, not the wording."""
+    message = getattr(error, "message", str(error))
+    data = {"kind": type(error).__name__, "message": localize(message, lang),
+            "message_id": getattr(message, "key", None)}
     location = getattr(error, "location", None)
     if callable(location):
-        data["location"] = location()
+        data["location"] = location(lang)
     for name, value in vars(error).items():
         if name not in data and not name.startswith("_") and isinstance(value, (str, int, float, bool, type(None))):
-            data[name] = value
+            data[name] = localize(value, lang)
     errors = getattr(error, "errors", None)
     if errors:
-        data["errors"] = [error_dict(e) for e in errors]
+        data["errors"] = [error_dict(e, lang) for e in errors]
     return data
 
 
@@ -73,19 +95,17 @@ def run(project: Path = ProjectOption,
                                                         "changed since the last run; set unreadable files aside."),
         force: bool = typer.Option(False, "--force", help="With --once: run even if nothing changed."),
         engine: str = typer.Option("polars", "--engine", help="polars (default) or durable (needs kamrules[durable])."),
-        lang: Optional[str] = typer.Option(None, "--lang", help="zh or en for sheet names and headers; "
-                                                                "default the rulebook's locale."),
+        lang: Optional[str] = LangOption,
         as_json: bool = JsonOption) -> None:
     """Read inputs/, apply rules/, fill templates/ → a new folder in outputs/."""
     from .pipeline import RunOptions, run as run_pipeline
 
-    when = _parse_date(as_of)
+    words = language(lang, project)
+    when = _parse_date(as_of, words)
     if engine not in ("polars", "durable"):
-        raise typer.BadParameter(f"unknown engine {engine!r}; use polars or durable", param_hint="--engine")
-    if lang not in (None, "zh", "en"):
-        raise typer.BadParameter(f"unknown language {lang!r}; use zh or en", param_hint="--lang")
+        raise typer.BadParameter(msg("cli.unknown_engine", engine=engine).localize(words), param_hint="--engine")
     if once:
-        _run_once(project, when, workers, force, quiet)
+        _run_once(project, when, workers, force, quiet, words)
         return
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   console=err, transient=True, disable=quiet or as_json or not err.is_terminal) as bar:
@@ -101,7 +121,7 @@ def run(project: Path = ProjectOption,
                                   options=RunOptions(workers=workers, pdf=pdf, engine=engine, lang=lang))
         except KamrulesError as exc:
             bar.stop()
-            _fail(exc, as_json)
+            _fail(exc, words, as_json)
     if as_json:
         manifest = json.loads((result.run_dir / "run.json").read_text(encoding="utf-8"))
         out.print(json.dumps({"ok": True, "run_dir": str(result.run_dir), **manifest}, ensure_ascii=False),
@@ -110,23 +130,23 @@ def run(project: Path = ProjectOption,
     if quiet:
         out.print(str(result.run_dir), markup=False)
         return
-    _print_summary(result)
+    _print_summary(result, words)
 
 
-def _run_once(project: Path, when, workers, force: bool, quiet: bool) -> None:
+def _run_once(project: Path, when, workers, force: bool, quiet: bool, lang: str) -> None:
     from .watch import WatchOptions, run_if_changed, setup_logging
 
     setup_logging(project.resolve(), console=False)
     try:
         result = run_if_changed(project.resolve(), WatchOptions(as_of=when, force=force, workers=workers))
     except KamrulesError as exc:
-        _fail(exc)
+        _fail(exc, lang)
     if result is None:
-        out.print("nothing changed since the last run; not run again (use --force to run anyway)", markup=False)
+        say(lang, "cli.once.unchanged")
     elif quiet:
         out.print(str(result.run_dir), markup=False)
     else:
-        _print_summary(result)
+        _print_summary(result, lang)
 
 
 @app.command()
@@ -137,106 +157,116 @@ def watch(project: Path = ProjectOption,
                                         help="Set aside a file unchanged this long that still does not open."),
           poll: bool = typer.Option(False, "--poll", help="Poll instead of OS events (network drives)."),
           as_of: Optional[str] = typer.Option(None, "--as-of", help="Evaluate as of this date; default today."),
-          force: bool = typer.Option(False, "--force", help="Run at start even if nothing changed.")) -> None:
+          force: bool = typer.Option(False, "--force", help="Run at start even if nothing changed."),
+          lang: Optional[str] = LangOption) -> None:
     """Watch inputs/, rules/ and templates/ and run whenever they change (Ctrl-C to stop)."""
     from .watch import Watcher, WatchOptions, install_signal_handlers, setup_logging
 
+    words = language(lang, project)
     root = project.resolve()
     if not root.is_dir():
-        _fail(KamrulesError(f"{root}: project folder does not exist"))
+        _fail(KamrulesError(msg("cli.no_project", path=str(root))), words)
     setup_logging(root)
     watcher = Watcher(root, WatchOptions(settle=settle, debounce=debounce, give_up=give_up, poll=poll,
-                                         as_of=_parse_date(as_of), force=force))
+                                         as_of=_parse_date(as_of, words), force=force))
     install_signal_handlers(watcher.stop)
     try:
         watcher.serve()
     except KamrulesError as exc:
-        _fail(exc)
+        _fail(exc, words)
 
 
 @app.command()
-def status(project: Path = ProjectOption) -> None:
+def status(project: Path = ProjectOption, lang: Optional[str] = LangOption) -> None:
     """Last run, whether inputs changed since, files set aside, and whether a watcher runs."""
     from .watch import status as project_status
 
+    words = language(lang, project)
     state = project_status(project)
-    out.print(f"last run: {state.last_run or 'none'}" + (f" (finished {state.finished_at})" if state.finished_at else ""),
-              markup=False)
-    out.print("up to date" if state.up_to_date else "changes not yet run:", markup=False)
+    if state.finished_at:
+        say(words, "cli.status.last_run_at", run=state.last_run, finished=state.finished_at)
+    else:
+        say(words, "cli.status.last_run", run=state.last_run or msg("cli.status.none"))
+    say(words, "cli.status.up_to_date" if state.up_to_date else "cli.status.pending")
     for name in state.pending:
         out.print(f"  {name}", markup=False)
     if state.rejected:
-        out.print("set aside in inputs/rejected/: " + ", ".join(state.rejected), markup=False)
-    out.print(f"watcher: running (process {state.watcher_pid})" if state.watcher_pid else "watcher: not running",
-              markup=False)
+        say(words, "cli.status.rejected", files=", ".join(state.rejected))
+    if state.watcher_pid:
+        say(words, "cli.status.watcher", pid=state.watcher_pid)
+    else:
+        say(words, "cli.status.no_watcher")
 
 
-def describe_issue(issue) -> str:
+def describe_issue(issue, lang: str = "en") -> str:
     """``file · sheet · row N · column = 'value': message`` on one line."""
-    where = " · ".join(str(p) for p in (issue.file, issue.sheet, f"row {issue.row}" if issue.row else None) if p)
+    row = msg("where.row", row=issue.row).localize(lang) if issue.row else None
+    where = " · ".join(str(p) for p in (issue.file, issue.sheet, row) if p)
     cell = f" · {issue.column} = {issue.value or ''!r}" if issue.column else ""
-    remedy = f" — {issue.suggestion}" if issue.suggestion else ""
-    return f"{where}{cell}: {issue.message}{remedy}"
+    remedy = f" — {localize(issue.suggestion, lang)}" if issue.suggestion else ""
+    return msg("located", where=f"{where}{cell}", message=localize(issue.message, lang)).localize(lang) + remedy
 
 
-def _print_summary(result) -> None:
+def _print_summary(result, lang: str) -> None:
     frame = result.result.frame
-    out.print(f"kamrules {__version__} · as of {result.as_of.isoformat()}", markup=False)
-    out.print("read:", markup=False)
+    say(lang, "cli.run.heading", version=__version__, as_of=result.as_of.isoformat())
+    say(lang, "cli.run.read")
     for name, stats in result.ledger.stats.items():
-        line = f"  {name:<12} {stats.rows_used:>8,} rows used"
+        line = msg("cli.run.rows_used", dataset=name, rows=stats.rows_used).localize(lang)
         if stats.rows_rejected:
-            line += f", {stats.rows_rejected:,} rejected"
+            line += msg("cli.run.rows_rejected", rows=stats.rows_rejected).localize(lang)
         if stats.rows_skipped:
-            line += f", {stats.rows_skipped:,} skipped"
+            line += msg("cli.run.rows_skipped", rows=stats.rows_skipped).localize(lang)
         out.print(line, markup=False)
-    out.print("decided:", markup=False)
-    out.print(f"  customers    {result.customers:>8,}", markup=False)
+    say(lang, "cli.run.decided")
+    say(lang, "cli.run.customers", count=result.customers)
     if "key_account" in frame.columns:
-        out.print(f"  key accounts {int(frame['key_account'].fill_null(False).sum()):>8,}", markup=False)
+        say(lang, "cli.run.key_accounts", count=int(frame["key_account"].fill_null(False).sum()))
     for doc, count in result.documents.items():
-        out.print(f"  {doc:<12} {count:>8,} {'PDF copies' if doc == 'pdf' else 'documents'}", markup=False)
-    if result.options and result.options.pdf_skipped:
-        out.print(f"PDF skipped: {result.options.pdf_skipped}", markup=False)
-    if result.options and result.options.pdf_failed:
-        out.print(f"PDF failed for {len(result.options.pdf_failed)} documents: "
-                  + ", ".join(result.options.pdf_failed[:5]), markup=False)
+        say(lang, "cli.run.pdf_copies" if doc == "pdf" else "cli.run.documents", document=doc, count=count)
+    options = result.options
+    if options and options.pdf_skipped:
+        say(lang, "cli.run.pdf_skipped", reason=localize(options.pdf_skipped, lang))
+    if options and options.pdf_failed:
+        say(lang, "cli.run.pdf_failed", count=len(options.pdf_failed), files=", ".join(options.pdf_failed[:5]))
     errors = [i for i in result.issues if i.severity == "error"]
     if errors:
-        out.print(f"{len(errors)} rows were rejected (see 数据问题 in portfolio.xlsx, and issues.xlsx):", markup=False)
+        say(lang, "cli.run.rejected", count=len(errors))
         for issue in errors[:10]:
-            out.print("  " + describe_issue(issue), markup=False)
+            out.print("  " + describe_issue(issue, lang), markup=False)
         if len(errors) > 10:
-            out.print(f"  … and {len(errors) - 10} more", markup=False)
+            say(lang, "cli.run.more", count=len(errors) - 10)
     for severity in ("skipped", "warning"):
         counts = Counter(i.code for i in result.issues if i.severity == severity)
         if counts:
-            out.print(f"{severity}: " + ", ".join(f"{code} ×{n}" for code, n in sorted(counts.items())), markup=False)
+            say(lang, f"cli.run.{severity}", codes=", ".join(f"{code} ×{n}" for code, n in sorted(counts.items())))
     if result.result.issues:
-        out.print(f"{len(result.result.issues)} decision conflicts (listed in 数据问题)", markup=False)
+        say(lang, "cli.run.conflicts", count=len(result.result.issues))
     for issue in result.issues:
         if issue.code == "model_not_fitted":
-            out.print(f"{issue.file}: {issue.message}\n  hint: {issue.suggestion}", markup=False)
+            out.print(msg("located", where=issue.file, message=localize(issue.message, lang)).localize(lang)
+                      + "\n  " + msg("hint", hint=localize(issue.suggestion, lang)).localize(lang), markup=False)
     for decision, count in result.result.unmatched.items():
-        out.print(f"decision {decision}: no rule matched for {count} customers (output left empty)", markup=False)
+        say(lang, "cli.run.unmatched", decision=decision, count=count)
     for decision, count in result.result.quota_trimmed.items():
-        out.print(f"decision {decision}: quota reached, {count} customers over the cap set to false", markup=False)
+        say(lang, "cli.run.quota", decision=decision, count=count)
     for constraint, count in result.result.constraint_fixes.items():
-        out.print(f"constraint {constraint}: adjusted {count} customers", markup=False)
-    out.print(f"outputs: {result.run_dir}", markup=False)
+        say(lang, "cli.run.constraint", constraint=constraint, count=count)
+    say(lang, "cli.run.outputs", run_dir=str(result.run_dir))
 
 
 @app.command()
-def check(project: Path = ProjectOption, as_json: bool = JsonOption) -> None:
+def check(project: Path = ProjectOption, lang: Optional[str] = LangOption, as_json: bool = JsonOption) -> None:
     """Validate the rulebook (rules/*.yaml) and the templates it names, without reading any data."""
     from .pipeline import check as check_project
 
+    words = language(lang, project)
     try:
         rulebook, findings = check_project(project)
     except KamrulesError as exc:
-        _fail(exc, as_json)
+        _fail(exc, words, as_json)
     if as_json:
-        out.print(json.dumps({"ok": not findings, "findings": [error_dict(f) for f in findings],
+        out.print(json.dumps({"ok": not findings, "findings": [error_dict(f, words) for f in findings],
                               "decisions": len(rulebook.decisions),
                               "rules": sum(len(d.rules) for d in rulebook.decisions),
                               "constraints": len(rulebook.constraints), "datasets": len(rulebook.spec.datasets)},
@@ -246,25 +276,25 @@ def check(project: Path = ProjectOption, as_json: bool = JsonOption) -> None:
         return
     if findings:
         count = len(findings)
-        out.print(f"check found {count} problem{'s' if count != 1 else ''}:", markup=False)
+        say(words, "cli.check.problems", count=count, s="s" if count != 1 else "")
         for finding in findings:
-            out.print("  " + str(finding).replace("\n", "\n  "), markup=False)
+            out.print("  " + finding.render(words).replace("\n", "\n  "), markup=False)
         raise typer.Exit(1)
-    rules = sum(len(d.rules) for d in rulebook.decisions)
-    out.print(f"rulebook OK: {len(rulebook.decisions)} decisions, {rules} rules, "
-              f"{len(rulebook.constraints)} constraints, {len(rulebook.spec.datasets)} datasets", markup=False)
+    say(words, "cli.check.ok", decisions=len(rulebook.decisions), rules=sum(len(d.rules) for d in rulebook.decisions),
+        constraints=len(rulebook.constraints), datasets=len(rulebook.spec.datasets))
 
 
 @app.command("test")
-def test_rules(project: Path = ProjectOption, as_json: bool = JsonOption) -> None:
+def test_rules(project: Path = ProjectOption, lang: Optional[str] = LangOption, as_json: bool = JsonOption) -> None:
     """Run the rule test cases in rules/tests/*.yaml (given values → expected decisions)."""
     from .rules.decisions import load_rulebook
     from .rules.testing import run_rule_tests
 
+    words = language(lang, project)
     try:
         report = run_rule_tests(project.resolve(), load_rulebook(project.resolve()))
     except KamrulesError as exc:
-        _fail(exc, as_json)
+        _fail(exc, words, as_json)
     if as_json:
         cases = [{"name": r.name, "file": r.file, "line": r.line, "passed": r.passed,
                   "mismatches": [{"field": m.field, "expected": m.expected, "actual": m.actual} for m in r.mismatches],
@@ -276,22 +306,22 @@ def test_rules(project: Path = ProjectOption, as_json: bool = JsonOption) -> Non
             raise typer.Exit(1)
         return
     if not report.results:
-        out.print("no rule tests: add cases to rules/tests/*.yaml", markup=False)
+        say(words, "cli.test.none")
         return
     for result in report.results:
         if result.passed:
-            out.print(f"  ok    {result.name}", markup=False)
+            say(words, "cli.test.ok", name=result.name)
             continue
-        out.print(f"  FAIL  {result.name}  ({result.file}:{result.line})", markup=False)
+        say(words, "cli.test.fail", name=result.name, file=result.file, line=result.line)
         for mismatch in result.mismatches:
-            out.print(f"        {mismatch.field}: expected {_show(mismatch.expected)}, got {_show(mismatch.actual)}",
-                      markup=False)
+            say(words, "cli.test.mismatch", field=mismatch.field, expected=_show(mismatch.expected),
+                actual=_show(mismatch.actual))
         trace = ", ".join(f"{decision}={rules}" for decision, rules in result.trace.items() if rules)
-        out.print(f"        trace: {trace}", markup=False)
+        say(words, "cli.test.trace", trace=trace)
     failed = len(report.failed)
-    out.print(f"{len(report.results) - failed} passed, {failed} failed", markup=False)
+    say(words, "cli.test.summary", passed=len(report.results) - failed, failed=failed)
     if report.unexercised:
-        out.print("rules no case exercises: " + ", ".join(report.unexercised), markup=False)
+        say(words, "cli.test.unexercised", rules=", ".join(report.unexercised))
     if failed:
         raise typer.Exit(1)
 
@@ -306,18 +336,17 @@ def _show(value) -> str:
 def explain(customer_id: str = typer.Argument(..., help="Customer id, e.g. C0168."),
             project: Path = ProjectOption,
             run_id: Optional[str] = typer.Option(None, "--run", help="Run folder name; default the latest run."),
-            lang: Optional[str] = typer.Option(None, "--lang", help="zh or en; default the rulebook's locale."),
+            lang: Optional[str] = LangOption,
             as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Why a customer got each decision in a finished run."""
-    import json
-
     from .pipeline import explain as explain_customer
     from .rules.explain import render_text
 
+    words = language(lang, project)
     try:
-        explanation = explain_customer(project, customer_id, run_id, lang)
+        explanation = explain_customer(project, customer_id, run_id, words)
     except KamrulesError as exc:
-        _fail(exc)
+        _fail(exc, words, as_json)
     if as_json:
         out.print(json.dumps(explanation.to_dict(), ensure_ascii=False, indent=2, default=str), markup=False)
     else:
@@ -330,51 +359,57 @@ def diff(rules: Path = typer.Option(..., "--rules", help="The other rules: a rul
          as_of: Optional[str] = typer.Option(None, "--as-of", help="Evaluate as of this date (YYYY-MM-DD); default today."),
          output: Optional[Path] = typer.Option(None, "--output", "-o",
                                                help="Workbook to write; default outputs/diff-<date-time>.xlsx."),
-         lang: Optional[str] = typer.Option(None, "--lang", help="zh or en for the workbook; default the rulebook's "
-                                                                 "locale."),
+         lang: Optional[str] = LangOption,
          as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON.")) -> None:
     """What changes if the other rules were used on the current data (nothing else is written)."""
     from .diff import MONEY_TOTALS, rule_diff, write_diff_workbook
 
-    when = _parse_date(as_of) or dt.date.today()
+    words = language(lang, project)
+    when = _parse_date(as_of, words) or dt.date.today()
     try:
         result = rule_diff(project, rules, when)
     except KamrulesError as exc:
-        _fail(exc, as_json)
+        _fail(exc, words, as_json)
     target = output or project / "outputs" / f"diff-{dt.datetime.now():%Y%m%d-%H%M%S}.xlsx"
-    write_diff_workbook(result, target, lang)
+    write_diff_workbook(result, target, words)
     if as_json:
         out.print(json.dumps({**result.as_dict(), "workbook": str(target)}, ensure_ascii=False, default=str),
                   markup=False)
         return
-    out.print(f"{result.affected_customers} of {result.customers} customers would change (as of {when}):",
-              markup=False)
+    say(words, "cli.diff.heading", affected=result.affected_customers, customers=result.customers, as_of=when)
     for t in result.transitions:
-        out.print(f"  {t.title} ({t.output}): {t.before} → {t.after}  {t.customers}", markup=False)
+        say(words, "cli.diff.transition", title=t.title, output=t.output, before=t.before, after=t.after,
+            customers=t.customers)
     for n in result.numeric:
-        totals = (f", total {n.total_before:,.2f} → {n.total_after:,.2f}" if n.total_before is not None else "")
-        out.print(f"  {n.title} ({n.output}): {n.customers} customers changed{totals}", markup=False)
+        if n.total_before is None:
+            say(words, "cli.diff.numeric", title=n.title, output=n.output, customers=n.customers)
+        else:
+            say(words, "cli.diff.numeric_total", title=n.title, output=n.output, customers=n.customers,
+                before=n.total_before, after=n.total_after)
     for name, (before, after) in result.totals.items():
-        out.print(f"  {MONEY_TOTALS[name][1]}: {before:,.2f} → {after:,.2f} ({after - before:+,.2f})", markup=False)
-    out.print(f"workbook: {target}", markup=False)
+        say(words, "cli.diff.total", name=MONEY_TOTALS[name][0 if words == "zh" else 1], before=before, after=after,
+            change=after - before)
+    say(words, "cli.diff.workbook", path=str(target))
 
 
 @app.command()
 def init(folder: Path = typer.Argument(..., help="New project folder (created; must not hold a project yet)."),
-         lang: str = typer.Option("zh", "--lang", help="zh or en: README, templates and explanations.")) -> None:
+         lang: str = typer.Option("zh", "--lang", help="zh or en: rules, README, templates and messages.")) -> None:
     """Create a working project: rules with comments, templates, a sample ledger, a README."""
     from .init import init_project
 
+    words = language(lang)
     try:
         files = init_project(folder, lang)
     except KamrulesError as exc:
-        _fail(exc)
-    out.print(f"created {folder} ({len(files)} files); next:", markup=False)
+        _fail(exc, words)
+    say(words, "cli.init.created", folder=str(folder), count=len(files))
     out.print(f"  cd {folder}\n  kamrules run\n  kamrules explain C0168", markup=False)
 
 
 @app.command()
-def schema(output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write it to this file instead.")) -> None:
+def schema(output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write it to this file instead."),
+           lang: Optional[str] = LangOption) -> None:
     """Print the JSON Schema of rules/*.yaml (for editors: VS Code's YAML extension)."""
     from .schema import schema_text
 
@@ -383,7 +418,7 @@ def schema(output: Optional[Path] = typer.Option(None, "--output", "-o", help="W
         out.print(text, markup=False, end="")
         return
     output.write_text(text, encoding="utf-8")
-    out.print(f"schema written to {output}", markup=False)
+    say(language(lang), "cli.schema.written", path=str(output))
 
 
 @app.command()

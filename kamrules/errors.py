@@ -1,13 +1,16 @@
 """One error hierarchy for kamrules.
 
 Every error carries where it happened as attributes, so the CLI (and tests) never parse
-messages. ``str(error)`` is the human form: ``location: message`` plus a hint line when a
-``suggestion`` is known.
+messages. ``str(error)`` is the human form in English: ``location: message`` plus a hint line
+when a ``suggestion`` is known; ``error.render("zh")`` is the same in Chinese (messages built
+with :func:`kamrules.i18n.msg` remember how to say themselves in both languages).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from .i18n import localize, msg
 
 
 class KamrulesError(Exception):
@@ -25,7 +28,7 @@ class KamrulesError(Exception):
         self.message = message
         self.suggestion = suggestion
 
-    def location(self) -> str:
+    def location(self, lang: str = "en") -> str:
         return ""
 
     def __reduce__(self):
@@ -34,10 +37,15 @@ class KamrulesError(Exception):
         return _rebuild, (type(self), self.__dict__)
 
     def __str__(self) -> str:
-        where = self.location()
-        text = f"{where}: {self.message}" if where else self.message
+        return self.render("en")
+
+    def render(self, lang: str = "en") -> str:
+        """``location: message`` and a hint line, in ``lang`` ("zh" or "en")."""
+        where = self.location(lang)
+        message = localize(self.message, lang)
+        text = msg("located", where=where, message=message).localize(lang) if where else message
         if self.suggestion:
-            text += f"\n  hint: {self.suggestion}"
+            text += "\n  " + msg("hint", hint=localize(self.suggestion, lang)).localize(lang)
         return text
 
 
@@ -59,7 +67,7 @@ class ProjectError(KamrulesError):
         super().__init__(message, suggestion=suggestion)
         self.path = path
 
-    def location(self) -> str:
+    def location(self, lang: str = "en") -> str:
         return self.path or ""
 
 
@@ -79,15 +87,15 @@ class LedgerError(KamrulesError):
         super().__init__(message, suggestion=suggestion)
         self.file, self.sheet, self.row, self.column = file, sheet, row, column
 
-    def location(self) -> str:
+    def location(self, lang: str = "en") -> str:
         parts = [self.file]
         if self.sheet:
-            parts.append(f"sheet {self.sheet}")
+            parts.append(msg("where.sheet", sheet=self.sheet).localize(lang))
         if self.row:
-            parts.append(f"row {self.row}")
+            parts.append(msg("where.row", row=self.row).localize(lang))
         if self.column:
-            parts.append(f"column {self.column}")
-        return ", ".join(parts)
+            parts.append(msg("where.column", column=self.column).localize(lang))
+        return msg("where.separator").localize(lang).join(parts)
 
 
 class ExpressionError(KamrulesError):
@@ -104,8 +112,10 @@ class ExpressionError(KamrulesError):
         super().__init__(message, suggestion=suggestion)
         self.expression, self.position, self.symbol = expression, position, symbol
 
-    def location(self) -> str:
-        return f"in {self.expression!r}" + (f" at {self.position}" if self.position is not None else "")
+    def location(self, lang: str = "en") -> str:
+        if self.position is None:
+            return msg("where.expression", expression=self.expression).localize(lang)
+        return msg("where.expression_at", expression=self.expression, position=self.position).localize(lang)
 
 
 class RulebookError(KamrulesError):
@@ -129,8 +139,8 @@ class RulebookError(KamrulesError):
         self.file, self.line, self.rule_id, self.loc = file, line, rule_id, tuple(loc)
         self.expression, self.column, self.sheet, self.cell = expression, column, sheet, cell
 
-    def location(self) -> str:
-        where = self.file or "rulebook"
+    def location(self, lang: str = "en") -> str:
+        where = self.file or msg("where.rulebook").localize(lang)
         if self.sheet or self.cell:
             where += "".join(f" › {part}" for part in (self.sheet, self.cell) if part)
         elif self.line:
@@ -139,11 +149,12 @@ class RulebookError(KamrulesError):
             where += f" [{self.rule_id}]"
         return where
 
-    def __str__(self) -> str:
-        text = super().__str__()
+    def render(self, lang: str = "en") -> str:
+        text = super().render(lang)
         if self.expression is not None and self.expression not in self.message:
             head, _, hint = text.partition("\n")
-            text = f"{head} (in {self.expression!r})" + (f"\n{hint}" if hint else "")
+            text = head + msg("where.in_expression", expression=self.expression).localize(lang)
+            text += f"\n{hint}" if hint else ""
         return text
 
 
@@ -161,7 +172,7 @@ class ModelFitError(KamrulesError):
         super().__init__(message, suggestion=suggestion)
         self.model, self.customers, self.repeat_customers = model, customers, repeat_customers
 
-    def location(self) -> str:
+    def location(self, lang: str = "en") -> str:
         return f"rules/metrics.yaml [predictive: {self.model}]"
 
 
@@ -171,10 +182,11 @@ class RulebookInvalid(KamrulesError):
     def __init__(self, errors: list[RulebookError]):
         self.errors = errors
         count = len(errors)
-        super().__init__(f"rulebook has {count} error{'s' if count != 1 else ''}")
+        super().__init__(msg("rulebook.errors", count=count, s="s" if count != 1 else ""))
 
-    def __str__(self) -> str:
-        return "\n".join([self.message + ":"] + [f"  {e}".replace("\n", "\n  ") for e in self.errors])
+    def render(self, lang: str = "en") -> str:
+        lines = [localize(self.message, lang) + ("：" if lang == "zh" else ":")]
+        return "\n".join(lines + ["  " + e.render(lang).replace("\n", "\n  ") for e in self.errors])
 
 
 class RenderError(KamrulesError):
@@ -189,8 +201,10 @@ class RenderError(KamrulesError):
         super().__init__(message, suggestion=suggestion)
         self.template, self.customer_id = template, customer_id
 
-    def location(self) -> str:
-        return self.template + (f" (customer {self.customer_id})" if self.customer_id else "")
+    def location(self, lang: str = "en") -> str:
+        if not self.customer_id:
+            return self.template
+        return msg("where.customer", template=self.template, customer_id=self.customer_id).localize(lang)
 
 
 class LockedError(ProjectError):

@@ -1,16 +1,23 @@
-"""Words kamrules writes into workbooks, in Chinese and English.
+"""Words kamrules writes into workbooks, and every message it shows, in Chinese and English.
 
 The language is chosen by ``--lang``, then the rulebook's ``locale``, then the system locale
 (:func:`choose`). Both catalogues must have the same keys and the same ``{placeholders}``;
 tests/test_i18n.py checks that, so a word added in one language cannot be missing in the other.
 Texts that come from the rulebook (decision titles, notes, column titles) are written as the
 rulebook's author wrote them.
+
+Messages (errors, findings, CLI output) live in :mod:`kamrules.messages`. :func:`msg` builds a
+:class:`Text`: a ``str`` holding the English wording, so code, logs and tests that treat it as
+text keep working, which also remembers its key and values so :func:`localize` can show it in
+Chinese once the language is known.
 """
 
 from __future__ import annotations
 
 import locale as system_locale
 import os
+import re
+from pathlib import Path
 
 WORKBOOK: dict[str, dict[str, str]] = {
     "zh": {
@@ -83,6 +90,28 @@ def choose(lang: str | None = None, locale: str | None = None) -> str:
     return "zh"
 
 
+LOCALE_LINE = re.compile(r"""^locale:[ \t]*["']?([A-Za-z]{2}[A-Za-z_-]*)""", re.M)
+
+
+def project_locale(project) -> str | None:
+    """The ``locale:`` of a project's rules/*.yaml, read without loading the rulebook.
+
+    Errors about the rulebook itself must be shown in its language, so this cannot wait for
+    a rulebook that loads.
+    """
+    rules = Path(project) / "rules"
+    try:
+        files = sorted(rules.glob("*.yaml")) + sorted(rules.glob("*.yml"))
+        for path in files:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                found = LOCALE_LINE.search(handle.read(1 << 20))
+            if found:
+                return found.group(1)
+    except OSError:
+        return None
+    return None
+
+
 def _system_locale() -> str | None:
     for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
         value = os.environ.get(variable)
@@ -104,3 +133,47 @@ class Words:
     def __call__(self, key: str, **values) -> str:
         text = self.catalogue[key]
         return text.format(**values) if values else text
+
+
+ENGLISH, CHINESE = 1, 0  # positions in a kamrules.messages entry
+
+
+class Text(str):
+    """A message: English as a ``str``, plus ``key`` and ``values`` to render it in another language.
+
+    Values may be Texts themselves (a reason inside a sentence); they are localized with it.
+    """
+
+    __slots__ = ("key", "values")
+
+    def __new__(cls, key: str, values: dict):
+        text = super().__new__(cls, _render(key, "en", values))
+        text.key, text.values = key, values
+        return text
+
+    def __reduce__(self):
+        return Text, (self.key, self.values)
+
+    def localize(self, lang: str) -> str:
+        return _render(self.key, lang, self.values)
+
+
+def msg(key: str, **values) -> Text:
+    """The message ``key`` of :mod:`kamrules.messages` with its ``{placeholders}`` filled."""
+    return Text(key, values)
+
+
+def localize(text, lang: str | None):
+    """``text`` in ``lang`` if it is a :class:`Text`; anything else unchanged."""
+    if isinstance(text, Text) and lang == "zh":
+        return text.localize(lang)
+    return text
+
+
+def _render(key: str, lang: str, values: dict) -> str:
+    from .messages import CATALOGUE
+
+    template = CATALOGUE[key][CHINESE if lang == "zh" else ENGLISH]
+    if not values:
+        return template
+    return template.format(**{name: localize(value, lang) for name, value in values.items()})

@@ -3,6 +3,12 @@
 rules/ (with the comments that explain each part and 85 rule tests), templates/ (proposal and
 account plan, Chinese and English), inputs/ with the sample ledger, a README for the back
 office, and the JSON Schema the rule files point at. Nothing that exists is overwritten.
+
+``--lang zh`` copies the repository's ``rules/`` (Chinese comments, titles and values,
+``locale: zh_CN``); ``--lang en`` copies its English translation, ``examples/en/rules/`` (the
+same decisions, rule ids, thresholds and tests, with English comments, titles and values and
+``locale: en_US``). The sample ledger stays Chinese in both: the English ledger mapping keeps
+the Chinese header aliases and maps the ledger's Chinese values to the English ones.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from .schema import schema_text
 PARTS = ("rules", "templates", "inputs")
 SCHEMA_LINE = re.compile(r"^# yaml-language-server: \$schema=.*$", re.M)
 LOCALES = {"zh": "zh_CN", "en": "en_US"}
+# where each language's rules/ sits: in the installed package (see pyproject.toml) and in the source tree
+RULES = {"zh": ("rules", "rules"), "en": ("rules.en", "examples/en/rules")}
 
 README = {
     "zh": """# 大客户管理项目
@@ -35,17 +43,19 @@ README = {
     "en": """# Key account project
 
 1. Put the ledgers (customers, orders, receivables, complaints, visits) in `inputs/`; Chinese or
-   English headers both work.
+   English headers both work (the sample ledger is Chinese: `rules/ledger.yaml` maps its headers
+   and values to the English names the rules use).
 2. Run `kamrules run`; results are in `outputs/<date-time>/`: `portfolio.xlsx` (summary,
    customers, visit plan, reminders, alerts, data issues), a proposal and an account plan per
    key account (Word, English templates), `visits.ics`, and `issues.xlsx` (rows not used, and why).
-3. To change the policy, edit `rules/policy.yaml`, then run `kamrules check`, `kamrules test`,
-   `kamrules diff --rules NEW_RULES_FOLDER` (see the impact first) and `kamrules run`.
+3. To change the policy, edit `rules/policy.yaml` (every part has a comment), then run
+   `kamrules check`, `kamrules test`, `kamrules diff --rules NEW_RULES_FOLDER` (see the impact
+   first) and `kamrules run`.
 4. Why did a customer get this result: `kamrules explain CUSTOMER_ID --lang en`.
 
 The sample ledger has 8 rows with deliberate mistakes (a duplicate customer, missing ids, an
-amount written as 待确认, an unknown customer, the date 2025-13-45); the run lists each one under
-数据问题 (data issues), so you can see how kamrules reports problems.
+amount written as 待确认 ("to be confirmed"), an unknown customer, the date 2025-13-45); the run
+lists each one on the Data issues sheet, so you can see how kamrules reports problems.
 """,
 }
 
@@ -54,6 +64,14 @@ def skeleton() -> Path:
     """The bundled example: inside the installed package, or the source tree in development."""
     packaged = Path(__file__).with_name("skeleton")
     return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent
+
+
+def rules_source(lang: str) -> Path:
+    """The bundled ``rules/`` in ``lang``: ``skeleton/rules.en`` inside the installed package,
+    ``examples/en/rules`` in the source tree (likewise ``rules`` for Chinese)."""
+    packaged, development = RULES[lang]
+    source = skeleton()
+    return source / (packaged if source == Path(__file__).with_name("skeleton") else development)
 
 
 def init_project(target: Path, lang: str = "zh") -> list[Path]:
@@ -67,7 +85,7 @@ def init_project(target: Path, lang: str = "zh") -> list[Path]:
                            suggestion="choose a new or empty folder; kamrules init never overwrites anything")
     source = skeleton()
     target.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(source / "rules", target / "rules")
+    shutil.copytree(rules_source(lang), target / "rules")
     shutil.copytree(source / "templates", target / "templates")
     (target / "inputs").mkdir()
     shutil.copy2(source / "inputs" / "大客户台账.xlsx", target / "inputs" / "大客户台账.xlsx")
@@ -76,8 +94,6 @@ def init_project(target: Path, lang: str = "zh") -> list[Path]:
     for path in (target / "rules").glob("*.yaml"):
         text = SCHEMA_LINE.sub("# yaml-language-server: $schema=../.kamrules/rulebook.schema.json",
                                path.read_text(encoding="utf-8"), count=1)
-        if lang != "zh" and path.name == "documents.yaml":
-            text = re.sub(r"^locale: \S+$", f"locale: {LOCALES[lang]}", text, count=1, flags=re.M)
         path.write_text(text, encoding="utf-8")
     (target / "README.md").write_text(README[lang], encoding="utf-8")
     return sorted(p for p in target.rglob("*") if p.is_file())

@@ -30,6 +30,7 @@ from .rules.compiler import compile_expression
 from .rules.decisions import CompiledRulebook, load_rulebook
 from .rules.engine import TRACE, EvaluationResult, PolarsEngine
 from .rules.parser import parse
+from .i18n import msg
 from .names import did_you_mean
 from .render.context import CONTEXT_EXTRAS, customer_context, monthly_revenue
 from .render.batch import Job, render_all
@@ -189,7 +190,7 @@ def run(project: Path, as_of: dt.date | None = None, progress: Progress = _quiet
         now: dt.datetime | None = None, options: RunOptions | None = None) -> RunResult:
     project = Path(project).resolve()
     if not project.is_dir():
-        raise ProjectError("project folder does not exist", path=str(project))
+        raise ProjectError(msg("project.missing"), path=str(project))
     as_of = as_of or dt.date.today()
     outputs = project / "outputs"
     outputs.mkdir(exist_ok=True)

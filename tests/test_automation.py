@@ -17,8 +17,9 @@ from conftest import REPO
 AS_OF = dt.date(2026, 10, 31)
 
 
-def invoke(*args):
-    return CliRunner().invoke(app, list(args))
+def invoke(*args, lang: str | None = "en"):
+    """The CLI with English messages unless ``lang`` says otherwise."""
+    return CliRunner().invoke(app, [*args, "--lang", lang] if lang else list(args))
 
 
 def test_run_json_is_the_manifest_with_the_run_folder(project):
@@ -36,7 +37,8 @@ def test_errors_in_json_mode_are_json_with_the_exit_code(tmp_path):
     result = invoke("run", "-p", str(tmp_path / "missing"), "--json")
     assert result.exit_code == 1
     assert json.loads(result.output) == {"ok": False, "error": {
-        "kind": "ProjectError", "message": "project folder does not exist", "location": str(tmp_path / "missing"),
+        "kind": "ProjectError", "message": "project folder does not exist",
+        "message_id": "project.missing", "location": str(tmp_path / "missing"),
         "suggestion": None, "path": str(tmp_path / "missing")}}
 
 

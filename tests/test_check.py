@@ -18,7 +18,7 @@ from conftest import REPO
 
 
 def check(project: Path):
-    return CliRunner().invoke(app, ["check", "-p", str(project)])
+    return CliRunner().invoke(app, ["check", "-p", str(project), "--lang", "en"])
 
 
 def project_with_policy(tmp_path: Path, policy: str) -> Path:

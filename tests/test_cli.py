@@ -14,8 +14,9 @@ from kamrules.pipeline import LOCK_NAME, STAGING_PREFIX
 from conftest import REPO
 
 
-def invoke(*args: str):
-    return CliRunner().invoke(app, list(args))
+def invoke(*args: str, lang: str | None = "en"):
+    """The CLI with English messages unless ``lang`` says otherwise."""
+    return CliRunner().invoke(app, [*args, "--lang", lang] if lang else list(args))
 
 
 def run_folders(project: Path) -> list[str]:
@@ -115,4 +116,4 @@ def test_bundled_example_runs(tmp_path):
 
 @pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["check", "--help"]])
 def test_help(args):
-    assert invoke(*args).exit_code == 0
+    assert invoke(*args, lang=None).exit_code == 0

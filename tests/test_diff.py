@@ -74,7 +74,7 @@ def test_diff_reports_transitions_totals_and_customers(bundled, tmp_path):
 
 def test_diff_prints_a_readable_summary(bundled, tmp_path):
     other = other_rules(tmp_path / "rules-new", ("quota: {max: 20,", "quota: {max: 25,"))
-    result = CliRunner().invoke(app, ["diff", "--rules", str(other), "-p", str(bundled), "--as-of", AS_OF,
+    result = CliRunner().invoke(app, ["diff", "--rules", str(other), "-p", str(bundled), "--as-of", AS_OF, "--lang", "en",
                                       "-o", str(tmp_path / "d.xlsx")])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
@@ -84,16 +84,16 @@ def test_diff_prints_a_readable_summary(bundled, tmp_path):
 
 
 def test_same_rules_change_nothing(bundled, tmp_path):
-    result = CliRunner().invoke(app, ["diff", "--rules", str(REPO / "rules"), "-p", str(bundled), "--as-of", AS_OF,
+    result = CliRunner().invoke(app, ["diff", "--rules", str(REPO / "rules"), "-p", str(bundled), "--as-of", AS_OF, "--lang", "en",
                                       "-o", str(tmp_path / "d.xlsx"), "--json"])
     report = json.loads(result.output)
     assert (report["affected_customers"], report["transitions"], report["numeric"], report["affected"]) == (0, [], [], [])
 
 
 def test_bad_other_rules_are_reported(bundled, tmp_path):
-    missing = CliRunner().invoke(app, ["diff", "--rules", str(tmp_path / "nope"), "-p", str(bundled)])
+    missing = CliRunner().invoke(app, ["diff", "--rules", str(tmp_path / "nope"), "-p", str(bundled), "--lang", "en"])
     assert missing.exit_code == 1
     assert missing.output.startswith(f"error: {tmp_path / 'nope'}: no rules to compare with")
     broken = other_rules(tmp_path / "broken", ("tier == 'A'", "tier = 'A'"))
-    result = CliRunner().invoke(app, ["diff", "--rules", str(broken), "-p", str(bundled)])
+    result = CliRunner().invoke(app, ["diff", "--rules", str(broken), "-p", str(bundled), "--lang", "en"])
     assert result.exit_code == 1 and "rules/policy.yaml" in result.output and "==" in result.output

@@ -55,7 +55,7 @@ def test_missing_extra_gives_a_clear_message(tmp_path):
     from conftest import make_project
     project = make_project(tmp_path / "proj")
     code = ("import sys; sys.modules['durable'] = None; from kamrules.cli import main; "
-            f"sys.argv = ['kamrules', 'run', '-p', {str(project)!r}, '--engine', 'durable', '--as-of', '2026-10-31']; "
+            f"sys.argv = ['kamrules', 'run', '-p', {str(project)!r}, '--engine', 'durable', '--as-of', '2026-10-31', '--lang', 'en']; "
             "main()")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 1

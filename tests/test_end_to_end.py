@@ -94,15 +94,16 @@ def test_metrics_and_decisions_match_the_hand_computation(project):
 def test_cli_summary_and_run_folder(finished_run):
     result, run_dir = finished_run
     lines = result.output.splitlines()
-    assert lines[0] == "kamrules 0.1.0 · as of 2026-10-31"
-    assert "  orders              5 rows used, 3 rejected" in lines
-    assert "  key accounts        1" in lines
-    assert "  proposal            1 documents" in lines
-    assert "  account_plan        1 documents" in lines
-    assert "3 rows were rejected (see 数据问题 in portfolio.xlsx, and issues.xlsx):" in lines
-    assert ("  inputs/台账.xlsx · 销售明细 · row 6 · 金额 = '待确认': "
+    # the rules say zh_CN and no --lang is given: the summary is in Chinese
+    assert lines[0] == "kamrules 0.1.0 · 数据截至 2026-10-31"
+    assert "  orders       使用        5 行，拒绝 3 行" in lines
+    assert "  大客户              1" in lines
+    assert "  proposal            1 份文档" in lines
+    assert "  account_plan        1 份文档" in lines
+    assert "3 行数据被拒绝（见 portfolio.xlsx 的“数据问题”页和 issues.xlsx）：" in lines
+    assert ("  inputs/台账.xlsx · 销售明细 · 第 6 行 · 金额 = '待确认'："
             "not an amount of money — write digits, e.g. 1234.50, ¥1,234.50 or 12万") in lines
-    assert lines[-1] == f"outputs: {run_dir}"
+    assert lines[-1] == f"输出：{run_dir}"
     assert sorted(p.name for p in run_dir.iterdir()) == ["decisions.parquet", "issues.xlsx", "plans", "portfolio.xlsx",
                                                          "proposals", "rules", "run.json", "visits.ics"]
     assert [p.name for p in (run_dir / "plans").iterdir()] == ["C001_A&B _Co_ 贸易有限公司_经营计划.docx"]

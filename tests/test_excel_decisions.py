@@ -22,8 +22,9 @@ TIER_TABLE = [
 ]
 
 
-def invoke(*args: str):
-    return CliRunner().invoke(app, list(args))
+def invoke(*args: str, lang: str | None = "en"):
+    """The CLI with English messages unless ``lang`` says otherwise."""
+    return CliRunner().invoke(app, [*args, "--lang", lang] if lang else list(args))
 
 
 def use_excel_tier_table(project: Path, rows: list[list]) -> Path:

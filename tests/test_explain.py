@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 from kamrules.cli import app
 
 
-def invoke(*args: str):
-    return CliRunner().invoke(app, list(args))
+def invoke(*args: str, lang: str | None = "en"):
+    """The CLI with English messages unless ``lang`` says otherwise."""
+    return CliRunner().invoke(app, [*args, "--lang", lang] if lang else list(args))
 
 
 @pytest.fixture
@@ -27,12 +28,12 @@ def adjusted_project(project: Path) -> Path:
     text = text.replace("check: margin_pct_12m - discount_pct >= 0.05", "check: margin_pct_12m - discount_pct >= 0.25")
     text = text.replace("floor((margin_pct_12m - 0.05) * 1000) / 1000", "floor((margin_pct_12m - 0.25) * 1000) / 1000")
     policy.write_text(text, encoding="utf-8")
-    assert invoke("run", "-p", str(project), "--as-of", "2026-10-31", "-q").exit_code == 0
+    assert invoke("run", "-p", str(project), "--as-of", "2026-10-31", "-q", lang="zh").exit_code == 0
     return project
 
 
 def test_explain_in_chinese(adjusted_project):
-    result = invoke("explain", "C001", "-p", str(adjusted_project))
+    result = invoke("explain", "C001", "-p", str(adjusted_project), lang=None)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].startswith("客户 C001 A&B <Co> 贸易有限公司 · 截至 2026-10-31 · 运行 ")
@@ -59,7 +60,7 @@ def test_explain_in_english_for_a_default(adjusted_project):
 
 
 def test_explain_json(adjusted_project):
-    result = invoke("explain", "C001", "-p", str(adjusted_project), "--json")
+    result = invoke("explain", "C001", "-p", str(adjusted_project), "--json", lang="zh")
     data = json.loads(result.output)
     discount = next(d for d in data["decisions"] if d["id"] == "discount")
     assert [m["rule"] for m in discount["matched"]] == ["D-A", "D-loyal", "D-growth"]

@@ -41,9 +41,11 @@ def _bounded():
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    """kamrules in its own process, with a memory ceiling and a timeout: a hang or a blow-up fails."""
+    """kamrules in its own process, with a memory ceiling and a timeout: a hang or a blow-up fails.
+    Messages and workbooks in English (KAMRULES_LANG is --lang's default)."""
     return subprocess.run([sys.executable, "-m", "kamrules", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=SECONDS, preexec_fn=_bounded, env={**os.environ, **(env or {})})
+                          timeout=SECONDS, preexec_fn=_bounded,
+                          env={**os.environ, "KAMRULES_LANG": "en", **(env or {})})
 
 
 def digest(folder: Path) -> dict[str, str]:
@@ -100,7 +102,7 @@ def test_a_10_mb_cell_is_left_empty_with_a_warning(tmp_path):
     done = run_cli("run", "-p", str(project), "--as-of", "2026-10-31", "-q")
     assert done.returncode == 0, done.stderr
     wb = openpyxl.load_workbook(published_runs(project)[0] / "portfolio.xlsx", read_only=True)
-    rows = [r for r in wb["数据问题"].iter_rows(min_row=2, values_only=True) if r[8] == "cell_too_long"]
+    rows = [r for r in wb["Data issues"].iter_rows(min_row=2, values_only=True) if r[8] == "cell_too_long"]
     assert len(rows) == 1
     level, file, sheet, row, column, value, message = rows[0][:7]
     assert (file, sheet, row, column, message) == (
@@ -331,7 +333,7 @@ def test_hostile_customer_names_stay_text_and_inside_the_run(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p"]
     proposals = [p.name for p in (run / "proposals").iterdir()]
     assert proposals == ["C001_____etc_passwd_服务方案.docx"]
-    sheet = openpyxl.load_workbook(run / "portfolio.xlsx")["客户"]
+    sheet = openpyxl.load_workbook(run / "portfolio.xlsx")["Customers"]
     names = {row[0].value: row[1] for row in sheet.iter_rows(min_row=2)}
     assert [(names[c].value, names[c].data_type) for c in ("C002", "C003")] == [
         ('=HYPERLINK("http://x","y")', "s"), ("@SUM(A1)", "s")]

@@ -117,7 +117,7 @@ def test_company_excel_template_is_filled_and_losses_are_warned(tmp_path):
     documents.write_text(documents.read_text(encoding="utf-8").replace(
         "portfolio:\n", "portfolio:\n  template: 公司组合模板.xlsx\n"), encoding="utf-8")
 
-    result = CliRunner().invoke(app, ["run", "-p", str(project), "--as-of", "2026-10-31"])
+    result = CliRunner().invoke(app, ["run", "-p", str(project), "--as-of", "2026-10-31", "--lang", "en"])
     assert result.exit_code == 0, result.output
     assert "warning: model_not_fitted ×1, portfolio_template ×1" in result.output
     run = next(p for p in (project / "outputs").iterdir() if p.is_dir())

@@ -112,7 +112,7 @@ def test_discounting_lowers_clv_and_margin_scales_it(tmp_path):
 
 def test_too_few_repeat_customers_leaves_the_metrics_empty_and_says_why(tmp_path):
     project = make_project(tmp_path / "p", small_ledger())
-    result = CliRunner().invoke(app, ["run", "-p", str(project), "--as-of", "2026-10-31"])
+    result = CliRunner().invoke(app, ["run", "-p", str(project), "--as-of", "2026-10-31", "--lang", "en"])
     assert result.exit_code == 0, result.output
     assert ("rules/metrics.yaml: predictive metrics left empty: only 1 of 2 customers bought again after their "
             "first purchase; the purchase model needs at least 20\n  hint: add more order history (a year or "
@@ -137,7 +137,7 @@ def test_too_few_repeat_customers_stops_the_run_when_asked(tmp_path):
     assert str(error) == ("rules/metrics.yaml [predictive: bgnbd]: only 1 of 2 customers bought again after their "
                           "first purchase; the purchase model needs at least 20\n  hint: add more order history "
                           "(a year or more), or lower predictive.min_repeat_customers")
-    result = CliRunner().invoke(app, ["run", "-p", str(project), "--as-of", "2026-10-31", "-q"])
+    result = CliRunner().invoke(app, ["run", "-p", str(project), "--as-of", "2026-10-31", "-q", "--lang", "en"])
     assert result.exit_code == 1
     assert "error: rules/metrics.yaml [predictive: bgnbd]: only 1 of 2 customers" in result.output
     assert not [p for p in (project / "outputs").iterdir() if not p.name.startswith(".")]
@@ -196,7 +196,7 @@ def test_a_misspelt_margin_metric_is_named_with_a_suggestion(tmp_path):
         shutil.copytree(REPO / name, project / name)
     path = project / "rules" / "metrics.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("margin: 1}", "margin: margin_pct_12}"), encoding="utf-8")
-    result = CliRunner().invoke(app, ["run", "-p", str(project), "--as-of", "2026-10-31", "-q"])
+    result = CliRunner().invoke(app, ["run", "-p", str(project), "--as-of", "2026-10-31", "-q", "--lang", "en"])
     assert result.exit_code == 1
     assert result.output == ("error: rules/metrics.yaml [predictive.margin]: predictive.margin names 'margin_pct_12', "
                              "which is not a metric\n  hint: did you mean 'margin_pct_12m'?\n")

@@ -14,8 +14,9 @@ from kamrules.cli import app
 from conftest import REPO
 
 
-def invoke(*args: str):
-    return CliRunner().invoke(app, list(args))
+def invoke(*args: str, lang: str | None = "en"):
+    """The CLI with English messages unless ``lang`` says otherwise."""
+    return CliRunner().invoke(app, [*args, "--lang", lang] if lang else list(args))
 
 
 def test_bundled_suite_passes_and_exercises_every_rule_default_and_constraint():

@@ -157,13 +157,13 @@ def test_a_second_watcher_refuses_with_a_clear_message(project, tmp_path):
     first = start(project, tmp_path / "first.log")
     try:
         wait_for(lambda: (project / "outputs" / ".kamrules-watch.lock").exists(), what="the first watcher's lock")
-        second = subprocess.run([sys.executable, "-m", "kamrules.cli", "watch", "-p", str(project)],
+        second = subprocess.run([sys.executable, "-m", "kamrules.cli", "watch", "-p", str(project), "--lang", "en"],
                                 capture_output=True, text=True, timeout=60)
         assert second.returncode == 1
         assert f"another kamrules watch is already watching this project (process {first.pid})" in second.stderr
         status = subprocess.run([sys.executable, "-m", "kamrules.cli", "status", "-p", str(project)],
                                 capture_output=True, text=True, timeout=60)
-        assert f"watcher: running (process {first.pid})" in status.stdout
+        assert f"监视：运行中（进程 {first.pid}）" in status.stdout  # the bundled rules say zh_CN
     finally:
         assert stop(first) == 0
 

@@ -1,0 +1,4 @@
+"""Messages of ledger, as ``key: (中文, English)``."""
+
+MESSAGES: dict[str, tuple[str, str]] = {
+}
