@@ -236,10 +236,10 @@ def _print_summary(result, lang: str) -> None:
             out.print("  " + describe_issue(issue, lang), markup=False)
         if len(errors) > 10:
             say(lang, "cli.run.more", count=len(errors) - 10)
-    for severity in ("skipped", "warning"):
+    for severity, key in (("skipped", "cli.run.skipped"), ("warning", "cli.run.warning")):
         counts = Counter(i.code for i in result.issues if i.severity == severity)
         if counts:
-            say(lang, f"cli.run.{severity}", codes=", ".join(f"{code} ×{n}" for code, n in sorted(counts.items())))
+            say(lang, key, codes=", ".join(f"{code} ×{n}" for code, n in sorted(counts.items())))
     if result.result.issues:
         say(lang, "cli.run.conflicts", count=len(result.result.issues))
     for issue in result.issues:

@@ -1,4 +1,4 @@
-"""Messages of render, as ``key: (中文, English)``."""
+"""Messages of rendering and running (kamrules/render, pipeline, watch, diff, init), as ``key: (中文, English)``."""
 
 MESSAGES: dict[str, tuple[str, str]] = {
 }

@@ -1,4 +1,4 @@
-"""Messages of rules, as ``key: (中文, English)``."""
+"""Messages of the rulebook and metrics (kamrules/rules, kamrules/metrics), as ``key: (中文, English)``."""
 
 MESSAGES: dict[str, tuple[str, str]] = {
 }
