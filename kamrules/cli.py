@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from . import __version__
 from .errors import KamrulesError
-from .i18n import choose, localize, msg, project_locale
+from .i18n import Words, choose, localize, msg, project_locale
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="kamrules: key account rules engine — spreadsheets + YAML policy → decisions and documents.")
@@ -118,7 +118,7 @@ def run(project: Path = ProjectOption,
 
         try:
             result = run_pipeline(project, when, progress,
-                                  options=RunOptions(workers=workers, pdf=pdf, engine=engine, lang=lang))
+                                  options=RunOptions(workers=workers, pdf=pdf, engine=engine, lang=words))
         except KamrulesError as exc:
             bar.stop()
             _fail(exc, words, as_json)
@@ -231,17 +231,18 @@ def _print_summary(result, lang: str) -> None:
         say(lang, "cli.run.pdf_failed", count=len(options.pdf_failed), files=", ".join(options.pdf_failed[:5]))
     errors = [i for i in result.issues if i.severity == "error"]
     if errors:
-        say(lang, "cli.run.rejected", count=len(errors))
+        say(lang, "cli.run.rejected", count=len(errors), sheet=Words(lang)("sheet.issues"))
         for issue in errors[:10]:
             out.print("  " + describe_issue(issue, lang), markup=False)
         if len(errors) > 10:
             say(lang, "cli.run.more", count=len(errors) - 10)
-    for severity, key in (("skipped", "cli.run.skipped"), ("warning", "cli.run.warning")):
+    for severity in ("skipped", "warning"):
         counts = Counter(i.code for i in result.issues if i.severity == severity)
         if counts:
-            say(lang, key, codes=", ".join(f"{code} ×{n}" for code, n in sorted(counts.items())))
+            say(lang, "cli.run.skipped" if severity == "skipped" else "cli.run.warning",
+                codes=", ".join(f"{code} ×{n}" for code, n in sorted(counts.items())))
     if result.result.issues:
-        say(lang, "cli.run.conflicts", count=len(result.result.issues))
+        say(lang, "cli.run.conflicts", count=len(result.result.issues), sheet=Words(lang)("sheet.issues"))
     for issue in result.issues:
         if issue.code == "model_not_fitted":
             out.print(msg("located", where=issue.file, message=localize(issue.message, lang)).localize(lang)

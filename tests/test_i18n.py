@@ -1,16 +1,23 @@
-"""Workbook words in Chinese and English: both catalogues complete, the language chosen by
---lang, then the rulebook's locale, then the system locale."""
+"""Workbook words and messages in Chinese and English: both catalogues complete, every message
+key the code uses defined and every defined key used, the language chosen by --lang (or
+KAMRULES_LANG), then the rulebook's locale, then the system locale."""
 
 from __future__ import annotations
 
+import ast
+import json
+import pickle
 import re
 import shutil
+import string
 
 import openpyxl
 from typer.testing import CliRunner
 
 from kamrules.cli import app
-from kamrules.i18n import WORKBOOK, choose
+from kamrules.errors import LedgerError, RulebookError, RulebookInvalid
+from kamrules.i18n import WORKBOOK, Text, choose, localize, msg, project_locale
+from kamrules.messages import CATALOGUE
 
 from conftest import REPO
 
@@ -68,5 +75,121 @@ def test_chinese_workbook_by_locale(tmp_path):
 
 
 def test_unknown_language_is_a_usage_error(tmp_path):
-    result = CliRunner().invoke(app, ["run", "-p", str(tmp_path), "--lang", "fr"])
-    assert result.exit_code == 2 and "unknown language 'fr'" in result.output
+    result = CliRunner().invoke(app, ["run", "-p", str(tmp_path), "--lang", "fr"], env={"LANG": "en_US.UTF-8"})
+    assert result.exit_code == 2 and "unknown language 'fr'; use zh or en" in result.output
+
+
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
+def _fields(text: str) -> set[str]:
+    return {name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_every_message_has_both_languages_with_the_same_placeholders():
+    for key, pair in CATALOGUE.items():
+        assert isinstance(pair, tuple) and len(pair) == 2, key
+        zh, en = pair
+        assert zh.strip() and en.strip(), key
+        assert _fields(zh) == _fields(en) - {"s"}, key  # {s}: an English plural ending
+        assert CJK.search(zh), f"{key}: the Chinese text is not Chinese"
+
+
+def _message_keys_in_code() -> dict[str, list[str]]:
+    """Keys passed to msg(...) and say(lang, ...) in the package, with where they are used."""
+    used: dict[str, list[str]] = {}
+    for path in sorted((REPO / "kamrules").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        forwarding = {id(n) for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and f.name == "say"
+                      for n in ast.walk(f)}  # cli.say passes its key on to msg
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call) or id(node) in forwarding:
+                continue
+            name = getattr(node.func, "id", getattr(node.func, "attr", None))
+            position = {"msg": 0, "say": 1}.get(name)
+            if position is None or len(node.args) <= position:
+                continue
+            argument = node.args[position]
+            choices = [argument.body, argument.orelse] if isinstance(argument, ast.IfExp) else [argument]
+            for choice in choices:
+                assert isinstance(choice, ast.Constant), f"{path.name}:{node.lineno}: message keys must be literals"
+                used.setdefault(choice.value, []).append(f"{path.relative_to(REPO)}:{node.lineno}")
+    return used
+
+
+def test_every_key_used_is_defined_and_every_key_defined_is_used():
+    used = _message_keys_in_code()
+    assert sorted(set(used) - set(CATALOGUE)) == []
+    assert sorted(set(CATALOGUE) - set(used)) == []
+
+
+def test_a_text_is_its_english_and_remembers_how_to_say_it_in_chinese():
+    inner = msg("where.row", row=7)
+    text = msg("located", where=inner, message=msg("project.missing"))
+    assert text == "row 7: project folder does not exist" and isinstance(text, str)
+    assert localize(text, "zh") == "第 7 行：项目文件夹不存在"
+    assert localize(text, "en") == text and localize("plain", "zh") == "plain"
+    copy = pickle.loads(pickle.dumps(text))
+    assert isinstance(copy, Text) and copy.localize("zh") == "第 7 行：项目文件夹不存在"
+
+
+def test_errors_render_their_location_message_and_hint_in_either_language():
+    error = LedgerError(msg("project.missing"), file="inputs/台账.xlsx", sheet="销售明细", row=12, column="金额",
+                        suggestion="copy it again")
+    assert str(error) == ("inputs/台账.xlsx, sheet 销售明细, row 12, column 金额: project folder does not exist\n"
+                          "  hint: copy it again")
+    assert error.render("zh") == ("inputs/台账.xlsx，工作表 销售明细，第 12 行，列 金额：项目文件夹不存在\n"
+                                  "  建议：copy it again")
+    invalid = RulebookInvalid([RulebookError("bad", file="rules/policy.yaml", line=3, rule_id="T-1",
+                                             expression="a >")])
+    assert invalid.render("zh") == "规则有 1 处错误：\n  rules/policy.yaml:3 [T-1]：bad（在 'a >' 中）"
+    assert str(invalid) == "rulebook has 1 error:\n  rules/policy.yaml:3 [T-1]: bad (in 'a >')"
+
+
+def _project(tmp_path, locale_line: str | None):
+    project = tmp_path / "p"
+    shutil.copytree(REPO / "rules", project / "rules")
+    shutil.copytree(REPO / "templates", project / "templates")
+    documents = project / "rules" / "documents.yaml"
+    text = documents.read_text(encoding="utf-8")
+    documents.write_text(text.replace("locale: zh_CN", locale_line or ""), encoding="utf-8")
+    return project
+
+
+def test_the_rules_locale_is_read_without_loading_the_rules(tmp_path):
+    project = _project(tmp_path, "locale: en_US")
+    (project / "rules" / "policy.yaml").write_text("decisions: [unclosed\n", encoding="utf-8")
+    assert project_locale(project) == "en_US"
+    assert project_locale(tmp_path / "nowhere") is None
+
+
+def test_cli_language_precedence(tmp_path):
+    english = _project(tmp_path / "en", "locale: en_US")
+    chinese = _project(tmp_path / "zh", "locale: zh_CN")
+    unsaid = _project(tmp_path / "none", None)
+    runner = CliRunner()
+    ok_en, ok_zh = "rulebook OK: 14 decisions", "规则无误：14 个决策"
+
+    def check(project, *extra, env=None):
+        result = runner.invoke(app, ["check", "-p", str(project), *extra], env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert check(english).startswith(ok_en) and check(chinese).startswith(ok_zh)          # the rules' locale
+    assert check(english, "--lang", "zh").startswith(ok_zh)                               # --lang first
+    assert check(chinese, env={"KAMRULES_LANG": "en"}).startswith(ok_en)                  # or KAMRULES_LANG
+    assert check(chinese, "--lang", "zh", env={"KAMRULES_LANG": "en"}).startswith(ok_zh)  # --lang beats it
+    system = {"LANG": "en_US.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""}
+    assert check(unsaid, env=system).startswith(ok_en)                                    # then the system locale
+    assert check(unsaid, env={**system, "LANG": "zh_CN.UTF-8"}).startswith(ok_zh)
+
+
+def test_an_error_in_each_language_through_the_cli(tmp_path):
+    missing = tmp_path / "missing"
+    zh = CliRunner().invoke(app, ["run", "-p", str(missing), "--lang", "zh"])
+    assert (zh.exit_code, zh.output) == (1, f"错误：{missing}：项目文件夹不存在\n")
+    en = CliRunner().invoke(app, ["run", "-p", str(missing), "--lang", "en"])
+    assert (en.exit_code, en.output) == (1, f"error: {missing}: project folder does not exist\n")
+    as_json = CliRunner().invoke(app, ["run", "-p", str(missing), "--lang", "zh", "--json"])
+    error = json.loads(as_json.output)["error"]
+    assert (error["message"], error["message_id"]) == ("项目文件夹不存在", "project.missing")
