@@ -12,27 +12,37 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from . import __version__
 from .errors import KamrulesError
 from .i18n import Words, choose, localize, msg, project_locale
 
+HELP_LANG = choose(os.environ.get("KAMRULES_LANG") or None)
+
+
+def h(key: str) -> str:
+    """A --help text, in the language of KAMRULES_LANG or the system locale: help is printed before
+    any project is known."""
+    return escape(msg(key).localize(HELP_LANG))  # typer renders help as rich markup: kamrules[durable] must stay
+
+
 app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="kamrules: key account rules engine — spreadsheets + YAML policy → decisions and documents.")
+                  help=h("help.app"))
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-ProjectOption = typer.Option(Path("."), "--project", "-p", help="Project folder (has rules/, inputs/, templates/).")
+ProjectOption = typer.Option(Path("."), "--project", "-p", help=h("help.project"))
 LangOption = typer.Option(None, "--lang", envvar="KAMRULES_LANG",
-                          help="zh or en for messages, sheet names and headers; default the rules' locale, "
-                               "then the system locale.")
+                          help=h("help.lang"))
 
 
 def language(lang: Optional[str], project: Optional[Path] = None) -> str:
@@ -81,23 +91,21 @@ def error_dict(error: Exception, lang: str = "en") -> dict:
     return data
 
 
-JsonOption = typer.Option(False, "--json", help="Print the result as JSON (for scripts).")
+JsonOption = typer.Option(False, "--json", help=h("help.json"))
 
 
-@app.command()
+@app.command(help=h("help.cmd.run"))
 def run(project: Path = ProjectOption,
-        as_of: Optional[str] = typer.Option(None, "--as-of", help="Evaluate as of this date (YYYY-MM-DD); default today."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the run folder."),
-        pdf: bool = typer.Option(False, "--pdf", help="Also save PDF copies (needs LibreOffice)."),
+        as_of: Optional[str] = typer.Option(None, "--as-of", help=h("help.as_of")),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help=h("help.run.quiet")),
+        pdf: bool = typer.Option(False, "--pdf", help=h("help.run.pdf")),
         workers: Optional[int] = typer.Option(None, "--workers", min=1,
-                                              help="Processes for documents; default one per core."),
-        once: bool = typer.Option(False, "--once", help="For schedulers: run only if inputs, rules or templates "
-                                                        "changed since the last run; set unreadable files aside."),
-        force: bool = typer.Option(False, "--force", help="With --once: run even if nothing changed."),
-        engine: str = typer.Option("polars", "--engine", help="polars (default) or durable (needs kamrules[durable])."),
+                                              help=h("help.run.workers")),
+        once: bool = typer.Option(False, "--once", help=h("help.run.once")),
+        force: bool = typer.Option(False, "--force", help=h("help.run.force")),
+        engine: str = typer.Option("polars", "--engine", help=h("help.run.engine")),
         lang: Optional[str] = LangOption,
         as_json: bool = JsonOption) -> None:
-    """Read inputs/, apply rules/, fill templates/ → a new folder in outputs/."""
     from .pipeline import RunOptions, run as run_pipeline
 
     words = language(lang, project)
@@ -149,17 +157,16 @@ def _run_once(project: Path, when, workers, force: bool, quiet: bool, lang: str)
         _print_summary(result, lang)
 
 
-@app.command()
+@app.command(help=h("help.cmd.watch"))
 def watch(project: Path = ProjectOption,
-          settle: float = typer.Option(2.0, help="Seconds a file must keep its size before it is read."),
-          debounce: float = typer.Option(2.0, help="Quiet seconds after the last change before a run."),
+          settle: float = typer.Option(2.0, help=h("help.watch.settle")),
+          debounce: float = typer.Option(2.0, help=h("help.watch.debounce")),
           give_up: float = typer.Option(60.0, "--give-up",
-                                        help="Set aside a file unchanged this long that still does not open."),
-          poll: bool = typer.Option(False, "--poll", help="Poll instead of OS events (network drives)."),
-          as_of: Optional[str] = typer.Option(None, "--as-of", help="Evaluate as of this date; default today."),
-          force: bool = typer.Option(False, "--force", help="Run at start even if nothing changed."),
+                                        help=h("help.watch.give_up")),
+          poll: bool = typer.Option(False, "--poll", help=h("help.watch.poll")),
+          as_of: Optional[str] = typer.Option(None, "--as-of", help=h("help.as_of")),
+          force: bool = typer.Option(False, "--force", help=h("help.watch.force")),
           lang: Optional[str] = LangOption) -> None:
-    """Watch inputs/, rules/ and templates/ and run whenever they change (Ctrl-C to stop)."""
     from .watch import Watcher, WatchOptions, install_signal_handlers, setup_logging
 
     words = language(lang, project)
@@ -176,9 +183,8 @@ def watch(project: Path = ProjectOption,
         _fail(exc, words)
 
 
-@app.command()
+@app.command(help=h("help.cmd.status"))
 def status(project: Path = ProjectOption, lang: Optional[str] = LangOption) -> None:
-    """Last run, whether inputs changed since, files set aside, and whether a watcher runs."""
     from .watch import status as project_status
 
     words = language(lang, project)
@@ -256,9 +262,8 @@ def _print_summary(result, lang: str) -> None:
     say(lang, "cli.run.outputs", run_dir=str(result.run_dir))
 
 
-@app.command()
+@app.command(help=h("help.cmd.check"))
 def check(project: Path = ProjectOption, lang: Optional[str] = LangOption, as_json: bool = JsonOption) -> None:
-    """Validate the rulebook (rules/*.yaml) and the templates it names, without reading any data."""
     from .pipeline import check as check_project
 
     words = language(lang, project)
@@ -285,9 +290,8 @@ def check(project: Path = ProjectOption, lang: Optional[str] = LangOption, as_js
         constraints=len(rulebook.constraints), datasets=len(rulebook.spec.datasets))
 
 
-@app.command("test")
+@app.command("test", help=h("help.cmd.test"))
 def test_rules(project: Path = ProjectOption, lang: Optional[str] = LangOption, as_json: bool = JsonOption) -> None:
-    """Run the rule test cases in rules/tests/*.yaml (given values → expected decisions)."""
     from .rules.decisions import load_rulebook
     from .rules.testing import run_rule_tests
 
@@ -333,13 +337,12 @@ def _show(value) -> str:
     return repr(value)
 
 
-@app.command()
-def explain(customer_id: str = typer.Argument(..., help="Customer id, e.g. C0168."),
+@app.command(help=h("help.cmd.explain"))
+def explain(customer_id: str = typer.Argument(..., help=h("help.explain.customer")),
             project: Path = ProjectOption,
-            run_id: Optional[str] = typer.Option(None, "--run", help="Run folder name; default the latest run."),
+            run_id: Optional[str] = typer.Option(None, "--run", help=h("help.explain.run")),
             lang: Optional[str] = LangOption,
-            as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
-    """Why a customer got each decision in a finished run."""
+            as_json: bool = JsonOption) -> None:
     from .pipeline import explain as explain_customer
     from .rules.explain import render_text
 
@@ -354,15 +357,14 @@ def explain(customer_id: str = typer.Argument(..., help="Customer id, e.g. C0168
         out.print(render_text(explanation), markup=False)
 
 
-@app.command()
-def diff(rules: Path = typer.Option(..., "--rules", help="The other rules: a rules folder, or a project with rules/."),
+@app.command(help=h("help.cmd.diff"))
+def diff(rules: Path = typer.Option(..., "--rules", help=h("help.diff.rules")),
          project: Path = ProjectOption,
-         as_of: Optional[str] = typer.Option(None, "--as-of", help="Evaluate as of this date (YYYY-MM-DD); default today."),
+         as_of: Optional[str] = typer.Option(None, "--as-of", help=h("help.as_of")),
          output: Optional[Path] = typer.Option(None, "--output", "-o",
-                                               help="Workbook to write; default outputs/diff-<date-time>.xlsx."),
+                                               help=h("help.diff.output")),
          lang: Optional[str] = LangOption,
-         as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON.")) -> None:
-    """What changes if the other rules were used on the current data (nothing else is written)."""
+         as_json: bool = JsonOption) -> None:
     from .diff import MONEY_TOTALS, rule_diff, write_diff_workbook
 
     words = language(lang, project)
@@ -393,10 +395,9 @@ def diff(rules: Path = typer.Option(..., "--rules", help="The other rules: a rul
     say(words, "cli.diff.workbook", path=str(target))
 
 
-@app.command()
-def init(folder: Path = typer.Argument(..., help="New project folder (created; must not hold a project yet)."),
-         lang: str = typer.Option("zh", "--lang", help="zh or en: rules, README, templates and messages.")) -> None:
-    """Create a working project: rules with comments, templates, a sample ledger, a README."""
+@app.command(help=h("help.cmd.init"))
+def init(folder: Path = typer.Argument(..., help=h("help.init.folder")),
+         lang: str = typer.Option("zh", "--lang", help=h("help.init.lang"))) -> None:
     from .init import init_project
 
     words = language(lang)
@@ -408,10 +409,9 @@ def init(folder: Path = typer.Argument(..., help="New project folder (created; m
     out.print(f"  cd {folder}\n  kamrules run\n  kamrules explain C0168", markup=False)
 
 
-@app.command()
-def schema(output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write it to this file instead."),
+@app.command(help=h("help.cmd.schema"))
+def schema(output: Optional[Path] = typer.Option(None, "--output", "-o", help=h("help.schema.output")),
            lang: Optional[str] = LangOption) -> None:
-    """Print the JSON Schema of rules/*.yaml (for editors: VS Code's YAML extension)."""
     from .schema import schema_text
 
     text = schema_text()
@@ -422,9 +422,8 @@ def schema(output: Optional[Path] = typer.Option(None, "--output", "-o", help="W
     say(language(lang), "cli.schema.written", path=str(output))
 
 
-@app.command()
+@app.command(help=h("help.cmd.version"))
 def version() -> None:
-    """Print the kamrules version."""
     out.print(__version__, markup=False)
 
 

@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from kamrules.cli import app  # noqa: E402
 from kamrules.limits import describe  # noqa: E402
+from kamrules.messages import CATALOGUE  # noqa: E402
 from kamrules.metrics.catalog import CATALOG  # noqa: E402
 from kamrules.render import filters  # noqa: E402
 from kamrules.render.context import CONTEXT_EXTRAS  # noqa: E402
@@ -60,13 +61,14 @@ CONTEXT = {
 
 def _commands() -> list[str]:
     command = typer.main.get_command(app)
-    lines = ["## 命令 · Commands", "", "| 命令 command | 说明 (the command's own help) | 选项 options |", "|---|---|---|"]
+    lines = ["## 命令 · Commands", "", "| 命令 command | 说明 (the command's own help, `--help`) | 选项 options |", "|---|---|---|"]
     for name in sorted(command.commands):
         sub = command.commands[name]
         options = ", ".join(f"`{opt}`" for param in sub.params if param.param_type_name == "option"
                             for opt in param.opts if opt.startswith("--"))
         arguments = " ".join(param.name.upper() for param in sub.params if param.param_type_name == "argument")
-        help_text = (sub.help or "").strip().splitlines()[0]
+        zh, en = CATALOGUE[f"help.cmd.{name}"]
+        help_text = f"{zh}<br>{en}"
         lines.append(f"| `kamrules {name}{' ' + arguments if arguments else ''}` | {help_text} | {options} |")
     return lines
 

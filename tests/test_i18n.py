@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import pickle
 import re
 import shutil
 import string
+import subprocess
+import sys
 
 import openpyxl
 from typer.testing import CliRunner
@@ -100,13 +103,13 @@ def _message_keys_in_code() -> dict[str, list[str]]:
     used: dict[str, list[str]] = {}
     for path in sorted((REPO / "kamrules").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        forwarding = {id(n) for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and f.name == "say"
-                      for n in ast.walk(f)}  # cli.say passes its key on to msg
+        forwarding = {id(n) for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and f.name in ("say", "h")
+                      for n in ast.walk(f)}  # cli.say and cli.h pass their key on to msg
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call) or id(node) in forwarding:
                 continue
             name = getattr(node.func, "id", getattr(node.func, "attr", None))
-            position = {"msg": 0, "say": 1}.get(name)
+            position = {"msg": 0, "h": 0, "say": 1}.get(name)
             if position is None or len(node.args) <= position:
                 continue
             argument = node.args[position]
@@ -193,3 +196,19 @@ def test_an_error_in_each_language_through_the_cli(tmp_path):
     as_json = CliRunner().invoke(app, ["run", "-p", str(missing), "--lang", "zh", "--json"])
     error = json.loads(as_json.output)["error"]
     assert (error["message"], error["message_id"]) == ("项目文件夹不存在", "project.missing")
+
+
+def test_help_follows_kamrules_lang_or_the_system_locale():
+    """--help is printed before any project is read, so it cannot follow the rules' locale."""
+    def help_text(**env):
+        environment = {k: v for k, v in os.environ.items() if k not in ("KAMRULES_LANG", "LC_ALL", "LC_MESSAGES")}
+        result = subprocess.run([sys.executable, "-m", "kamrules", "check", "--help"], capture_output=True, text=True,
+                                env={**environment, "COLUMNS": "200", **env}, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert "检查规则（rules/*.yaml）和其中用到的模板，不读取任何数据。" in help_text(KAMRULES_LANG="zh")
+    assert "项目文件夹（含 rules/、inputs/、templates/）。" in help_text(LANG="zh_CN.UTF-8")
+    english = help_text(KAMRULES_LANG="en")
+    assert "Validate the rulebook (rules/*.yaml) and the templates it names, without reading any data." in english
+    assert "Project folder (has rules/, inputs/, templates/)." in english
