@@ -146,7 +146,7 @@ def _run_once(project: Path, when, workers, force: bool, quiet: bool, lang: str)
 
     setup_logging(project.resolve(), console=False)
     try:
-        result = run_if_changed(project.resolve(), WatchOptions(as_of=when, force=force, workers=workers))
+        result = run_if_changed(project.resolve(), WatchOptions(as_of=when, force=force, workers=workers, lang=lang))
     except KamrulesError as exc:
         _fail(exc, lang)
     if result is None:
@@ -175,7 +175,7 @@ def watch(project: Path = ProjectOption,
         _fail(KamrulesError(msg("cli.no_project", path=str(root))), words)
     setup_logging(root)
     watcher = Watcher(root, WatchOptions(settle=settle, debounce=debounce, give_up=give_up, poll=poll,
-                                         as_of=_parse_date(as_of, words), force=force))
+                                         as_of=_parse_date(as_of, words), force=force, lang=words))
     install_signal_handlers(watcher.stop)
     try:
         watcher.serve()

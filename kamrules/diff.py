@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from .errors import ProjectError
-from .i18n import choose
+from .i18n import choose, msg
 
 KEY = "customer_id"
 MONEY_TOTALS = {"discount_cost": ("近12个月折扣成本", "discount cost (12 months)"),
@@ -79,8 +79,7 @@ def rule_diff(project: Path, other: Path, as_of: dt.date) -> RuleDiff:
     project, other = Path(project).resolve(), Path(other).resolve()
     rules = other / "rules" if (other / "rules").is_dir() else other
     if not rules.is_dir() or not any(rules.glob("*.yaml")):
-        raise ProjectError("no rules to compare with", path=str(other),
-                           suggestion="pass a rules folder (with policy.yaml …) or a project folder that has rules/")
+        raise ProjectError(msg("diff.no_rules"), path=str(other), suggestion=msg("diff.no_rules.hint"))
     with tempfile.TemporaryDirectory(prefix="kamrules-diff-") as folder:
         shadow = Path(folder)
         shutil.copytree(rules, shadow / "rules")

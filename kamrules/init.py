@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 
 from .errors import ProjectError
+from .i18n import msg
 from .schema import schema_text
 
 PARTS = ("rules", "templates", "inputs")
@@ -77,12 +78,12 @@ def rules_source(lang: str) -> Path:
 def init_project(target: Path, lang: str = "zh") -> list[Path]:
     """Create the project at ``target``; returns the files written."""
     if lang not in LOCALES:
-        raise ProjectError(f"unknown language {lang!r}", suggestion="use --lang zh or --lang en")
+        raise ProjectError(msg("init.unknown_lang", lang=lang), suggestion=msg("init.unknown_lang.hint"))
     target = Path(target)
     clashes = [target / name for name in (*PARTS, "README.md", ".kamrules") if (target / name).exists()]
     if clashes:
-        raise ProjectError("would overwrite " + ", ".join(p.name for p in clashes), path=str(target),
-                           suggestion="choose a new or empty folder; kamrules init never overwrites anything")
+        raise ProjectError(msg("init.would_overwrite", names=", ".join(p.name for p in clashes)), path=str(target),
+                           suggestion=msg("init.would_overwrite.hint"))
     source = skeleton()
     target.mkdir(parents=True, exist_ok=True)
     shutil.copytree(rules_source(lang), target / "rules")

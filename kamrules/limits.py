@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, fields, replace
 
 from .errors import ProjectError
+from .i18n import msg
 
 MiB = 1 << 20
 
@@ -68,8 +69,8 @@ def current() -> Limits:
         except ValueError:
             value = 0
         if value <= 0:
-            raise ProjectError(f"{env_name(item.name)}={text!r} is not a positive whole number",
-                               suggestion=f"unset it for the default ({getattr(Limits, item.name):,})")
+            raise ProjectError(msg("limits.not_positive", env=env_name(item.name), text=text),
+                               suggestion=msg("limits.not_positive.hint", default=getattr(Limits, item.name)))
         changes[item.name] = value
     return replace(Limits(), **changes)
 

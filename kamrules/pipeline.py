@@ -30,7 +30,7 @@ from .rules.compiler import compile_expression
 from .rules.decisions import CompiledRulebook, load_rulebook
 from .rules.engine import TRACE, EvaluationResult, PolarsEngine
 from .rules.parser import parse
-from .i18n import msg
+from .i18n import Text, msg
 from .names import did_you_mean
 from .render.context import CONTEXT_EXTRAS, customer_context, monthly_revenue
 from .render.batch import Job, render_all
@@ -68,9 +68,11 @@ def _quiet(stage: str, done: int, total: int) -> None:
 
 
 @contextmanager
-def project_lock(outputs: Path, name: str = LOCK_NAME,
-                 message: str = "another kamrules run is working on this project") -> Iterator[None]:
-    """Exclusive lock (a file holding the owner's pid); a lock left by a dead process is taken over."""
+def project_lock(outputs: Path, name: str = LOCK_NAME, message: Text | None = None) -> Iterator[None]:
+    """Exclusive lock (a file holding the owner's pid); a lock left by a dead process is taken over.
+
+    ``message`` says who holds it (default: another run)."""
+    message = message or msg("run.locked")
     path = outputs / name
     for _ in range(3):
         try:
@@ -80,8 +82,8 @@ def project_lock(outputs: Path, name: str = LOCK_NAME,
             if holder is None:
                 path.unlink(missing_ok=True)
                 continue
-            raise LockedError(f"{message} (process {holder})", path=str(path),
-                              suggestion="wait for it to finish; if that process is not kamrules, delete the lock file")
+            raise LockedError(msg("run.locked_by", message=message, pid=holder), path=str(path),
+                              suggestion=msg("run.locked.hint"))
         with os.fdopen(fd, "w") as handle:
             handle.write(str(os.getpid()))
         break
@@ -137,8 +139,8 @@ def check(project: Path) -> tuple[CompiledRulebook, list[RulebookError]]:
         renderer = DocxRenderer(project / "templates" / template, rulebook.spec.locale, name)
         for placeholder in sorted(renderer.placeholders() - known):
             findings.append(RulebookError(
-                f"template uses {placeholder!r}, which no customer field, metric or decision provides",
-                file=name, rule_id=document.id, suggestion=did_you_mean(placeholder, known)))
+                msg("check.unknown_placeholder", name=placeholder), file=name, rule_id=document.id,
+                suggestion=did_you_mean(placeholder, known)))
     return rulebook, findings
 
 
@@ -164,7 +166,7 @@ def evaluate(project: Path, as_of: dt.date, rulebook: CompiledRulebook | None = 
     unfit = models.pop("unfit", None)
     if unfit is not None:
         ledger.issues.append(Issue("rules/metrics.yaml", None, None, "predictive", None,
-                                   f"predictive metrics left empty: {unfit.message}", "model_not_fitted",
+                                   msg("run.predictive_empty", reason=unfit.message), "model_not_fitted",
                                    "warning", None, unfit.suggestion))
     result.models = models
     timings["rules"] = time.perf_counter() - clock
@@ -242,20 +244,19 @@ def explain(project: Path, customer_id: str, run_id: str | None = None, lang: st
     if run_id is not None:
         chosen = [p for p in runs if p.name == run_id]
         if not chosen:
-            raise ProjectError(f"no finished run {run_id!r} in outputs/", path=str(project / "outputs"),
+            raise ProjectError(msg("explain.no_such_run", run=run_id), path=str(project / "outputs"),
                                suggestion=did_you_mean(run_id, [p.name for p in runs]) or
-                               "runs: " + ", ".join(p.name for p in runs[-5:]))
+                               msg("explain.runs", runs=", ".join(p.name for p in runs[-5:])))
         run_dir = chosen[0]
     elif runs:
         run_dir = runs[-1]
     else:
-        raise ProjectError("no finished run in outputs/", path=str(project / "outputs"),
-                           suggestion="run `kamrules run` first")
+        raise ProjectError(msg("explain.no_run"), path=str(project / "outputs"), suggestion=msg("explain.no_run.hint"))
     manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     rulebook = load_rulebook(run_dir)
     frame = pl.read_parquet(run_dir / DECISIONS_FILE)
     if frame.filter(pl.col("customer_id") == customer_id).is_empty():
-        raise ProjectError(f"customer {customer_id!r} is not in run {run_dir.name}", path=str(run_dir),
+        raise ProjectError(msg("explain.no_customer", customer=customer_id, run=run_dir.name), path=str(run_dir),
                            suggestion=did_you_mean(customer_id, frame.get_column("customer_id").to_list()))
     as_of = dt.date.fromisoformat(manifest["as_of"])
     explainer = Explainer(rulebook, frame, as_of, language(rulebook, lang))
@@ -278,7 +279,7 @@ class RunOptions:
     exclude: frozenset = frozenset()  # inputs not complete yet: left out of this run
     engine: str = "polars"  # or "durable" (the optional durable-rules engine)
     lang: str | None = None  # zh or en for the workbooks; default the rulebook's locale
-    pdf_skipped: str | None = None
+    pdf_skipped: Text | None = None  # why no PDFs were made
     pdf_failed: list[str] = field(default_factory=list)
 
 
@@ -290,10 +291,10 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
     alerts = {title: _select(frame, condition, as_of, rulebook.field_types) for title, condition in rulebook.spec.portfolio.alerts.items()}
     stats = {"rows_rejected": ledger.rejected_rows, "models": result.models}
     plan = rulebook.spec.visit_plan
+    writer = PortfolioWriter(rulebook, as_of, options.lang)
     events = plan_events(frame, rulebook.spec.calendar, as_of, plan.first, plan.every_days)
     write_calendar(staging / "visits.ics", frame, rulebook.spec.calendar, as_of, rulebook.spec.company.name,
-                   plan_first=plan.first, plan_every=plan.every_days)
-    writer = PortfolioWriter(rulebook, as_of, options.lang)
+                   writer.words.lang, plan_first=plan.first, plan_every=plan.every_days)
     template = rulebook.spec.portfolio.template
     if template:
         counts = {o: int(frame[o].fill_null(False).sum()) for d in rulebook.decisions
@@ -369,9 +370,9 @@ def _document_name(document, row: dict[str, Any], used: set[str]) -> str:
     try:
         name = safe_filename(document.filename.format_map(values))
     except (KeyError, ValueError, IndexError) as exc:
-        raise RenderError(f"file name pattern {document.filename!r} cannot be filled: {exc}",
-                          template=f"rules/documents.yaml (document {document.id})",
-                          suggestion="use field names in braces, e.g. {customer_id}_{name}.docx") from None
+        raise RenderError(msg("run.filename", pattern=document.filename, reason=str(exc)),
+                          template=msg("run.filename.where", document=document.id),
+                          suggestion=msg("run.filename.hint", example="{customer_id}_{name}.docx")) from None
     stem, dot, suffix = name.rpartition(".")
     candidate, n = name, 1
     while candidate.lower() in used:

@@ -11,15 +11,17 @@ consumers) promises:
 - **debounce**: a burst of changes (ten files dropped at once, an editor's save dance) is
   one run, started ``debounce`` seconds after the last change;
 - **rejection without loss**: an unreadable or invalid workbook is moved to
-  ``inputs/rejected/`` with ``<name>.error.txt`` (Chinese and English) and the rest of the
-  ledger runs; nothing else in ``inputs/`` is ever modified, moved or deleted;
+  ``inputs/rejected/`` with ``<name>.error.txt`` (in the project's language, and in English too
+  when that is Chinese) and the rest of the ledger runs; nothing else in ``inputs/`` is ever
+  modified, moved or deleted;
 - **one writer**: one watcher per project (``outputs/.kamrules-watch.lock``) and one run at
   a time (the pipeline's lock); locks of dead processes are taken over;
 - **idempotence**: the content hash of inputs + rules + templates of the last published run
   is kept in ``outputs/.kamrules-state.json``; the same content is not run again (unless
   ``--force``), and work interrupted by a crash is done at the next start;
-- **operations**: a rotating log ``outputs/kamrules.log``, ``kamrules status``, a graceful
-  stop on Ctrl-C / SIGTERM (the run in progress finishes; a second signal stops at once).
+- **operations**: a rotating log ``outputs/kamrules.log`` (in the project's language, like the
+  console), ``kamrules status``, a graceful stop on Ctrl-C / SIGTERM (the run in progress
+  finishes; a second signal stops at once).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from .errors import KamrulesError, LedgerError, LockedError
+from .i18n import choose, msg, project_locale
 from .pipeline import RunOptions, RunResult, finished_runs, lock_holder, project_lock, run
 
 STATE_FILE = ".kamrules-state.json"
@@ -61,6 +64,17 @@ class WatchOptions:
     as_of: Optional[dt.date] = None
     force: bool = False
     workers: Optional[int] = None
+    lang: Optional[str] = None  # zh or en for the log and the notes; default the project's locale
+
+
+def language(project: Path, lang: Optional[str] = None) -> str:
+    """The language of the log and of the notes beside files set aside: ``lang``, else the rules' locale."""
+    return choose(lang, project_locale(project))
+
+
+def say(lang: str, key: str, level: int = logging.INFO, **values) -> None:
+    """One log line, in ``lang``."""
+    log.log(level, "%s", msg(key, **values).localize(lang))
 
 
 def candidate_inputs(project: Path) -> list[Path]:
@@ -157,35 +171,33 @@ class Readiness:
         return result
 
 
-REASONS_ZH = {
-    "cannot open workbook": "无法打开工作簿（不是有效的 Excel 文件、已加密或未复制完整）",
-    "cannot read sheet": "工作表无法读取",
-    "sheet looks like dataset": "工作表缺少必需的列",
-    "cannot tell the text encoding": "无法判断文本编码",
-    "starts like UTF-16": "文本编码无效",
-    "cannot parse CSV": "CSV 格式无法解析",
-    "never became ready": "文件一直没有复制完整或无法打开",
-}
-
-
-def set_aside(project: Path, path: Path, error: KamrulesError) -> Path:
-    """Move a bad input to inputs/rejected/ with <name>.error.txt (Chinese and English)."""
+def set_aside(project: Path, path: Path, error: KamrulesError, lang: Optional[str] = None) -> Path:
+    """Move a bad input to inputs/rejected/ with <name>.error.txt (in ``lang``, default the
+    project's language; a Chinese note has the English one after it)."""
+    lang = language(project, lang)
     folder = project / "inputs" / "rejected"
     folder.mkdir(exist_ok=True)
     target = folder / path.name
     if target.exists():
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         target = folder / f"{path.stem}.{stamp}{path.suffix}"
-    reason_zh = next((zh for key, zh in REASONS_ZH.items() if key in error.message), "文件无法使用")
-    text = (f"文件：{path.name}\n原因：{reason_zh}\n详情：{error}\n"
-            f"处理：请修正后重新放入 inputs/ 文件夹。\n\n"
-            f"File: {path.name}\nReason: {error}\n"
-            f"Fix the file and copy it into inputs/ again.\n")
     note = target.with_name(target.name + ".error.txt")
-    note.write_text(text, encoding="utf-8")
+    note.write_text(rejection_note(path.name, error, lang), encoding="utf-8")
     os.replace(path, target)
-    log.warning("set aside %s: %s", path.name, error.message)
+    say(lang, "watch.set_aside", logging.WARNING, file=path.name, reason=error.message)
     return target
+
+
+def rejection_note(name: str, error: KamrulesError, lang: str) -> str:
+    """Why a file was set aside and what to do. In Chinese: the reason, then the whole error with
+    where and a hint; the English note follows for whoever supports the office."""
+    if lang == "zh":
+        lines = [msg("watch.note.file", file=name), msg("watch.note.reason", reason=error.message),
+                 msg("watch.note.details", details=error.render("zh")), msg("watch.note.fix")]
+        return "".join(line.localize("zh") + "\n" for line in lines) + "\n" + rejection_note(name, error, "en")
+    lines = [msg("watch.note.file", file=name), msg("watch.note.reason", reason=error.render("en")),
+             msg("watch.note.fix")]
+    return "".join(line + "\n" for line in lines)
 
 
 def read_state(project: Path) -> dict:
@@ -209,32 +221,33 @@ def run_if_changed(project: Path, options: WatchOptions, hopeless: list[Path] = 
     ``waiting`` files (still being copied, or not opening yet) are left out of this run;
     ``hopeless`` ones are set aside first.
     """
+    lang = language(project, options.lang)
     for path in hopeless:
-        set_aside(project, path, LedgerError(f"never became ready: unchanged for {options.give_up:g} seconds "
-                                             "but still cannot be opened", file=path.name))
+        set_aside(project, path, LedgerError(msg("watch.never_ready", seconds=options.give_up), file=path.name),
+                  lang)
     exclude = frozenset(waiting)
     state = read_state(project)
     known = [p for p in waiting if p.relative_to(project).as_posix() in state.get("inputs", {})]
     if known or (waiting and not [p for p in candidate_inputs(project) if p not in exclude]):
         # A file the last result was built from is being replaced: running without it would
         # publish a result that silently lacks its rows. Wait for it instead.
-        log.info("waiting for %s to be complete", ", ".join(p.name for p in known or waiting))
+        say(lang, "watch.waiting_for", files=", ".join(p.name for p in known or waiting))
         return None
     digest, _ = content_digest(project, exclude)
     if not options.force and state.get("digest") == digest:
-        log.debug("nothing changed since run %s; not run again", state.get("run_id"))
+        say(lang, "watch.unchanged", logging.DEBUG, run=state.get("run_id"))
         return None
     if waiting:
-        log.info("not yet complete, left for a later run: %s", ", ".join(p.name for p in waiting))
-    render = RunOptions(workers=options.workers, exclude=exclude,
-                        on_unreadable=lambda path, error: set_aside(project, path, error))
+        say(lang, "watch.left_out", files=", ".join(p.name for p in waiting))
+    render = RunOptions(workers=options.workers, exclude=exclude, lang=options.lang,
+                        on_unreadable=lambda path, error: set_aside(project, path, error, lang))
     result = run(project, options.as_of, options=render)
     digest, inputs = content_digest(project, exclude)  # files set aside during the run are no longer inputs
     write_state(project, {"digest": digest, "inputs": inputs, "run_id": result.run_dir.name,
                           "finished_at": dt.datetime.now().isoformat(timespec="seconds"), "result": "ok",
                           "rejected_rows": result.rejected_rows})
-    log.info("run %s published: %d customers, %d rows rejected", result.run_dir.name, result.customers,
-             result.rejected_rows)
+    say(lang, "watch.published", run=result.run_dir.name, customers=result.customers,
+        rejected=result.rejected_rows)
     return result
 
 
@@ -263,6 +276,10 @@ class Watcher:
         self.last_change = 0.0
         self.readiness = Readiness(options.settle, options.give_up)
 
+    @property
+    def lang(self) -> str:
+        return language(self.project, self.options.lang)
+
     def on_change(self, path: str) -> None:
         relative = Path(path).resolve().relative_to(self.project).parts if path else ()
         if len(relative) >= 2 and relative[0] == "inputs" and relative[1] == "rejected":
@@ -275,11 +292,11 @@ class Watcher:
     def serve(self) -> None:
         outputs = self.project / "outputs"
         outputs.mkdir(exist_ok=True)
-        with project_lock(outputs, WATCH_LOCK, "another kamrules watch is already watching this project"):
+        with project_lock(outputs, WATCH_LOCK, msg("watch.locked")):
             observer = self._observer()
             observer.start()
-            log.info("watching %s (settle %.1fs, debounce %.1fs%s)", self.project, self.options.settle,
-                     self.options.debounce, ", polling" if self.options.poll else "")
+            say(self.lang, "watch.watching_polling" if self.options.poll else "watch.watching",
+                project=str(self.project), settle=self.options.settle, debounce=self.options.debounce)
             try:
                 self.changed.set()  # finish whatever an earlier, interrupted watcher left undone
                 self.last_change = time.monotonic() - self.options.debounce
@@ -287,7 +304,7 @@ class Watcher:
             finally:
                 observer.stop()
                 observer.join(timeout=5)
-                log.info("stopped")
+                say(self.lang, "watch.stopped")
 
     def _observer(self):
         from watchdog.events import FileSystemEventHandler
@@ -324,17 +341,17 @@ class Watcher:
             try:
                 run_if_changed(self.project, self.options, hopeless, waiting)
             except LockedError as exc:
-                log.warning("%s; will try again", exc.message)
+                say(self.lang, "watch.retry", logging.WARNING, reason=exc.message)
                 self.changed.set()
                 self.stopping.wait(1.0)
             except KamrulesError as exc:
-                log.error("run failed: %s", str(exc).replace("\n", " | "))
+                say(self.lang, "watch.run_failed", logging.ERROR, error=exc.render(self.lang).replace("\n", " | "))
 
     def stop(self, *_args) -> None:
         if self.stopping.is_set():
-            log.warning("second stop signal: exiting now")
+            say(self.lang, "watch.exit_now", logging.WARNING)
             os._exit(130)
-        log.info("stopping after the current step")
+        say(self.lang, "watch.stopping")
         self.stopping.set()
 
 

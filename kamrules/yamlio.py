@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from .errors import RulebookError
+from .i18n import msg
 from .limits import Limits, env_name
 from .limits import current as current_limits
 
@@ -80,9 +81,9 @@ class _Loader(yaml.SafeLoader):
         try:
             if self._depth > self.max_depth:
                 mark = self.peek_event().start_mark
-                raise RulebookError(f"nested more than {self.max_depth} levels deep", file=self.source_name,
+                raise RulebookError(msg("yaml.too_deep", depth=self.max_depth), file=self.source_name,
                                     line=mark.line + 1, column=mark.column + 1,
-                                    suggestion=f"a rulebook never needs this; the limit is set by {env_name('max_yaml_depth')}")
+                                    suggestion=msg("yaml.too_deep.hint", env=env_name("max_yaml_depth")))
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -113,9 +114,9 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> YDict:
         line = key_node.start_mark.line + 1
         if key in result:
             raise RulebookError(
-                f"duplicate key {key!r} (first defined on line {result.key_lines[key]})",
+                msg("yaml.duplicate_key", name=key, line=result.key_lines[key]),
                 file=loader.source_name, line=line, column=key_node.start_mark.column + 1,
-                suggestion="remove one of them or rename it; YAML would silently keep only the last",
+                suggestion=msg("yaml.duplicate_key.hint"),
             )
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[key] = line
@@ -147,22 +148,21 @@ def load_yaml(text: str, source_name: str, limits: Limits | None = None) -> Any:
             return None
         values = _expanded_size(node, {})
         if values > limits.max_yaml_values:
-            raise RulebookError(f"its anchors and aliases expand to {values:,} values; the limit is "
-                                f"{limits.max_yaml_values:,} (an alias bomb?)", file=source_name,
-                                suggestion="write the values out, or use fewer nested *aliases")
+            raise RulebookError(msg("yaml.alias_bomb", values=values, limit=limits.max_yaml_values),
+                                file=source_name, suggestion=msg("yaml.alias_bomb.hint"))
         return loader.construct_document(node)
     except RulebookError:
         raise
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise RulebookError(
-            f"not valid YAML: {exc.problem or exc.context}",
+            msg("yaml.invalid", problem=exc.problem or exc.context),
             file=source_name, line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
         ) from None
     except yaml.YAMLError as exc:
-        raise RulebookError(f"not valid YAML: {exc}", file=source_name) from None
+        raise RulebookError(msg("yaml.invalid", problem=str(exc)), file=source_name) from None
     except RecursionError:
-        raise RulebookError("nested too deeply to read", file=source_name) from None
+        raise RulebookError(msg("yaml.too_nested"), file=source_name) from None
     finally:
         loader.dispose()
 
@@ -172,15 +172,13 @@ def load_yaml_file(path: Path, source_name: str | None = None) -> Any:
     limits = current_limits()
     size = path.stat().st_size
     if size > limits.max_yaml_bytes:
-        raise RulebookError(f"file is {size:,} bytes; the limit for a rulebook file is {limits.max_yaml_bytes:,}",
-                            file=name, suggestion="a rulebook is a few kilobytes: check it is the right file, or "
-                                                  f"raise {env_name('max_yaml_bytes')}")
+        raise RulebookError(msg("yaml.too_big", size=size, limit=limits.max_yaml_bytes), file=name,
+                            suggestion=msg("yaml.too_big.hint", env=env_name("max_yaml_bytes")))
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise RulebookError(
-            f"not UTF-8 text (byte {exc.start})", file=name,
-            suggestion="save the file as UTF-8 (VS Code: 'Save with Encoding' -> UTF-8)",
+            msg("yaml.not_utf8", byte=exc.start), file=name, suggestion=msg("yaml.not_utf8.hint"),
         ) from None
     return load_yaml(text, name, limits)
 

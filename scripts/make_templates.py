@@ -125,6 +125,9 @@ PPR_AFTER_BORDER = ("w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku",
 LEVELS = {"高": "High", "中": "Medium", "低": "Low"}
 CREDIT_STATUSES = {"正常": "Normal", "预警": "Warning", "冻结": "Credit hold"}
 SETTLEMENTS = {"月结": "Monthly statement", "现结": "Cash"}
+# The English example rulebook's values (examples/en/rules), which English templates accept too.
+ENGLISH_VALUES = {"高": "high", "中": "medium", "低": "low", "正常": "normal", "预警": "warning",
+                  "冻结": "hold", "月结": "monthly", "现结": "cash"}
 
 T = TypeVar("T")
 
@@ -153,8 +156,18 @@ class Lang:
         """``{{ name }}``; in English, the known Chinese values translated."""
         if self.code == "zh":
             return f"{{{{ {name} }}}}"
-        mapping = ", ".join(f"'{zh}': '{en}'" for zh, en in terms.items())
+        pairs = [*terms.items(), *((ENGLISH_VALUES[zh], en) for zh, en in terms.items())]
+        mapping = ", ".join(f"'{value}': '{en}'" for value, en in pairs)
         return f"{{{{ {{{mapping}}}.get({name}, {name} or '—') }}}}"
+
+    def eq(self, name: str, value: str) -> str:
+        """``name == '高'``; in English also true for the English value (``'high'``)."""
+        if self.code == "zh":
+            return f"{name} == '{value}'"
+        return f"{name} in ('{value}', '{ENGLISH_VALUES[value]}')"
+
+    def ne(self, name: str, value: str) -> str:
+        return f"not ({self.eq(name, value)})" if self.code != "zh" else f"{name} != '{value}'"
 
 
 ZH = Lang(code="zh", colon="：", bar="｜", page_of=("第 ", " 页，共 ", " 页"),
@@ -740,7 +753,7 @@ def add_credit(doc, tr: Lang) -> None:
         (tr("信用状态", "Credit status"), status),
     ), key_mm=tr.key_mm)
     spacer(doc)
-    add_tag(doc, "{%p if settlement == '月结' %}")
+    add_tag(doc, f"{{%p if {tr.eq('settlement', '月结')} %}}")
     doc.add_paragraph(tr(
         "贵司采用月结方式：当月已交付订单于次月统一对账结算。当未结余额超过预警线"
         "（{{ credit_warn_at|money }}）时，我司客户经理将及时提醒贵司安排付款；"
@@ -763,7 +776,7 @@ def add_credit(doc, tr: Lang) -> None:
         "account manager can submit a request for you, and we will assess it "
         "in the light of our business together."))
     add_tag(doc, "{%p endif %}")
-    add_tag(doc, "{%p if credit_status != '正常' %}")
+    add_tag(doc, f"{{%p if {tr.ne('credit_status', '正常')} %}}")
     add_text(doc, tr(
         "特别提示：截至{{ as_of|date }}，贵司逾期未付金额为"
         "{{ overdue_amount|money }}，最长逾期{{ max_overdue_days }}天，"
@@ -774,7 +787,7 @@ def add_credit(doc, tr: Lang) -> None:
         "Please note: as of {{ as_of|date }}, {{ overdue_amount|money }} of "
         "your balance is overdue, the oldest item by {{ max_overdue_days }} "
         f"days, and your credit status is “{status}”. "
-        "{% if credit_status == '冻结' %}New orders are being held back from "
+        f"{{% if {tr.eq('credit_status', '冻结')} %}}New orders are being held back from "
         "shipping; please arrange payment as soon as possible and we will "
         "resume supply immediately once the balance is settled."
         "{% else %}Please arrange payment as soon as possible so that future "
@@ -881,10 +894,10 @@ def number_with_unit(name: str, unit: str) -> str:
     return f"{{{{ {name}|number }}}}{{% if {name} is not none %}}{unit}{{% endif %}}"
 
 
-def by_level(name: str, high: str, medium: str, low: str) -> str:
-    """One sentence chosen by a 高/中/低 decision value."""
-    return (f"{{% if {name} == '高' %}}{high}{{% elif {name} == '中' %}}{medium}"
-            f"{{% elif {name} == '低' %}}{low}{{% endif %}}")
+def by_level(tr: Lang, name: str, high: str, medium: str, low: str) -> str:
+    """One sentence chosen by a 高/中/低 decision value (or high/medium/low in English)."""
+    return (f"{{% if {tr.eq(name, '高')} %}}{high}{{% elif {tr.eq(name, '中')} %}}{medium}"
+            f"{{% elif {tr.eq(name, '低')} %}}{low}{{% endif %}}")
 
 
 def add_plan_cover(doc, tr: Lang) -> None:
@@ -1018,7 +1031,7 @@ def add_plan_assessment(doc, tr: Lang) -> None:
     )
     for label, name, terms, sentences in rows:
         row = add_row(table, (label, tr.term(name, terms),
-                              by_level(name, *sentences)), widths)
+                              by_level(tr, name, *sentences)), widths)
         mark_key(row.cells[0])
         align_cells(row, (1,), WD_ALIGN_PARAGRAPH.CENTER)
         row_flag(row, "cantSplit")
@@ -1091,18 +1104,18 @@ def add_plan_risks(doc, tr: Lang) -> None:
             "{{ complaints_12m }} complaint{{ '' if complaints_12m == 1 else 's' }} "
             "in the last 12 months. Make sure every issue is closed and follow "
             "up on the customer's satisfaction.")),
-        ("churn_risk == '高'", tr("流失风险高：", "High churn risk: "), tr(
+        (tr.eq("churn_risk", "高"), tr("流失风险高：", "High churn risk: "), tr(
             "客户存在较高流失风险，应制定挽回方案并尽快安排上门拜访。",
             "Prepare a retention plan and visit the customer in person as soon "
             "as possible.")),
-        ("credit_status != '正常'", tr("信用状态异常：", "Credit status: "), tr(
+        (tr.ne("credit_status", "正常"), tr("信用状态异常：", "Credit status: "), tr(
             "当前信用状态为“{{ credit_status }}”"
             "{% if credit_status == '冻结' %}，新订单暂停赊销发货，需协商结清欠款"
             "{% else %}，需提醒客户及时付款{% endif %}"
             "（信用额度{{ credit_limit|money }}，未结余额{{ outstanding|money }}）。",
             f"the account is on “{status}” (credit limit "
             "{{ credit_limit|money }}, outstanding {{ outstanding|money }}). "
-            "{% if credit_status == '冻结' %}New orders do not ship on credit "
+            f"{{% if {tr.eq('credit_status', '冻结')} %}}New orders do not ship on credit "
             "until the balance is settled.{% else %}Remind the customer to pay "
             "on time.{% endif %}")),
     )

@@ -102,7 +102,7 @@ def test_cli_summary_and_run_folder(finished_run):
     assert "  account_plan        1 份文档" in lines
     assert "3 行数据被拒绝（见 portfolio.xlsx 的“数据问题”页和 issues.xlsx）：" in lines
     assert ("  inputs/台账.xlsx · 销售明细 · 第 6 行 · 金额 = '待确认'："
-            "not an amount of money — write digits, e.g. 1234.50, ¥1,234.50 or 12万") in lines
+            "不是金额 — 请填写数字，例如 1234.50、¥1,234.50 或 12万") in lines
     assert lines[-1] == f"输出：{run_dir}"
     assert sorted(p.name for p in run_dir.iterdir()) == ["decisions.parquet", "issues.xlsx", "plans", "portfolio.xlsx",
                                                          "proposals", "rules", "run.json", "visits.ics"]

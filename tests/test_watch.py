@@ -90,7 +90,7 @@ def test_slow_copy_is_processed_once_after_it_is_complete(project, tmp_path):
         assert inputs_of(published[-1])["inputs/补充订单.xlsx"] == hashlib.sha256(data).hexdigest()
     finally:
         assert stop(watcher) == 0
-    assert "stopped" in (tmp_path / "watch.log").read_text(encoding="utf-8")
+    assert "已停止" in (tmp_path / "watch.log").read_text(encoding="utf-8")  # the rules' locale is zh_CN
 
 
 def test_bad_files_are_set_aside_with_a_reason_and_the_rest_runs(project, tmp_path):

@@ -16,6 +16,7 @@ from typing import Callable
 import polars as pl
 
 from ..errors import Issue, LedgerError, ProjectError
+from ..i18n import msg
 from ..names import did_you_mean
 from ..limits import Limits, env_name
 from ..limits import current as current_limits
@@ -73,8 +74,7 @@ class Ledger:
 def input_files(inputs: Path, settings: LedgerSettings) -> list[Path]:
     """Spreadsheets in ``inputs/`` (not sub-folders); Excel lock files and hidden files skipped."""
     if not inputs.is_dir():
-        raise ProjectError("no inputs/ folder", path=str(inputs),
-                           suggestion="create inputs/ and put the ledger workbooks in it")
+        raise ProjectError(msg("ledger.no_inputs"), path=str(inputs), suggestion=msg("ledger.no_inputs.hint"))
     return sorted(p for p in inputs.iterdir()
                   if p.is_file() and p.suffix.lower() in settings.extensions
                   and not p.name.startswith(("~$", ".")))
@@ -91,8 +91,8 @@ def read_ledger(inputs: Path, datasets: dict[str, DatasetSpec], settings: Ledger
     the rest of the ledger is read; its rows then count nowhere."""
     paths = [p for p in input_files(inputs, settings) if p not in exclude]
     if not paths:
-        raise ProjectError("inputs/ has no spreadsheets (.xlsx .xlsm .xls .csv)", path=str(inputs),
-                           suggestion="copy the ledger workbooks into inputs/")
+        raise ProjectError(msg("ledger.no_spreadsheets"), path=str(inputs),
+                           suggestion=msg("ledger.no_spreadsheets.hint"))
     ledger = Ledger({}, stats={name: DatasetStats() for name in datasets})
     parts: dict[str, list[pl.DataFrame]] = {name: [] for name in datasets}
     for path in paths:
@@ -103,9 +103,9 @@ def read_ledger(inputs: Path, datasets: dict[str, DatasetSpec], settings: Ledger
             if on_unreadable is None:
                 raise
             on_unreadable(path, exc)
-            ledger.issues.append(Issue(name, exc.sheet, exc.row, exc.column, None, f"file set aside: {exc.message}",
-                                       "file_rejected", "warning", None,
-                                       f"see inputs/rejected/{path.name}.error.txt, fix the file and drop it in again"))
+            ledger.issues.append(Issue(name, exc.sheet, exc.row, exc.column, None,
+                                       msg("ledger.file_set_aside", reason=exc.message), "file_rejected", "warning",
+                                       None, msg("ledger.file_set_aside.hint", name=path.name)))
             continue
         _merge_file(ledger, parts, one)
     for name, frames in parts.items():
@@ -127,9 +127,16 @@ def _derive_missing(ledger: Ledger, datasets: dict[str, DatasetSpec], inputs: Pa
             ledger.datasets[name], note = derive(name, spec, ledger.datasets)
             ledger.issues.append(note)
         elif spec.required:
-            raise LedgerError(f"no sheet found for the required dataset {name!r}", file=str(inputs.name),
-                              suggestion=f"name a sheet {' or '.join(spec.sheets or [name])}, or map its "
-                                         f"headers in rules/ledger.yaml (datasets.{name})")
+            raise LedgerError(msg("ledger.no_sheet", name=name), file=str(inputs.name),
+                              suggestion=msg("ledger.no_sheet.hint", sheets=_either(spec.sheets or [name]), name=name))
+
+
+def _either(names: list[str]):
+    """``a or b or c`` as a message (``a 或 b 或 c`` in Chinese), nested in halves to stay shallow."""
+    if len(names) == 1:
+        return names[0]
+    half = len(names) // 2
+    return msg("ledger.either", first=_either(names[:half]), second=_either(names[half:]))
 
 
 def _read_file(path: Path, name: str, datasets: dict[str, DatasetSpec], settings: LedgerSettings):
@@ -147,12 +154,13 @@ def _read_file(path: Path, name: str, datasets: dict[str, DatasetSpec], settings
 
 
 def _check_shape(sheet: RawSheet, limits: Limits) -> None:
-    for size, limit, what in ((sheet.grid.height, limits.max_rows, "rows"),
-                              (sheet.grid.width, limits.max_columns, "columns")):
+    for size, limit, what, variable in (
+            (sheet.grid.height, limits.max_rows, msg("ledger.unit.rows"), "max_rows"),
+            (sheet.grid.width, limits.max_columns, msg("ledger.unit.columns"), "max_columns")):
         if size > limit:
-            raise LedgerError(f"sheet has {size:,} {what}; the limit is {limit:,}", file=sheet.file, sheet=sheet.sheet,
-                              suggestion=f"delete the unused {what}, split the sheet, or raise "
-                                         f"{env_name('max_' + what)}")
+            raise LedgerError(msg("ledger.sheet_too_big", size=size, what=what, limit=limit), file=sheet.file,
+                              sheet=sheet.sheet,
+                              suggestion=msg("ledger.sheet_too_big.hint", what=what, env=env_name(variable)))
 
 
 def _merge_file(ledger: Ledger, parts: dict[str, list[pl.DataFrame]], one) -> None:
@@ -180,10 +188,8 @@ def _read_sheet(sheet: RawSheet, datasets: dict[str, DatasetSpec], settings: Led
     else:
         dataset, header = _match_by_headers(sheet, datasets, settings)
         if dataset is None:
-            ledger.issues.append(Issue(sheet.file, sheet.sheet, None, None, None,
-                                       "sheet not used: its name and headers match no dataset in rules/ledger.yaml",
-                                       "sheet_ignored", "warning", None,
-                                       "rename the sheet or add its headers as aliases in rules/ledger.yaml"))
+            ledger.issues.append(Issue(sheet.file, sheet.sheet, None, None, None, msg("ledger.sheet_ignored"),
+                                       "sheet_ignored", "warning", None, msg("ledger.sheet_ignored.hint")))
             return
     ledger.headers[(sheet.file, sheet.sheet)] = header.headers
     result = SheetTyper(sheet, dataset, datasets[dataset], header, settings).run()
@@ -215,11 +221,11 @@ def _require_columns(sheet: RawSheet, dataset: str, spec: DatasetSpec, header: H
     found = [str(v).strip() for v in sheet.grid.row(header.row_index) if v is not None] if header else []
     hint = did_you_mean(column.aliases[0] if column.aliases else missing[0], found)
     tried = " / ".join(column.aliases or [missing[0]])
-    seen = f"; the header row has: {', '.join(found)}" if found else "; no header row was recognised"
+    seen = (msg("ledger.missing_column.header_row", headers=", ".join(found)) if found
+            else msg("ledger.missing_column.no_header"))
+    where = {"dataset": dataset, "column": missing[0]}
     raise LedgerError(
-        f"sheet looks like dataset {dataset!r} but has no column for {missing[0]!r} (tried {tried}{seen})",
+        msg("ledger.missing_column", tried=tried, seen=seen, **where),
         file=sheet.file, sheet=sheet.sheet, row=header.excel_row if header else None,
-        suggestion=(f"{hint} If so, add that header to datasets.{dataset}.columns.{missing[0]}.aliases "
-                    "in rules/ledger.yaml" if hint else
-                    f"add the column, or add the sheet's header text to datasets.{dataset}.columns."
-                    f"{missing[0]}.aliases in rules/ledger.yaml"))
+        suggestion=(msg("ledger.missing_column.did_you_mean", hint=hint, **where) if hint
+                    else msg("ledger.missing_column.hint", **where)))

@@ -18,6 +18,7 @@ import datetime as dt
 
 import polars as pl
 
+from ..i18n import msg
 from .config import ColumnSpec
 
 BLANKS = " \t\r\n\u3000\u00a0"
@@ -32,15 +33,48 @@ AMBIGUOUS_DATE = "ambiguous date (day/month order unknown)"
 NOT_A_PERCENT = "not a percentage"
 AMBIGUOUS_PERCENT = "a bare number above 1 is ambiguous as a percentage"
 NOT_A_BOOL = "not a yes/no value"
+NOT_WHOLE = "not a whole number"
+NOT_ONE_OF = "not one of: "
+BELOW = "below the minimum "
+ABOVE = "above the maximum "
 SUGGESTIONS = {
-    NOT_A_NUMBER: "write digits, e.g. 1234.5, 1,234.5 or 12万",
-    NOT_MONEY: "write digits, e.g. 1234.50, ¥1,234.50 or 12万",
-    NOT_A_DATE: "write it as 2025-01-03, 2025/1/3 or 2025年1月3日",
-    AMBIGUOUS_DATE: "set ledger.date_order to dmy or mdy in rules/ledger.yaml, or write it as 2025-04-03",
-    NOT_A_PERCENT: "write 12% or 0.12",
-    AMBIGUOUS_PERCENT: "write 12% or 0.12",
-    NOT_A_BOOL: "write 是/否, Y/N or true/false",
+    NOT_A_NUMBER: msg("ledger.suggest.number"),
+    NOT_MONEY: msg("ledger.suggest.money"),
+    NOT_A_DATE: msg("ledger.suggest.date"),
+    AMBIGUOUS_DATE: msg("ledger.suggest.ambiguous_date"),
+    NOT_A_PERCENT: msg("ledger.suggest.percent"),
+    AMBIGUOUS_PERCENT: msg("ledger.suggest.percent"),
+    NOT_A_BOOL: msg("ledger.suggest.bool"),
 }
+# The reasons above stay plain English inside Polars (stable, cheap); these are how they are shown.
+REASONS = {
+    NOT_A_NUMBER: msg("ledger.cell.not_a_number"),
+    NOT_WHOLE: msg("ledger.cell.not_whole"),
+    NOT_MONEY: msg("ledger.cell.not_money"),
+    NOT_A_DATE: msg("ledger.cell.not_a_date"),
+    AMBIGUOUS_DATE: msg("ledger.cell.ambiguous_date"),
+    NOT_A_PERCENT: msg("ledger.cell.not_a_percent"),
+    AMBIGUOUS_PERCENT: msg("ledger.cell.ambiguous_percent"),
+    NOT_A_BOOL: msg("ledger.cell.not_a_bool"),
+}
+PREFIXED = (
+    (NOT_ONE_OF, lambda rest: msg("ledger.cell.not_one_of", values=rest)),
+    (BELOW, lambda rest: msg("ledger.cell.below_minimum", minimum=rest)),
+    (ABOVE, lambda rest: msg("ledger.cell.above_maximum", maximum=rest)),
+)
+
+
+def explain(reason: str, fixed: dict = REASONS, prefixed: tuple = PREFIXED) -> str:
+    """The English ``reason`` a coercion gave as a message that can also be shown in Chinese:
+    ``fixed`` texts by equality, then ``(prefix, build)`` pairs given the rest of the text;
+    anything else unchanged."""
+    found = fixed.get(reason)
+    if found is not None:
+        return found
+    for prefix, build in prefixed:
+        if reason.startswith(prefix):
+            return build(reason[len(prefix):])
+    return reason
 
 _WEEKDAY = r"\s*[(\[]?(星期|周|礼拜)[一二三四五六日天七][)\]]?\s*|\s*\b(mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?\b"
 
@@ -88,7 +122,7 @@ def to_integer(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     number, error = to_number(text)
     whole = number == number.round(0)
     value = pl.when(whole).then(number.cast(pl.Int64, strict=False)).otherwise(None)
-    return value, pl.coalesce(error, _fail(number.is_not_null() & ~whole, "not a whole number"))
+    return value, pl.coalesce(error, _fail(number.is_not_null() & ~whole, NOT_WHOLE))
 
 
 def to_money(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
@@ -149,7 +183,7 @@ def to_text(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 def to_enum(text: pl.Expr, values: list[str]) -> tuple[pl.Expr, pl.Expr]:
     ok = text.is_in(values)
     return (pl.when(ok).then(text).otherwise(None),
-            _fail(text.is_not_null() & ~ok, "not one of: " + ", ".join(values)))
+            _fail(text.is_not_null() & ~ok, NOT_ONE_OF + ", ".join(values)))
 
 
 _PLAIN_DATE = r"^\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}:\d{2})?$"
@@ -203,7 +237,7 @@ def coerce(text: pl.Expr, spec: ColumnSpec, date_order: str, fast: bool = False)
                         "money": to_money, "percent": to_percent, "bool": to_bool}[kind](text)
     if kind in ("integer", "number", "money", "percent"):
         if spec.min is not None:
-            error = pl.coalesce(error, _fail(value < spec.min, f"below the minimum {spec.min:g}"))
+            error = pl.coalesce(error, _fail(value < spec.min, f"{BELOW}{spec.min:g}"))
         if spec.max is not None:
-            error = pl.coalesce(error, _fail(value > spec.max, f"above the maximum {spec.max:g}"))
+            error = pl.coalesce(error, _fail(value > spec.max, f"{ABOVE}{spec.max:g}"))
     return value, error

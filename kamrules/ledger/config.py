@@ -32,6 +32,8 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..i18n import msg
+
 ColumnType = Literal["text", "integer", "number", "money", "percent", "date", "bool", "enum"]
 
 
@@ -68,13 +70,13 @@ class ColumnSpec(_Strict):
     @model_validator(mode="after")
     def _enum_needs_values(self):
         if self.type == "enum" and not self.values:
-            raise ValueError("type enum needs 'values: [...]'")
+            raise ValueError(msg("ledger.config.enum_values"))
         if self.expr is not None and self.value is not None:
-            raise ValueError("a column is computed ('expr') or constant ('value'), not both")
+            raise ValueError(msg("ledger.config.expr_and_value"))
         if not self.read_from_sheet and self.aliases:
-            raise ValueError("a computed or constant column is not read from the sheet: remove its aliases")
+            raise ValueError(msg("ledger.config.aliases"))
         if self.references is not None and self.references.count(".") != 1:
-            raise ValueError("references must look like dataset.column, e.g. customers.customer_id")
+            raise ValueError(msg("ledger.config.references"))
         return self
 
 
@@ -107,7 +109,7 @@ class DatasetSpec(_Strict):
     def _key_is_a_column(self):
         for name in self.key_columns:
             if name not in self.columns:
-                raise ValueError(f"key column {name!r} is not one of the columns")
+                raise ValueError(msg("ledger.config.key_column", name=name))
         return self
 
 

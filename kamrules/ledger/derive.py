@@ -10,6 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from ..errors import Issue, LedgerError
+from ..i18n import msg
 from ..types import POLARS_TYPES
 from .config import DatasetSpec
 from .rows import FILE, ROW, SHEET
@@ -20,10 +21,9 @@ def derive(name: str, spec: DatasetSpec, datasets: dict[str, pl.DataFrame]) -> t
     source = datasets.get(source_name)
     keys = spec.key_columns
     if source is None or len(keys) != 1 or keys[0] not in source.columns:
-        raise LedgerError(f"cannot derive dataset {name!r} from {source_name!r}: "
-                          f"it needs {source_name} with a {keys[0] if keys else 'key'} column",
-                          file="rules/ledger.yaml",
-                          suggestion=f"add a sheet for {name}, or fix datasets.{name}.derive")
+        raise LedgerError(msg("ledger.derive.impossible", name=name, source=source_name,
+                              column=keys[0] if keys else msg("ledger.derive.key")),
+                          file="rules/ledger.yaml", suggestion=msg("ledger.derive.impossible.hint", name=name))
     key = keys[0]
     label = pl.col(spec.derive.name) if spec.derive.name and spec.derive.name in source.columns else pl.lit(None)
     ordered = source.sort(FILE, SHEET, ROW).filter(pl.col(key).is_not_null())
@@ -38,8 +38,8 @@ def derive(name: str, spec: DatasetSpec, datasets: dict[str, pl.DataFrame]) -> t
             columns.append(pl.lit(None, dtype=POLARS_TYPES[column_spec.type]).alias(column))
     frame = frame.select(pl.col(key), *columns, pl.lit(None, dtype=pl.String).alias(FILE),
                          pl.lit(None, dtype=pl.String).alias(SHEET), pl.lit(None, dtype=pl.Int64).alias(ROW))
+    title = spec.title or name
     note = Issue(f"({source_name})", None, None, None, None,
-                 f"no sheet for {spec.title or name}: {frame.height} {name} derived from the ids in {source_name}",
-                 "derived_dataset", "warning", name,
-                 f"add a {spec.title or name} sheet to give names, settlement and dates")
+                 msg("ledger.derived", title=title, count=frame.height, name=name, source=source_name),
+                 "derived_dataset", "warning", name, msg("ledger.derived.hint", title=title))
     return frame, note

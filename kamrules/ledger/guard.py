@@ -16,6 +16,7 @@ from pathlib import Path
 from openpyxl.utils import get_column_letter
 
 from ..errors import LedgerError
+from ..i18n import msg
 from ..limits import Limits, env_name
 from .xlsx_inspect import ZIP_ERRORS, column_index, sheet_members
 
@@ -25,12 +26,12 @@ PRESCAN_BYTES = 8 * (1 << 20)
 _WIDE_REF = re.compile(rb'\br="([A-Z]{3,})[0-9]')  # three letters and more: column AAA (703) onward
 MiB = 1 << 20
 _KINDS = [
-    (b"%PDF", "a PDF file"),
-    (bytes.fromhex("89504E47"), "a PNG image"),
-    (bytes.fromhex("FFD8FF"), "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"Rar!", "a RAR archive"),
-    (bytes.fromhex("377ABCAF"), "a 7-Zip archive"),
+    (b"%PDF", msg("ledger.kind.pdf")),
+    (bytes.fromhex("89504E47"), msg("ledger.kind.png")),
+    (bytes.fromhex("FFD8FF"), msg("ledger.kind.jpeg")),
+    (b"GIF8", msg("ledger.kind.gif")),
+    (b"Rar!", msg("ledger.kind.rar")),
+    (bytes.fromhex("377ABCAF"), msg("ledger.kind.7z")),
 ]
 
 
@@ -38,24 +39,21 @@ def check_input(path: Path, name: str, limits: Limits) -> None:
     """Raise LedgerError when ``path`` must not be handed to a parser."""
     size = path.stat().st_size
     if size > limits.max_input_bytes:
-        raise LedgerError(f"file is {size / MiB:,.0f} MiB; the limit is {limits.max_input_bytes / MiB:,.0f} MiB",
-                          file=name, suggestion=f"split it, or raise the limit with {env_name('max_input_bytes')}")
+        raise LedgerError(msg("ledger.file_too_big", size=size / MiB, limit=limits.max_input_bytes / MiB),
+                          file=name, suggestion=msg("ledger.split_or_raise", env=env_name("max_input_bytes")))
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".xlsm"):
         return
     with path.open("rb") as stream:
         head = stream.read(8)
     if head.startswith(OLE):
-        raise LedgerError("the file is encrypted (password-protected) or is an old .xls renamed to " + suffix,
-                          file=name, suggestion="open it in Excel, remove the password (文件 › 信息 › 保护工作簿) "
-                                                "and save it as .xlsx; an old .xls can simply be renamed to .xls")
+        raise LedgerError(msg("ledger.encrypted", suffix=suffix), file=name, suggestion=msg("ledger.encrypted.hint"))
     kind = next((label for magic, label in _KINDS if head.startswith(magic)), None)
     if kind is not None:
-        raise LedgerError(f"the file is {kind} renamed to {suffix}, not an Excel workbook", file=name,
-                          suggestion="put the original spreadsheet in inputs/ instead")
+        raise LedgerError(msg("ledger.renamed", kind=kind, suffix=suffix), file=name,
+                          suggestion=msg("ledger.renamed.hint"))
     if not head.startswith(b"PK"):
-        raise LedgerError("the file is not an Excel workbook (it is not a zip package)", file=name,
-                          suggestion="save it from Excel as .xlsx")
+        raise LedgerError(msg("ledger.not_zip"), file=name, suggestion=msg("ledger.not_zip.hint"))
     _check_zip(path, name, limits)
 
 
@@ -63,28 +61,22 @@ def _check_zip(path: Path, name: str, limits: Limits) -> None:
     try:
         archive = zipfile.ZipFile(path)
     except ZIP_ERRORS:
-        raise LedgerError("the workbook is incomplete or damaged (its zip directory is missing)", file=name,
-                          suggestion="copy it again; if it was being saved or downloaded, wait until that "
-                                     "has finished") from None
+        raise LedgerError(msg("ledger.damaged"), file=name, suggestion=msg("ledger.damaged.hint")) from None
     with archive:
         total = 0
         for info in archive.infolist():
             total += info.file_size
             ratio = info.file_size / max(info.compress_size, 1)
             if info.file_size > MiB and ratio > limits.max_compression_ratio:
-                raise LedgerError(f"part {info.filename} inflates {ratio:,.0f} times (to {info.file_size / MiB:,.0f} "
-                                  f"MiB); the limit is {limits.max_compression_ratio} times: this looks like a zip bomb",
-                                  file=name, suggestion="do not open it; if it is genuine, raise "
-                                  + env_name("max_compression_ratio"))
+                raise LedgerError(msg("ledger.zip_bomb", part=info.filename, ratio=ratio, size=info.file_size / MiB,
+                                      limit=limits.max_compression_ratio), file=name,
+                                  suggestion=msg("ledger.zip_bomb.hint", env=env_name("max_compression_ratio")))
             if info.filename.endswith((".xml", ".rels")) and _declares_dtd(archive, info):
-                raise LedgerError(f"part {info.filename} declares a DTD (<!DOCTYPE>), which Excel never writes: "
-                                  "entity definitions there can be XML bombs or read local files", file=name,
-                                  suggestion="open the original in Excel and save it again as .xlsx")
+                raise LedgerError(msg("ledger.dtd", part=info.filename), file=name, suggestion=msg("ledger.dtd.hint"))
         _check_widths(archive, name, limits)
         if total > limits.max_uncompressed_bytes:
-            raise LedgerError(f"the workbook inflates to {total / MiB:,.0f} MiB; the limit is "
-                              f"{limits.max_uncompressed_bytes / MiB:,.0f} MiB", file=name,
-                              suggestion=f"split it, or raise the limit with {env_name('max_uncompressed_bytes')}")
+            raise LedgerError(msg("ledger.inflates", size=total / MiB, limit=limits.max_uncompressed_bytes / MiB),
+                              file=name, suggestion=msg("ledger.split_or_raise", env=env_name("max_uncompressed_bytes")))
 
 
 def _check_widths(archive: zipfile.ZipFile, name: str, limits: Limits) -> None:
@@ -108,11 +100,10 @@ def _check_widths(archive: zipfile.ZipFile, name: str, limits: Limits) -> None:
             return  # calamine reports the damage with its own message
         widest = max((column_index(ref.decode()) + 1 for ref in _WIDE_REF.findall(xml)), default=0)
         if widest > limits.max_columns:
-            letters = get_column_letter(widest) if widest <= 18_278 else "beyond ZZZ"
-            raise LedgerError(f"sheet has a cell in column {letters} ({widest:,}); the limit is "
-                              f"{limits.max_columns:,} columns (Excel itself stops at 16,384)", file=name,
-                              sheet=sheet, suggestion="delete the far-right cells, or raise "
-                              + env_name("max_columns"))
+            letters = get_column_letter(widest) if widest <= 18_278 else msg("ledger.beyond_zzz")
+            raise LedgerError(msg("ledger.too_wide", letters=letters, width=widest, limit=limits.max_columns),
+                              file=name, sheet=sheet,
+                              suggestion=msg("ledger.too_wide.hint", env=env_name("max_columns")))
 
 
 def _declares_dtd(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:

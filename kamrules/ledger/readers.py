@@ -17,6 +17,7 @@ from typing import Iterator, Optional
 import polars as pl
 
 from ..errors import LedgerError
+from ..i18n import msg
 from .xlsx_inspect import SheetFacts, inspect_sheet, sheet_members
 
 
@@ -58,9 +59,8 @@ class ExcelReader(SheetReader):
         try:
             reader = fastexcel.read_excel(str(path))
         except Exception as exc:  # fastexcel raises its own hierarchy; any failure = unreadable
-            raise LedgerError(f"cannot open workbook: {_short(exc)}", file=name,
-                              suggestion="check that it is a real Excel file (not renamed), not "
-                                         "password-protected, and fully copied") from None
+            raise LedgerError(msg("ledger.cannot_open", reason=_short(exc)), file=name,
+                              suggestion=msg("ledger.cannot_open.hint")) from None
         members = sheet_members(path) if path.suffix.lower() in (".xlsx", ".xlsm") else {}
         inspector = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kamrules-inspect")
         loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kamrules-load")
@@ -72,7 +72,8 @@ class ExcelReader(SheetReader):
                 try:
                     grid, hidden = load.result()
                 except Exception as exc:
-                    raise LedgerError(f"cannot read sheet: {_short(exc)}", file=name, sheet=sheet_name) from None
+                    raise LedgerError(msg("ledger.cannot_read_sheet", reason=_short(exc)), file=name,
+                                      sheet=sheet_name) from None
                 found = facts.get(sheet_name)
                 yield RawSheet(name, sheet_name, self._normalise(grid), hidden, found.result() if found else None)
         finally:
@@ -104,7 +105,7 @@ class CsvReader(SheetReader):
             grid = pl.read_csv(io.StringIO(text), has_header=False, infer_schema=False,
                                truncate_ragged_lines=True, separator=separator)
         except pl.exceptions.PolarsError as exc:
-            raise LedgerError(f"cannot parse CSV: {_short(exc)}", file=name) from None
+            raise LedgerError(msg("ledger.cannot_parse_csv", reason=_short(exc)), file=name) from None
         yield RawSheet(name, path.stem, self._normalise(grid))
 
 
@@ -113,8 +114,8 @@ def decode_text(data: bytes, name: str) -> str:
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError as exc:
-            raise LedgerError(f"starts like UTF-16 text but byte {exc.start} is not valid UTF-16", file=name,
-                              suggestion="open it in Excel and save it as 'CSV UTF-8 (逗号分隔)'") from None
+            raise LedgerError(msg("ledger.bad_utf16", byte=exc.start), file=name,
+                              suggestion=msg("ledger.save_as_csv_utf8")) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -125,8 +126,7 @@ def decode_text(data: bytes, name: str) -> str:
         text = None
     if text is not None and reads_like_chinese(text):
         return text
-    raise LedgerError("cannot tell the text encoding (it is not UTF-8, and as GBK it does not read as Chinese)",
-                      file=name, suggestion="open it in Excel and save it as 'CSV UTF-8 (逗号分隔)'")
+    raise LedgerError(msg("ledger.unknown_encoding"), file=name, suggestion=msg("ledger.save_as_csv_utf8"))
 
 
 def reads_like_chinese(text: str, threshold: float = 0.8) -> bool:

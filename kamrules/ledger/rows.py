@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from ..errors import Issue
+from ..i18n import msg
 from ..limits import current as current_limits
 from ..names import did_you_mean
 from ..rules.compiler import compile_expression
 from ..rules.parser import parse
 from ..types import POLARS_TYPES, cast_to
-from .coerce import SUGGESTIONS, clean_text, coerce, fast_value
+from .coerce import PREFIXED, REASONS, SUGGESTIONS, clean_text, coerce, explain, fast_value
 from .config import DatasetSpec, LedgerSettings
 from .headers import HeaderMatch
 from .readers import RawSheet
@@ -35,9 +36,13 @@ NO_SAVED_RESULT = "formula has no saved result"
 TOO_LONG = "cell is longer than the limit of"
 SUGGEST = {
     **SUGGESTIONS,
-    REQUIRED_MISSING: "fill it in at the source and drop the file in again",
-    NO_SAVED_RESULT: "open the workbook in Excel or WPS and save it, so the formula's result is stored",
+    REQUIRED_MISSING: msg("ledger.suggest.required"),
+    NO_SAVED_RESULT: msg("ledger.suggest.formula"),
 }
+CELL_REASONS = {**REASONS, REQUIRED_MISSING: msg("ledger.cell.required_missing"),
+                NO_SAVED_RESULT: msg("ledger.cell.no_saved_result")}
+CELL_PREFIXED = (*PREFIXED, (TOO_LONG + " ", lambda rest: msg("ledger.cell.too_long",
+                                                              limit=rest.removesuffix(" characters"))))
 
 
 @dataclass
@@ -93,8 +98,8 @@ class SheetTyper:
         marked = grid.with_columns(label.alias("_total"))
         totals = marked.filter(pl.col("_total").is_not_null())
         for row, found in totals.select(ROW, "_total").iter_rows():
-            self.issues.append(self.issue(row, found["h"], found["v"], "totals row, not counted as data",
-                                          "totals_row", "skipped"))
+            self.issues.append(self.issue(row, found["h"], found["v"], msg("ledger.totals_row"), "totals_row",
+                                          "skipped"))
         return marked.filter(pl.col("_total").is_null()).drop("_total"), totals.height
 
     def _apply_maps(self, grid: pl.DataFrame) -> pl.DataFrame:
@@ -164,16 +169,12 @@ class SheetTyper:
             severity = "error" if error_col in rejecting else "warning"
             allowed = self.spec.columns[name].values
             bad = checked.filter(pl.col(error_col).is_not_null()).select(ROW, name, error_col)
-            for row, value, message in bad.iter_rows():
-                suggestion = SUGGEST.get(message)
-                if message.startswith(TOO_LONG):
-                    suggestion = "shorten it at the source; it is too long to be a ledger value"
-                if allowed and value is not None:
-                    suggestion = did_you_mean(value, allowed) or "use one of: " + ", ".join(allowed)
+            for row, value, reason in bad.iter_rows():
+                message = explain(reason, CELL_REASONS, CELL_PREFIXED)
                 if severity == "warning":
-                    message += " (value left empty, row kept)"
-                self.issues.append(self.issue(row, self.header.headers[name], value, message, _code(message),
-                                              severity, suggestion))
+                    message = msg("ledger.cell.left_empty", reason=message)
+                self.issues.append(self.issue(row, self.header.headers[name], value, message, _code(reason),
+                                              severity, _suggestion(reason, value, allowed)))
 
     def _typed(self, kept: pl.DataFrame) -> pl.DataFrame:
         columns = []
@@ -193,8 +194,8 @@ class SheetTyper:
         for name, column in required:
             empty = frame.filter(pl.col(name).is_null())
             for (row,) in empty.select(ROW).iter_rows():
-                self.issues.append(self.issue(row, name, None, REQUIRED_MISSING, "missing_value", "error",
-                                              f"it is computed as {column.expr}; fill in the columns it uses"))
+                self.issues.append(self.issue(row, name, None, CELL_REASONS[REQUIRED_MISSING], "missing_value",
+                                              "error", msg("ledger.suggest.computed", expr=column.expr)))
             rejected += empty.height
             frame = frame.filter(pl.col(name).is_not_null())
         return frame, rejected
@@ -206,7 +207,7 @@ class SheetTyper:
                                        field_types=column_types(self.spec)).fill_null(False)
         marked = frame.with_columns(condition.alias("_keep"))
         for (row,) in marked.filter(~pl.col("_keep")).select(ROW).iter_rows():
-            self.issues.append(self.issue(row, None, None, f"skipped by the filter where: {self.spec.where}",
+            self.issues.append(self.issue(row, None, None, msg("ledger.filtered", where=self.spec.where),
                                           "filtered", "skipped"))
         kept = marked.filter(pl.col("_keep")).drop("_keep")
         return kept, marked.height - kept.height
@@ -217,8 +218,8 @@ class SheetTyper:
             return
         hidden = grid.filter(pl.col(ROW).is_in(sorted(facts.hidden_rows)))
         for (row,) in hidden.select(ROW).iter_rows():
-            self.issues.append(self.issue(row, None, None, "row is hidden in Excel; it was read like any other",
-                                          "hidden_row", "warning", "unhide it, or delete it if it should not count"))
+            self.issues.append(self.issue(row, None, None, msg("ledger.hidden_row"), "hidden_row", "warning",
+                                          msg("ledger.hidden_row.hint")))
 
 
 def column_types(spec: DatasetSpec) -> dict[str, str]:
@@ -235,6 +236,14 @@ def add_derived_columns(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
             expr = compile_expression(parse(column.expr), pl.col, source=column.expr, field_types=types)
             frame = frame.with_columns(cast_to(expr, types[name]).alias(name))
     return frame
+
+
+def _suggestion(reason: str, value, allowed: list[str] | None):
+    if allowed and value is not None:
+        return did_you_mean(value, allowed) or msg("ledger.suggest.use_one_of", values=", ".join(allowed))
+    if reason.startswith(TOO_LONG):
+        return msg("ledger.suggest.too_long")
+    return SUGGEST.get(reason)
 
 
 def _code(message: str) -> str:

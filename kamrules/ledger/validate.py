@@ -10,6 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from ..errors import Issue
+from ..i18n import msg
 from .config import DatasetSpec
 from .rows import FILE, ROW, SHEET
 
@@ -30,9 +31,8 @@ def check_repeated_files(ledger, datasets: dict[str, DatasetSpec]) -> None:
         for row in repeated.iter_rows(named=True):
             origin = row["_first"]
             ledger.issues.append(Issue(
-                row[FILE], row[SHEET], row[ROW], None, None,
-                f"same row as {origin[FILE]}, sheet {origin[SHEET]}, row {origin[ROW]} (another file); not counted twice",
-                "duplicate_row", "skipped", name, "remove one of the overlapping files from inputs/"))
+                row[FILE], row[SHEET], row[ROW], None, None, msg("ledger.repeated_row", origin=_origin(origin)),
+                "duplicate_row", "skipped", name, msg("ledger.repeated_row.hint")))
         if repeated.height:
             ledger.stats[name].rows_skipped += repeated.height
             ledger.datasets[name] = marked.filter(pl.col("_first").struct.field(FILE) == pl.col(FILE)).drop("_first")
@@ -53,23 +53,28 @@ def check_keys(ledger, datasets: dict[str, DatasetSpec]) -> None:
             first = row["_first"]
             differs = next((c for c in content if row[c] != first[c]), None)
             value = ", ".join(str(row[k]) for k in keys)
-            origin = f"{first[FILE]}, sheet {first[SHEET]}, row {first[ROW]}"
+            origin = _origin(first)
             column = ledger.header(row[FILE], row[SHEET], keys[0], spec)
             if differs is None:
                 ledger.issues.append(Issue(row[FILE], row[SHEET], row[ROW], column, value,
-                                           f"duplicate of {origin} (same content)", "duplicate_row", "skipped",
+                                           msg("ledger.duplicate", origin=origin), "duplicate_row", "skipped",
                                            name))
                 ledger.stats[name].rows_skipped += 1
             else:
                 ledger.issues.append(Issue(
                     row[FILE], row[SHEET], row[ROW], column, value,
-                    f"conflicts with {origin}: same {'/'.join(keys)} {value}, different "
-                    f"{ledger.header(row[FILE], row[SHEET], differs, spec)} ({row[differs]!s} vs {first[differs]!s})",
-                    "key_conflict", "error", name,
-                    "keep one of the two rows at the source (or give them different ids)"))
+                    msg("ledger.key_conflict", origin=origin, keys="/".join(keys), value=value,
+                        column=ledger.header(row[FILE], row[SHEET], differs, spec), new=str(row[differs]),
+                        old=str(first[differs])),
+                    "key_conflict", "error", name, msg("ledger.key_conflict.hint")))
                 ledger.stats[name].rows_rejected += 1
         if later.height:
             ledger.datasets[name] = marked.filter(pl.col("_n") == 0).drop("_n", "_first")
+
+
+def _origin(first: dict):
+    """Where the first of two equal rows is: ``file, sheet S, row N``."""
+    return msg("ledger.origin", file=first[FILE], sheet=first[SHEET], row=first[ROW])
 
 
 def check_references(ledger, datasets: dict[str, DatasetSpec]) -> None:
@@ -91,8 +96,9 @@ def check_references(ledger, datasets: dict[str, DatasetSpec]) -> None:
             for row in bad.iter_rows(named=True):
                 ledger.issues.append(Issue(
                     row[FILE], row[SHEET], row[ROW], ledger.header(row[FILE], row[SHEET], column, spec),
-                    str(row[column]), f"unknown {column} {row[column]}: not in {title}; this row was not used",
-                    "unknown_reference", "error", name, f"add it to {title} or correct it"))
+                    str(row[column]), msg("ledger.unknown_reference", column=column, value=str(row[column]),
+                                          dataset=title),
+                    "unknown_reference", "error", name, msg("ledger.unknown_reference.hint", dataset=title)))
             if bad.height:
                 ledger.stats[name].rows_rejected += bad.height
                 frame = frame.filter(~unknown)

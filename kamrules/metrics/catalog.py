@@ -32,56 +32,76 @@ from .config import AbcSpec
 
 @dataclass(frozen=True)
 class MetricInfo:
+    """A metric's type and title; ``title_en`` is its English title (empty for titles the rulebook gives)."""
+
     type: str
     title: str
+    title_en: str = ""
+
+    def title_in(self, lang: str) -> str:
+        """The title in ``lang`` (``zh`` or ``en``); the one title there is when it has no English one."""
+        return self.title_en if lang == "en" and self.title_en else self.title
 
 
 CATALOG: dict[str, MetricInfo] = {
-    "revenue_12m": MetricInfo("money", "近12个月销售额"),
-    "revenue_prev_12m": MetricInfo("money", "上一个12个月销售额"),
-    "revenue_growth": MetricInfo("percent", "销售额同比增长"),
-    "revenue_total": MetricInfo("money", "累计销售额"),
-    "orders_12m": MetricInfo("integer", "近12个月订单数"),
-    "avg_order_value_12m": MetricInfo("money", "近12个月平均订单金额"),
-    "avg_monthly_revenue_12m": MetricInfo("money", "近12个月月均销售额"),
-    "cost_12m": MetricInfo("money", "近12个月成本"),
-    "gross_margin_12m": MetricInfo("money", "近12个月毛利"),
-    "margin_pct_12m": MetricInfo("percent", "近12个月毛利率"),
-    "first_order_date": MetricInfo("date", "首次下单日期"),
-    "last_order_date": MetricInfo("date", "最近下单日期"),
-    "recency_days": MetricInfo("integer", "距最近下单天数"),
-    "tenure_years": MetricInfo("number", "合作年限"),
-    "outstanding": MetricInfo("money", "未结余额"),
-    "overdue_amount": MetricInfo("money", "逾期金额"),
-    "max_overdue_days": MetricInfo("integer", "最长逾期天数"),
-    "open_invoices": MetricInfo("integer", "未结发票数"),
-    "ar_current": MetricInfo("money", "未到期应收"),
-    "ar_1_30": MetricInfo("money", "逾期1-30天"),
-    "ar_31_60": MetricInfo("money", "逾期31-60天"),
-    "ar_61_90": MetricInfo("money", "逾期61-90天"),
-    "ar_over_90": MetricInfo("money", "逾期90天以上"),
-    "dso_days": MetricInfo("number", "应收账款周转天数"),
-    "on_time_rate_12m": MetricInfo("percent", "近12个月按期回款率"),
-    "complaints_12m": MetricInfo("integer", "近12个月投诉数"),
-    "complaint_rate_12m": MetricInfo("percent", "近12个月投诉率"),
-    "last_complaint_date": MetricInfo("date", "最近投诉日期"),
-    "visits_90d": MetricInfo("integer", "近90天拜访次数"),
-    "visits_12m": MetricInfo("integer", "近12个月拜访次数"),
-    "last_visit_date": MetricInfo("date", "最近拜访日期"),
-    "days_since_visit": MetricInfo("integer", "距最近拜访天数"),
-    "satisfaction": MetricInfo("number", "满意度"),
-    "revenue_rank": MetricInfo("integer", "销售额排名"),
-    "revenue_share": MetricInfo("percent", "销售额占比"),
-    "cumulative_share": MetricInfo("percent", "累计占比"),
-    "abc_class": MetricInfo("text", "ABC分类"),
-    "rfm_r": MetricInfo("integer", "RFM近度评分"),
-    "rfm_f": MetricInfo("integer", "RFM频度评分"),
-    "rfm_m": MetricInfo("integer", "RFM额度评分"),
-    "rfm_score": MetricInfo("text", "RFM评分"),
-    "rfm_segment": MetricInfo("text", "RFM客户分群"),
+    "revenue_12m": MetricInfo("money", "近12个月销售额", "Revenue, last 12 months"),
+    "revenue_prev_12m": MetricInfo("money", "上一个12个月销售额", "Revenue, previous 12 months"),
+    "revenue_growth": MetricInfo("percent", "销售额同比增长", "Revenue growth, year on year"),
+    "revenue_total": MetricInfo("money", "累计销售额", "Revenue, all time"),
+    "orders_12m": MetricInfo("integer", "近12个月订单数", "Orders, last 12 months"),
+    "avg_order_value_12m": MetricInfo("money", "近12个月平均订单金额", "Average order value, last 12 months"),
+    "avg_monthly_revenue_12m": MetricInfo("money", "近12个月月均销售额",
+                                          "Average monthly revenue, last 12 months"),
+    "cost_12m": MetricInfo("money", "近12个月成本", "Cost, last 12 months"),
+    "gross_margin_12m": MetricInfo("money", "近12个月毛利", "Gross margin, last 12 months"),
+    "margin_pct_12m": MetricInfo("percent", "近12个月毛利率", "Gross margin %, last 12 months"),
+    "first_order_date": MetricInfo("date", "首次下单日期", "First order"),
+    "last_order_date": MetricInfo("date", "最近下单日期", "Last order"),
+    "recency_days": MetricInfo("integer", "距最近下单天数", "Days since last order"),
+    "tenure_years": MetricInfo("number", "合作年限", "Years as a customer"),
+    "outstanding": MetricInfo("money", "未结余额", "Outstanding"),
+    "overdue_amount": MetricInfo("money", "逾期金额", "Overdue amount"),
+    "max_overdue_days": MetricInfo("integer", "最长逾期天数", "Most days overdue"),
+    "open_invoices": MetricInfo("integer", "未结发票数", "Open invoices"),
+    "ar_current": MetricInfo("money", "未到期应收", "Not yet due"),
+    "ar_1_30": MetricInfo("money", "逾期1-30天", "1–30 days overdue"),
+    "ar_31_60": MetricInfo("money", "逾期31-60天", "31–60 days overdue"),
+    "ar_61_90": MetricInfo("money", "逾期61-90天", "61–90 days overdue"),
+    "ar_over_90": MetricInfo("money", "逾期90天以上", "Over 90 days overdue"),
+    "dso_days": MetricInfo("number", "应收账款周转天数", "Days sales outstanding"),
+    "on_time_rate_12m": MetricInfo("percent", "近12个月按期回款率", "Paid on time, last 12 months"),
+    "complaints_12m": MetricInfo("integer", "近12个月投诉数", "Complaints, last 12 months"),
+    "complaint_rate_12m": MetricInfo("percent", "近12个月投诉率", "Complaint rate, last 12 months"),
+    "last_complaint_date": MetricInfo("date", "最近投诉日期", "Last complaint"),
+    "visits_90d": MetricInfo("integer", "近90天拜访次数", "Visits, last 90 days"),
+    "visits_12m": MetricInfo("integer", "近12个月拜访次数", "Visits, last 12 months"),
+    "last_visit_date": MetricInfo("date", "最近拜访日期", "Last visit"),
+    "days_since_visit": MetricInfo("integer", "距最近拜访天数", "Days since last visit"),
+    "satisfaction": MetricInfo("number", "满意度", "Satisfaction"),
+    "revenue_rank": MetricInfo("integer", "销售额排名", "Revenue rank"),
+    "revenue_share": MetricInfo("percent", "销售额占比", "Share of revenue"),
+    "cumulative_share": MetricInfo("percent", "累计占比", "Cumulative share"),
+    "abc_class": MetricInfo("text", "ABC分类", "ABC class"),
+    "rfm_r": MetricInfo("integer", "RFM近度评分", "RFM recency score"),
+    "rfm_f": MetricInfo("integer", "RFM频度评分", "RFM frequency score"),
+    "rfm_m": MetricInfo("integer", "RFM额度评分", "RFM monetary score"),
+    "rfm_score": MetricInfo("text", "RFM评分", "RFM score"),
+    "rfm_segment": MetricInfo("text", "RFM客户分群", "RFM segment"),
 }
 
 KEY = "customer_id"
+
+
+def predictive_titles_en(predictive) -> dict[str, str]:
+    """English titles of the predictive metrics (:func:`kamrules.metrics.predictive.predictive_types`
+    has their types and Chinese titles)."""
+    window, horizon = predictive.parsed_horizon, predictive.horizon
+    unit = "month" if window.unit == "m" else "day"
+    span = f"{window.count} {unit}{'' if window.count == 1 else 's'}"
+    return {f"expected_purchases_{horizon}": f"Expected purchases, next {span}",
+            "p_alive": "Probability still active",
+            "expected_avg_order_value": "Expected average order value",
+            f"clv_{horizon}": f"Customer value, next {span} (discounted)"}
 
 
 def add_months(day: dt.date, months: int) -> dt.date:

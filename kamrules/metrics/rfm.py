@@ -53,6 +53,27 @@ SEGMENT_TITLES = {
     "lost": "已流失客户",
     INACTIVE: "近12个月无订单",
 }
+SEGMENT_TITLES_EN = {
+    "champions": "Champions",
+    "loyal": "Loyal customers",
+    "potential_loyalist": "Potential loyalists",
+    "new_customers": "New customers",
+    "promising": "Promising",
+    "need_attention": "Need attention",
+    "about_to_sleep": "About to sleep",
+    "at_risk": "At risk",
+    "cant_lose": "Can't lose them",
+    "hibernating": "Hibernating",
+    "lost": "Lost",
+    INACTIVE: "No orders in the last 12 months",
+}
+
+
+def segment_title(name: str | None, lang: str = "zh") -> str | None:
+    """The title of segment ``name`` in ``lang`` (``zh`` or ``en``); an unknown name as it is."""
+    titles = SEGMENT_TITLES_EN if lang == "en" else SEGMENT_TITLES
+    return titles.get(name, name)
+
 
 SCORED = (("rfm_r", "recency_days", False), ("rfm_f", "orders_12m", True), ("rfm_m", "revenue_12m", True))
 

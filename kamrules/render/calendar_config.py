@@ -28,6 +28,8 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..i18n import msg
+
 
 @dataclass(frozen=True)
 class FixedZone:
@@ -48,7 +50,6 @@ TIMEZONES: dict[str, FixedZone] = {
 _TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 _FULL_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _MONTH_DAY = re.compile(r"(\d{1,2})-(\d{1,2})")
-FESTIVAL_DATE_HELP = "festival date must be YYYY-MM-DD (that day only, like 2027-02-06) or MM-DD (every year, like 10-01)"
 
 
 class _Strict(BaseModel):
@@ -65,7 +66,7 @@ class FestivalSpec(_Strict):
     @classmethod
     def _name(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("festival name must not be blank")
+            raise ValueError(msg("calendar.festival_blank"))
         return value.strip()
 
     @field_validator("date", mode="before")
@@ -90,7 +91,8 @@ class FestivalSpec(_Strict):
 def normalise_festival_date(value: Any) -> str:
     """``2027-02-06`` (YAML date or text) or ``10-01``, zero-padded; anything else is refused."""
     if isinstance(value, dt.datetime):
-        raise ValueError(f"{FESTIVAL_DATE_HELP}, without a time; got {value.isoformat(sep=' ')!r}")
+        raise ValueError(msg("calendar.festival_time", rule=msg("calendar.festival_date"),
+                             value=value.isoformat(sep=" ")))
     if isinstance(value, dt.date):
         return value.isoformat()
     text = value.strip() if isinstance(value, str) else None
@@ -100,16 +102,16 @@ def normalise_festival_date(value: Any) -> str:
     if text is not None and (match := _MONTH_DAY.fullmatch(text)):
         month, day = (int(part) for part in match.groups())
         if (month, day) == (2, 29):
-            raise ValueError("02-29 exists only in leap years; give the full date of the year meant, like 2028-02-29")
+            raise ValueError(msg("calendar.leap_day"))
         return _checked(text, 2001, month, day).strftime("%m-%d")
-    raise ValueError(f"{FESTIVAL_DATE_HELP}; got {value!r}")
+    raise ValueError(msg("calendar.festival_got", rule=msg("calendar.festival_date"), value=value))
 
 
 def _checked(text: str, year: int, month: int, day: int) -> dt.date:
     try:
         return dt.date(year, month, day)
     except ValueError:
-        raise ValueError(f"{text!r} is not a calendar date ({FESTIVAL_DATE_HELP})") from None
+        raise ValueError(msg("calendar.not_a_date", text=text, rule=msg("calendar.festival_date"))) from None
 
 
 class CalendarSpec(_Strict):
@@ -131,19 +133,17 @@ class CalendarSpec(_Strict):
             return value.replace(second=0, microsecond=0, tzinfo=None)
         if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
             hours, minutes = divmod(value, 60)
-            raise ValueError(f"visit_start must be a time in quotes, like \"{hours:02d}:{minutes:02d}\" "
-                             f"(YAML reads an unquoted {hours}:{minutes:02d} as the number {value})")
+            raise ValueError(msg("calendar.visit_start_unquoted", hours=hours, minutes=minutes, value=value))
         match = _TIME.fullmatch(value.strip()) if isinstance(value, str) else None
         if match is None:
-            raise ValueError(f"visit_start must be a time HH:MM between 00:00 and 23:59, like \"10:00\"; got {value!r}")
+            raise ValueError(msg("calendar.visit_start", value=value))
         return dt.time(int(match.group(1)), int(match.group(2)))
 
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
         if value not in TIMEZONES:
-            raise ValueError(f"timezone {value!r} is not supported; use one of {', '.join(TIMEZONES)} "
-                             "(fixed UTC offsets, written without a time-zone database)")
+            raise ValueError(msg("calendar.timezone", value=value, zones=", ".join(TIMEZONES)))
         return value
 
     @model_validator(mode="after")
@@ -152,7 +152,7 @@ class CalendarSpec(_Strict):
         for festival in self.festivals:
             key = (festival.name, festival.date)
             if key in seen:
-                raise ValueError(f"festival {festival.name} on {festival.date} is listed twice")
+                raise ValueError(msg("calendar.festival_twice", name=festival.name, date=festival.date))
             seen.add(key)
         return self
 

@@ -6,18 +6,25 @@ output is a list, empty when nothing matched), plus ``company`` (rules/documents
 which rule decided each decision and why), ``upcoming_visits`` (list of {date, purpose}),
 ``monthly`` (12 months of {label, revenue, revenue_prev_year, growth}),
 ``rfm_segment_title`` and ``trace`` (decision → rule ids).
+
+Words kamrules adds itself (a reason's note when no rule matched, month labels, the RFM
+segment's title) follow the rulebook's ``locale``, as the template does.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from typing import Any
 
 import polars as pl
+from babel.dates import format_skeleton
 
-from ..metrics.rfm import SEGMENT_TITLES
+from ..i18n import choose
+from ..metrics.rfm import segment_title
 from ..rules.decisions import CompiledRulebook
 from ..rules.engine import FIX, TRACE
+from ..rules.explain import WORDS
 from .config import DocumentSpec
 
 
@@ -31,13 +38,19 @@ def split_ids(trace: str | None) -> list[str]:
     return [part.strip() for part in trace.replace(";", ",").split(",") if part.strip()]
 
 
+def fallback_notes(lang: str) -> dict[str, str]:
+    """The note of a reason no rule gave (``default``, ``quota``), in the words ``kamrules explain`` uses."""
+    words = WORDS[lang]
+    return {"default": words["no_match"] + ("，" if lang == "zh" else "; ") + words["default"],
+            "quota": words["quota_phrase"]}
+
+
 def reasons(row: dict[str, Any], rulebook: CompiledRulebook) -> list[dict[str, str]]:
-    result = []
+    result, fallback = [], fallback_notes(choose(None, rulebook.spec.locale))
     for decision in rulebook.decisions:
         for rule_id in split_ids(row.get(TRACE + decision.id)):
             rule = rulebook.rule(rule_id)
-            note = rule.note if rule and rule.note else {
-                "default": "未命中任何规则，采用默认值", "quota": "超出名额上限，按排名未入选"}.get(rule_id, "")
+            note = rule.note if rule and rule.note else fallback.get(rule_id, "")
             result.append({"decision": decision.id, "title": decision.title, "rule": rule_id, "note": note})
     for constraint in rulebook.constraints:
         if row.get(FIX + constraint.id):
@@ -61,9 +74,16 @@ def month_start(day: dt.date, back: int = 0) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
+@lru_cache(maxsize=512)
+def month_label(month: dt.date, locale: str = "zh_CN") -> str:
+    """``2025年11月`` in Chinese, ``Nov 2025`` in English: the locale's own way to write a month."""
+    return format_skeleton("yMMM", month, locale=locale)
+
+
 def monthly_revenue(orders: pl.DataFrame | None, customer_ids: list[str], as_of: dt.date) -> dict[str, list[dict]]:
     """For each customer: the 12 calendar months ending with as_of's month, oldest first, each with
-    ``label``, ``revenue``, ``revenue_prev_year`` (same month a year earlier) and ``growth``."""
+    ``month``, ``revenue``, ``revenue_prev_year`` (same month a year earlier) and ``growth``
+    (:func:`customer_context` adds the ``label`` in the rulebook's language)."""
     months = [month_start(as_of, back) for back in range(11, -1, -1)]
     totals: dict[tuple[str, dt.date], float] = {}
     if orders is not None and customer_ids:
@@ -79,7 +99,7 @@ def monthly_revenue(orders: pl.DataFrame | None, customer_ids: list[str], as_of:
         for month in months:
             revenue = round(totals.get((customer, month), 0.0), 2)
             previous = round(totals.get((customer, dt.date(month.year - 1, month.month, 1)), 0.0), 2)
-            rows.append({"month": month, "label": f"{month.year}年{month.month}月", "revenue": revenue,
+            rows.append({"month": month, "revenue": revenue,
                          "revenue_prev_year": previous,
                          "growth": revenue / previous - 1 if previous > 0 else None})
         result[customer] = rows
@@ -92,8 +112,9 @@ def customer_context(row: dict[str, Any], rulebook: CompiledRulebook, as_of: dt.
     for decision in rulebook.decisions:  # a collect decision with no match is an empty list, not null
         if decision.hit in ("collect", "rule_order"):
             context.update({name: context.get(name) or [] for name in decision.outputs})
-    context["monthly"] = monthly or []
-    context["rfm_segment_title"] = SEGMENT_TITLES.get(row.get("rfm_segment"), row.get("rfm_segment"))
+    locale = rulebook.spec.locale
+    context["monthly"] = [{**month, "label": month_label(month["month"], locale)} for month in monthly or []]
+    context["rfm_segment_title"] = segment_title(row.get("rfm_segment"), choose(None, locale))
     context["trace"] = {d.id: row.get(TRACE + d.id) for d in rulebook.decisions}
     context["reasons"] = reasons(row, rulebook)
     context["upcoming_visits"] = upcoming_visits(row, rulebook)

@@ -21,6 +21,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment, safe_range
 
 from ..errors import RenderError
+from ..i18n import Text, msg
 from ..limits import Limits, env_name
 from ..limits import current as current_limits
 from ..names import did_you_mean
@@ -54,11 +55,11 @@ class BoundedEnvironment(SandboxedEnvironment):
     def step(self, count: int = 1) -> None:
         self._steps += count
         if self._steps > self.limits.max_render_steps:
-            raise SecurityError(f"the template took more than {self.limits.max_render_steps:,} steps "
-                                f"(loops and calls); the limit is set by {env_name('max_render_steps')}")
+            raise SecurityError(msg("render.too_many_steps", steps=self.limits.max_render_steps,
+                                    variable=env_name("max_render_steps")))
         if time.monotonic() > self._deadline:
-            raise SecurityError(f"rendering took longer than {self.limits.max_render_seconds} s; the limit is set "
-                                f"by {env_name('max_render_seconds')}")
+            raise SecurityError(msg("render.too_slow", seconds=self.limits.max_render_seconds,
+                                    variable=env_name("max_render_seconds")))
 
     def _range(self, *args):
         items = range(*args)
@@ -72,12 +73,12 @@ class BoundedEnvironment(SandboxedEnvironment):
     def call_binop(self, context, operator, left, right):
         self.step()
         if operator == "**" and isinstance(right, (int, float)) and abs(right) > 64:
-            raise SecurityError("an exponent above 64 is not allowed in templates")
+            raise SecurityError(msg("render.big_exponent"))
         if operator == "*":
             sized = next((v for v in (left, right) if isinstance(v, (str, list, tuple))), None)
             times = next((v for v in (left, right) if isinstance(v, int) and not isinstance(v, bool)), None)
             if sized is not None and times is not None and len(sized) * times > self.limits.max_document_bytes:
-                raise SecurityError("repeating a text or list that many times is not allowed in templates")
+                raise SecurityError(msg("render.big_repeat"))
         return super().call_binop(context, operator, left, right)
 
 
@@ -86,7 +87,7 @@ def _bounded_filter(env: BoundedEnvironment, function):
         env.step()
         numbers = [v for v in list(args[1:]) + list(kwargs.values()) if isinstance(v, int) and not isinstance(v, bool)]
         if any(abs(v) > env.LARGEST_ARGUMENT for v in numbers):
-            raise SecurityError(f"a filter argument above {env.LARGEST_ARGUMENT:,} is not allowed in templates")
+            raise SecurityError(msg("render.big_argument", limit=env.LARGEST_ARGUMENT))
         return function(*args, **kwargs)
 
     if hasattr(function, "jinja_pass_arg"):  # keep pass_context / pass_eval_context / pass_environment
@@ -133,26 +134,24 @@ class DocxRenderer:
         try:
             self.source = template.read_bytes()
         except OSError as exc:
-            raise RenderError(f"cannot read template: {exc.strerror}", template=self.display_name,
-                              suggestion="put the .docx file in templates/ or fix documents.yaml") from None
+            raise RenderError(msg("render.unreadable", reason=exc.strerror), template=self.display_name,
+                              suggestion=msg("render.unreadable.hint")) from None
         self.env = make_environment(locale)
         try:
             DocxTemplate(io.BytesIO(self.source)).get_docx()
         except Exception as exc:
-            raise RenderError(f"not a Word .docx file ({type(exc).__name__})", template=self.display_name) from None
+            raise RenderError(msg("render.not_docx", kind=type(exc).__name__), template=self.display_name) from None
         linked = external_content(self.source)
         if linked:
-            raise RenderError(f"the template links to content outside the file ({linked[0]}), which Word would "
-                              "fetch when a client opens the document", template=self.display_name,
-                              suggestion="insert the picture or object into the template instead of linking it")
+            raise RenderError(msg("render.linked", target=linked[0]), template=self.display_name,
+                              suggestion=msg("render.linked.hint"))
 
     def placeholders(self) -> set[str]:
         """Top-level names the template reads (loop variables and its own sets excluded)."""
         try:
             return set(DocxTemplate(io.BytesIO(self.source)).get_undeclared_template_variables(self.env))
         except jinja2.TemplateSyntaxError as exc:
-            raise RenderError(f"template syntax error: {exc.message}", template=self.display_name,
-                              suggestion="in Word, retype the whole {{ … }} tag in one go so it is not split") from None
+            raise _syntax_error(exc, self.display_name) from None
 
     def render(self, context: dict[str, Any], target: Path, customer_id: str | None = None) -> None:
         template = DocxTemplate(io.BytesIO(self.source))
@@ -161,24 +160,22 @@ class DocxRenderer:
             template.render(context, jinja_env=self.env, autoescape=True)
         except jinja2.UndefinedError as exc:
             name = _undefined_name(exc)
-            raise RenderError(f"template uses {name or 'a name'} which is not in the context: {exc.message}",
+            raise RenderError(msg("render.undefined", name=name or msg("render.a_name"), detail=exc.message),
                               template=self.display_name, customer_id=customer_id,
                               suggestion=did_you_mean(name, context) if name else None) from None
         except jinja2.TemplateSyntaxError as exc:
-            raise RenderError(f"template syntax error: {exc.message}", template=self.display_name,
-                              customer_id=customer_id,
-                              suggestion="in Word, retype the whole {{ … }} tag in one go so it is not split") from None
+            raise _syntax_error(exc, self.display_name, customer_id) from None
         except jinja2.exceptions.SecurityError as exc:
-            raise RenderError(f"template tried something unsafe: {exc}", template=self.display_name,
+            raise RenderError(msg("render.unsafe", reason=_reason(exc)), template=self.display_name,
                               customer_id=customer_id) from None
         except (TypeError, ValueError, jinja2.TemplateError) as exc:
-            raise RenderError(f"cannot render: {exc}", template=self.display_name,
+            raise RenderError(msg("render.failed", reason=_reason(exc)), template=self.display_name,
                               customer_id=customer_id) from None
         except RecursionError:
-            raise RenderError("the template calls itself without end (recursive macro)", template=self.display_name,
+            raise RenderError(msg("render.recursive"), template=self.display_name,
                               customer_id=customer_id) from None
         except MemoryError:
-            raise RenderError("the template needs more memory than there is", template=self.display_name,
+            raise RenderError(msg("render.memory"), template=self.display_name,
                               customer_id=customer_id) from None
         template.save(str(target))
         self.verify(target, context, customer_id)
@@ -191,9 +188,8 @@ class DocxRenderer:
                 size = sum(info.file_size for info in archive.infolist())
                 if size > self.env.limits.max_document_bytes:
                     target.unlink()
-                    raise RenderError(f"the document would be {size:,} bytes; the limit is "
-                                      f"{self.env.limits.max_document_bytes:,} (set by "
-                                      f"{env_name('max_document_bytes')})", template=self.display_name,
+                    raise RenderError(msg("render.too_large", size=size, limit=self.env.limits.max_document_bytes,
+                                          variable=env_name("max_document_bytes")), template=self.display_name,
                                       customer_id=customer_id)
                 for part in archive.namelist():
                     if not _RENDERED_PART.match(part):
@@ -201,12 +197,21 @@ class DocxRenderer:
                     root = ElementTree.fromstring(archive.read(part))
                     text = "".join(root.itertext())
                     if not carried and ("{{" in text or "{%" in text):
-                        raise RenderError(f"a template tag was left unrendered in {part}", template=self.display_name,
-                                          customer_id=customer_id,
-                                          suggestion="in Word, retype the tag in one go so it is not split by formatting")
+                        raise RenderError(msg("render.unrendered", part=part), template=self.display_name,
+                                          customer_id=customer_id, suggestion=msg("render.unrendered.hint"))
         except (zipfile.BadZipFile, ElementTree.ParseError) as exc:
-            raise RenderError(f"the generated document is broken: {exc}", template=self.display_name,
+            raise RenderError(msg("render.broken", reason=str(exc)), template=self.display_name,
                               customer_id=customer_id) from None
+
+
+def _syntax_error(exc: jinja2.TemplateSyntaxError, template: str, customer_id: str | None = None) -> RenderError:
+    return RenderError(msg("render.syntax", detail=exc.message), template=template, customer_id=customer_id,
+                       suggestion=msg("render.syntax.hint"))
+
+
+def _reason(exc: Exception):
+    """What an exception says: our own message (a Text, which localizes) or the library's words."""
+    return exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], Text) else str(exc)
 
 
 _EXTERNAL = re.compile(rb'<Relationship\b[^>]*\bTargetMode="External"[^>]*>')

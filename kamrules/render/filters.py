@@ -12,6 +12,8 @@ from typing import Callable
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 
+from ..i18n import msg
+
 EMPTY = "—"
 _DIGITS = "零壹贰叁肆伍陆柒捌玖"
 _SMALL_UNITS = ("", "拾", "佰", "仟")
@@ -98,7 +100,7 @@ def daxie(value) -> str:
     fen_total = int(abs(amount) * 100)
     yuan, jiao, fen = fen_total // 100, fen_total // 10 % 10, fen_total % 10
     if yuan >= 10 ** 16:
-        raise ValueError(f"amount too large for 大写: {value}")
+        raise ValueError(msg("filters.daxie_too_large", value=value))
     text = _integer_daxie(yuan)
     if text:
         text += "元"

@@ -12,6 +12,10 @@ in the horizon ``as_of .. as_of + horizon_days`` (both ends inclusive):
 * ``festival`` (all day): ``节日问候：<节日>``, once per festival, listing the key accounts.
 
 Birthdays, renewals and festivals carry a display alarm ``reminder_days`` days ahead.
+Event texts are messages (:func:`kamrules.i18n.msg`): the calendar is written in Chinese
+(as above) or English (``lang="en"``: ``Visit: <name> (<id>)``, ``Birthday: …``,
+``Contract renewal: …``, ``Festival greetings: …``), and the portfolio's Reminders sheet
+shows the same events in its own language.
 Re-importing a later run's file must update events instead of duplicating them, so each UID
 is a pure function of (kind, customer or festival, date) and the same input gives the same
 bytes (see :func:`stamp`).
@@ -25,37 +29,64 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, NamedTuple
 from urllib.parse import quote
 
 import polars as pl
 
+from ..i18n import Text, localize, msg
 from .calendar_config import CalendarSpec
 
 CRLF = "\r\n"
 MAX_OCTETS = 75
-PRODID = "-//kamrules//Key Account Calendar//ZH"
+PRODID = "-//kamrules//Key Account Calendar//{language}"
 UID_DOMAIN = "kamrules"
 SEQUENCE_EPOCH = dt.date(2000, 1, 1)
 KINDS = ("festival", "birthday", "renewal", "visit")
-CATEGORIES = {"visit": "拜访", "birthday": "生日", "renewal": "合同到期", "festival": "节日"}
+CATEGORIES = {"visit": msg("calendar.kind_visit"), "birthday": msg("calendar.kind_birthday"),
+              "renewal": msg("calendar.kind_renewal"), "festival": msg("calendar.kind_festival")}
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+               "October", "November", "December")
 CUSTOMER_COLUMNS = ("customer_id", "name", "manager", "contact", "tier", "key_account",
                     "contact_birthday", "contract_end")
 
 _NOT_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 
 
+def language(lang: str | None) -> str:
+    """``en`` for English; the calendar is Chinese otherwise."""
+    return "en" if lang == "en" else "zh"
+
+
+class MonthDay(NamedTuple):
+    """A birthday without its year: ``3月14日`` or ``March 14``."""
+
+    month: int
+    day: int
+
+    @property
+    def name(self) -> str:
+        return MONTH_NAMES[self.month - 1]
+
+
 @dataclass(frozen=True)
 class Event:
-    """One VEVENT. ``key`` is the customer id, or the festival name for festivals."""
+    """One VEVENT. ``key`` is the customer id, or the festival name for festivals; ``summary``
+    and the ``details`` (the description's lines) are messages, shown in either language."""
 
     kind: str
     key: str
     day: dt.date
-    summary: str
-    description: str
+    summary: Text
+    details: tuple[Text, ...]
     timed: bool = False
     alarm: bool = False
+
+    def title(self, lang: str | None) -> str:
+        return localize(self.summary, language(lang))
+
+    def description(self, lang: str | None, separator: str = "\n") -> str:
+        return separator.join(localize(line, language(lang)) for line in self.details)
 
     @property
     def uid(self) -> str:
@@ -80,25 +111,31 @@ class Customer:
     birthday: dt.date | None
     contract_end: dt.date | None
 
-    def details(self) -> list[str]:
-        lines = [f"客户：{self.name}（{self.customer_id}）"]
-        lines += [f"{label}：{value}" for label, value in
-                  (("客户经理", self.manager), ("联系人", self.contact), ("客户等级", self.tier)) if value]
+    def details(self) -> list[Text]:
+        lines = [msg("calendar.customer", name=self.name, customer_id=self.customer_id)]
+        if self.manager:
+            lines.append(msg("calendar.manager", manager=self.manager))
+        if self.contact:
+            lines.append(msg("calendar.contact", contact=self.contact))
+        if self.tier:
+            lines.append(msg("calendar.tier", tier=self.tier))
         return lines
 
 
 def build_calendar(frame: pl.DataFrame, spec: CalendarSpec, as_of: dt.date, company: str,
-                   plan_first: str = "next_visit_date", plan_every: str = "visit_interval_days") -> str:
-    """The whole ``visits.ics`` text (CRLF line ends, folded), for one row per customer in ``frame``."""
+                   plan_first: str = "next_visit_date", plan_every: str = "visit_interval_days",
+                   lang: str | None = None) -> str:
+    """The whole ``visits.ics`` text (CRLF line ends, folded), for one row per customer in ``frame``;
+    in English when ``lang`` is ``en``, in Chinese otherwise."""
     events = plan_events(frame, spec, as_of, plan_first, plan_every)
-    return render_calendar(events, spec, as_of, company)
+    return render_calendar(events, spec, as_of, company, lang)
 
 
 def write_calendar(path: Path, frame: pl.DataFrame, spec: CalendarSpec, as_of: dt.date, company: str,
-                   **kw: str) -> int:
+                   lang: str | None = None, **kw: str) -> int:
     """Write ``visits.ics`` as UTF-8 bytes (no BOM, the iCalendar default) and return the event count."""
     events = plan_events(frame, spec, as_of, **kw)
-    Path(path).write_bytes(render_calendar(events, spec, as_of, company).encode("utf-8"))
+    Path(path).write_bytes(render_calendar(events, spec, as_of, company, lang).encode("utf-8"))
     return len(events)
 
 
@@ -210,22 +247,23 @@ def yearly(month: int, day: int, start: dt.date, end: dt.date) -> list[dt.date]:
 def visit_events(customer: Customer, start: dt.date, end: dt.date) -> list[Event]:
     if customer.next_visit is None:
         return []
-    summary = f"拜访：{customer.name}（{customer.customer_id}）"
+    summary = msg("calendar.visit", name=customer.name, customer_id=customer.customer_id)
     events = []
     for day in visit_dates(customer.next_visit, customer.interval, start, end):
         lines = customer.details()
         if customer.next_visit < start and not events:
-            lines.append(f"原定拜访日期：{customer.next_visit.isoformat()}（已逾期）")
-        events.append(Event("visit", customer.customer_id, day, summary, "\n".join(lines), timed=True))
+            lines.append(msg("calendar.overdue", date=customer.next_visit.isoformat()))
+        events.append(Event("visit", customer.customer_id, day, summary, tuple(lines), timed=True))
     return events
 
 
 def birthday_events(customer: Customer, start: dt.date, end: dt.date, alarm: bool) -> list[Event]:
     if customer.birthday is None:
         return []
-    summary = f"生日：{customer.contact or '联系人'}（{customer.name}）"
-    description = "\n".join(customer.details() + [f"生日：{customer.birthday.month}月{customer.birthday.day}日"])
-    return [Event("birthday", customer.customer_id, day, summary, description, alarm=alarm)
+    summary = msg("calendar.birthday", contact=customer.contact or msg("calendar.someone"), name=customer.name)
+    birthday = MonthDay(customer.birthday.month, customer.birthday.day)
+    details = (*customer.details(), msg("calendar.birthday_on", date=birthday))
+    return [Event("birthday", customer.customer_id, day, summary, details, alarm=alarm)
             for day in yearly(customer.birthday.month, customer.birthday.day, start, end)]
 
 
@@ -233,12 +271,13 @@ def renewal_events(customer: Customer, start: dt.date, end: dt.date, alarm: bool
     day = customer.contract_end
     if day is None or not start <= day <= end:
         return []
-    description = "\n".join(customer.details() + [f"合同到期日：{day.isoformat()}"])
-    return [Event("renewal", customer.customer_id, day, f"合同到期：{customer.name}", description, alarm=alarm)]
+    details = (*customer.details(), msg("calendar.contract_end", date=day.isoformat()))
+    return [Event("renewal", customer.customer_id, day, msg("calendar.renewal", name=customer.name), details,
+                  alarm=alarm)]
 
 
 def festival_events(spec: CalendarSpec, customers: list[Customer], start: dt.date, end: dt.date) -> list[Event]:
-    description = greeting_list(customers)
+    details = greeting_list(customers)
     events = []
     for festival in spec.festivals:
         if festival.year is None:
@@ -246,21 +285,21 @@ def festival_events(spec: CalendarSpec, customers: list[Customer], start: dt.dat
         else:
             day = dt.date(festival.year, festival.month, festival.day)
             days = [day] if start <= day <= end else []
-        events += [Event("festival", festival.name, day, f"节日问候：{festival.name}", description,
+        events += [Event("festival", festival.name, day, msg("calendar.festival", festival=festival.name), details,
                          alarm=spec.reminder_days is not None) for day in days]
     return events
 
 
-def greeting_list(customers: list[Customer]) -> str:
+def greeting_list(customers: list[Customer]) -> tuple[Text, ...]:
     """The key accounts to greet, ordered by name then id, one per line with their manager."""
     key_accounts = sorted((c for c in customers if c.key_account), key=lambda c: (c.name, c.customer_id))
     if not key_accounts:
-        return "需问候的重点客户：无"
-    lines = [f"需问候的重点客户（{len(key_accounts)}家）："]
-    for customer in key_accounts:
-        manager = f"，客户经理：{customer.manager}" if customer.manager else ""
-        lines.append(f"{customer.name}（{customer.customer_id}{manager}）")
-    return "\n".join(lines)
+        return (msg("calendar.greet_none"),)
+    lines = [msg("calendar.greet_count", count=len(key_accounts))]
+    for c in key_accounts:
+        lines.append(msg("calendar.greet_manager", name=c.name, customer_id=c.customer_id, manager=c.manager)
+                     if c.manager else msg("calendar.greet", name=c.name, customer_id=c.customer_id))
+    return tuple(lines)
 
 
 def make_uid(kind: str, key: str, day: dt.date) -> str:
@@ -367,40 +406,46 @@ def when(event: Event, spec: CalendarSpec) -> list[str]:
             f"DTEND;VALUE=DATE:{event.day + dt.timedelta(days=1):%Y%m%d}", "TRANSP:TRANSPARENT"]
 
 
-def valarm(event: Event, spec: CalendarSpec) -> list[str]:
+def valarm(event: Event, spec: CalendarSpec, lang: str) -> list[str]:
     """A DISPLAY alarm (RFC 5545 §3.6.6: ACTION, TRIGGER and DESCRIPTION are all required)."""
     if not event.alarm or spec.reminder_days is None:
         return []
-    return ["BEGIN:VALARM", "ACTION:DISPLAY", f"DESCRIPTION:{escape_text(event.summary)}",
+    return ["BEGIN:VALARM", "ACTION:DISPLAY", f"DESCRIPTION:{escape_text(event.title(lang))}",
             f"TRIGGER:-P{spec.reminder_days}D", "END:VALARM"]
 
 
-def vevent(event: Event, spec: CalendarSpec, as_of: dt.date) -> list[str]:
+def vevent(event: Event, spec: CalendarSpec, as_of: dt.date, lang: str) -> list[str]:
+    category = localize(CATEGORIES[event.kind], lang)
     return ["BEGIN:VEVENT", f"UID:{event.uid}", f"DTSTAMP:{stamp(as_of)}", f"SEQUENCE:{sequence(as_of)}",
-            *when(event, spec), f"SUMMARY:{escape_text(event.summary)}",
-            f"DESCRIPTION:{escape_text(event.description)}", f"CATEGORIES:{escape_text(CATEGORIES[event.kind])}",
-            *valarm(event, spec), "END:VEVENT"]
+            *when(event, spec), f"SUMMARY:{escape_text(event.title(lang))}",
+            f"DESCRIPTION:{escape_text(event.description(lang))}", f"CATEGORIES:{escape_text(category)}",
+            *valarm(event, spec, lang), "END:VEVENT"]
 
 
-def header(spec: CalendarSpec, as_of: dt.date, company: str) -> list[str]:
+def header(spec: CalendarSpec, as_of: dt.date, company: str, lang: str) -> list[str]:
     """VERSION and PRODID are required (§3.7); X-WR-* name the calendar in Outlook and Google."""
     end = as_of + dt.timedelta(days=spec.horizon_days)
-    name = f"{company.strip()}客户拜访计划" if company and company.strip() else "客户拜访计划"
-    return ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN", "METHOD:PUBLISH",
-            f"X-WR-CALNAME:{escape_text(name)}",
-            f"X-WR-CALDESC:{escape_text(f'截至{as_of.isoformat()}的客户拜访与提醒（{as_of.isoformat()}至{end.isoformat()}）')}",
-            f"X-WR-TIMEZONE:{spec.timezone}"]
+    name = msg("calendar.company_name", company=company.strip()) if company and company.strip() \
+        else msg("calendar.name")
+    description = msg("calendar.description", as_of=as_of.isoformat(), end=end.isoformat())
+    return ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID.format(language=lang.upper())}", "CALSCALE:GREGORIAN",
+            "METHOD:PUBLISH", f"X-WR-CALNAME:{escape_text(localize(name, lang))}",
+            f"X-WR-CALDESC:{escape_text(localize(description, lang))}", f"X-WR-TIMEZONE:{spec.timezone}"]
 
 
-def content_lines(events: Iterable[Event], spec: CalendarSpec, as_of: dt.date, company: str) -> Iterator[str]:
-    yield from header(spec, as_of, company)
+def content_lines(events: Iterable[Event], spec: CalendarSpec, as_of: dt.date, company: str,
+                  lang: str) -> Iterator[str]:
+    yield from header(spec, as_of, company, lang)
     yield from vtimezone(spec)
     for event in events:
-        yield from vevent(event, spec, as_of)
+        yield from vevent(event, spec, as_of, lang)
     yield "END:VCALENDAR"
 
 
-def render_calendar(events: Iterable[Event], spec: CalendarSpec, as_of: dt.date, company: str) -> str:
-    """The calendar text: every content line folded and ended by CRLF (RFC 5545 §3.1)."""
+def render_calendar(events: Iterable[Event], spec: CalendarSpec, as_of: dt.date, company: str,
+                    lang: str | None = None) -> str:
+    """The calendar text: every content line folded and ended by CRLF (RFC 5545 §3.1); English
+    when ``lang`` is ``en``, Chinese otherwise."""
     as_of = as_of.date() if isinstance(as_of, dt.datetime) else as_of
-    return "".join(fold(line) + CRLF for line in content_lines(events, spec, as_of, company))
+    lines = content_lines(events, spec, as_of, company, language(lang))
+    return "".join(fold(line) + CRLF for line in lines)

@@ -14,13 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..i18n import Text, msg
 from .batch import chunks, default_workers
 
 
 @dataclass
 class PdfResult:
     created: int = 0
-    skipped: str | None = None  # why no PDFs were made
+    skipped: Text | None = None  # why no PDFs were made (a message: the CLI shows it in its language)
     failed: list[str] = field(default_factory=list)
 
 
@@ -31,7 +32,7 @@ def find_office() -> str | None:
 def export_pdfs(documents: list[Path], workers: int | None = None, seconds_per_file: float = 20.0) -> PdfResult:
     office = find_office()
     if office is None:
-        return PdfResult(skipped="LibreOffice (soffice) is not installed")
+        return PdfResult(skipped=msg("pdf.no_office"))
     if not documents:
         return PdfResult()
     groups = chunks(documents, workers or default_workers())

@@ -26,12 +26,12 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from ..errors import Issue
-from ..i18n import Words, choose
+from ..i18n import Words, choose, localize
 from ..metrics import aggregate_catalog
-from ..metrics.catalog import CATALOG
+from ..metrics.catalog import CATALOG, MetricInfo, predictive_titles_en
 from ..rules.decisions import CompiledRulebook
 from ..rules.engine import DecisionIssue, TRACE
-from ..rules.explain import language, phrase_expr, phrase_map
+from ..rules.explain import phrase_expr, phrase_map
 from .sheetdata import BulkRows, insert_rows
 
 FORMATS = {"money": "#,##0.00", "percent": "0.0%", "date": "yyyy-mm-dd", "integer": "0",
@@ -58,8 +58,10 @@ def portfolio_columns(rulebook: CompiledRulebook, words: Words | None = None) ->
         for name, spec in customers.columns.items():
             header = spec.title or (spec.aliases[0] if spec.aliases else name)
             columns.append(Column(name, header, "text" if spec.type == "enum" else spec.type))
-    columns += [Column(name, info.title, info.type) for name, info in CATALOG.items()]
-    columns += [Column(name, info.title, info.type) for name, info in aggregate_catalog(rulebook.spec.metrics).items()]
+    columns += metric_columns(CATALOG, words.lang)
+    predictive = rulebook.spec.metrics.predictive
+    english = predictive_titles_en(predictive) if predictive is not None and words.lang == "en" else {}
+    columns += metric_columns(aggregate_catalog(rulebook.spec.metrics), words.lang, english)
     columns += [Column(d.name, d.title, d.type) for d in rulebook.derived]
     for decision in rulebook.decisions:
         for output, type_name in decision.outputs.items():
@@ -70,6 +72,22 @@ def portfolio_columns(rulebook: CompiledRulebook, words: Words | None = None) ->
         keep = set(wanted) | {"customer_id", "name"}
         columns = [c for c in columns if c.field in keep or c.field.startswith(TRACE)]
     return columns
+
+
+def metric_columns(catalog: dict[str, MetricInfo], lang: str, titles: dict[str, str] | None = None) -> list[Column]:
+    """A column per metric, headed by its title in ``lang`` (``titles`` first, when given)."""
+    titles = titles or {}
+    return [Column(name, titles.get(name) or info.title_in(lang), info.type) for name, info in catalog.items()]
+
+
+def basis_phrases(rulebook: CompiledRulebook, lang: str) -> dict[str, str]:
+    """Rule id → the words of :func:`kamrules.rules.explain.phrase_map`; English keeps to ASCII
+    punctuation: ``D-A (A-tier base discount)`` where Chinese writes ``D-A（A级客户基础折扣8%）``."""
+    mapping = phrase_map(rulebook, lang)
+    if lang == "zh":
+        return mapping
+    return {key: f"{key} ({value[len(key) + 1:-1]})" if value.startswith(key + "（") and value.endswith("）")
+            else value for key, value in mapping.items()}
 
 
 def _cell(ws, value: Any, type_name: str | None = None, *, header: bool = False) -> WriteOnlyCell:
@@ -194,10 +212,15 @@ class PortfolioWriter:
         insert_rows(target, self._bulk)
 
     def worded(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """Trace columns in the words ``kamrules explain`` uses: ``D-A（A级客户基础折扣8%）；…``."""
-        mapping = phrase_map(self.rulebook, language(self.rulebook, None))
+        """Trace columns in the words ``kamrules explain`` uses: ``D-A（A级客户基础折扣8%）；…``, in
+        English ``D-A (A-tier base discount); …``."""
+        lang = self.words.lang
+        mapping = basis_phrases(self.rulebook, lang)
         traces = [c for c in frame.columns if c.startswith(TRACE)]
-        return frame.with_columns([phrase_expr(c, mapping).alias(c) for c in traces])
+        exprs = [phrase_expr(c, mapping) for c in traces]
+        if lang != "zh":
+            exprs = [expr.str.replace_all("；", "; ", literal=True) for expr in exprs]
+        return frame.with_columns([expr.alias(c) for expr, c in zip(exprs, traces)])
 
     def _table(self, wb: Workbook, title: str, columns: list[Column], frame: pl.DataFrame) -> None:
         sheet = SheetWriter(wb, title)
@@ -253,10 +276,11 @@ class PortfolioWriter:
         sheet.widths([14, 10, 10, 40, 60])
         sheet.append([w(f"reminders.{k}") for k in ("date", "kind", "customer_id", "summary", "description")],
                      header=True)
+        separator = "；" if w.lang == "zh" else "; "
         for event in events:
             customer = None if event.kind == "festival" else event.key
-            sheet.append([event.day, kinds.get(event.kind, event.kind), customer, event.summary,
-                          event.description.replace("\n", "；")], ["date", None, None, None, None])
+            sheet.append([event.day, kinds.get(event.kind, event.kind), customer, event.title(w.lang),
+                          event.description(w.lang, separator)], ["date", None, None, None, None])
 
     def _pareto(self, wb: Workbook, frame: pl.DataFrame) -> SheetWriter | None:
         """Cumulative revenue share by customer rank, at most 200 points (charted on the summary)."""
@@ -385,8 +409,8 @@ class PortfolioWriter:
         for issue in issues:
             sheet.append(issue_row(issue, w))
         for conflict in conflicts:
-            sheet.append([w("conflict.level"), "", "", None, conflict.decision, conflict.customer_id, conflict.message,
-                          None, "decision_conflict", w("conflict.dataset")])
+            sheet.append([w("conflict.level"), "", "", None, conflict.decision, conflict.customer_id,
+                          localize(conflict.message, w.lang), None, "decision_conflict", w("conflict.dataset")])
         sheet.ws.auto_filter.ref = f"A1:{get_column_letter(len(ISSUE_HEADERS))}{sheet.rows}"
 
 
@@ -403,8 +427,8 @@ ISSUE_HEADERS = issue_headers(Words("zh"))  # the company-template writer's shee
 def issue_row(issue: Issue, words: Words | None = None) -> list[Any]:
     words = words or Words("zh")
     level = words(f"level.{issue.severity}") if issue.severity in ("error", "skipped", "warning") else issue.severity
-    return [level, issue.file, issue.sheet, issue.row, issue.column,
-            issue.value, issue.message, issue.suggestion, issue.code, issue.dataset]
+    return [level, issue.file, issue.sheet, issue.row, issue.column, issue.value,
+            localize(issue.message, words.lang), localize(issue.suggestion, words.lang), issue.code, issue.dataset]
 
 
 def write_issues_workbook(target: Path, issues: Iterable[Issue], words: Words | None = None) -> None:

@@ -26,13 +26,15 @@ import polars as pl
 from openpyxl.utils import get_column_letter, range_boundaries
 
 from ..errors import Issue, RenderError
+from ..i18n import Text, msg
 from .xlsx import FORMATS, ISSUE_HEADERS, Column, issue_row
 
-LOST_PARTS = {"xl/charts/": "charts", "xl/media/": "images", "xl/pivotTables/": "pivot tables",
-              "xl/slicers/": "slicers"}  # (a chart or an image also brings an xl/drawings/ part)
+LOST_PARTS = {"xl/charts/": msg("template.lost.charts"), "xl/media/": msg("template.lost.images"),
+              "xl/pivotTables/": msg("template.lost.pivot_tables"),
+              "xl/slicers/": msg("template.lost.slicers")}  # (a chart or an image also brings an xl/drawings/ part)
 
 
-def lost_parts(template: Path) -> list[str]:
+def lost_parts(template: Path) -> list[Text]:
     with zipfile.ZipFile(template) as archive:
         names = archive.namelist()
     return [label for prefix, label in LOST_PARTS.items() if any(n.startswith(prefix) for n in names)]
@@ -56,9 +58,8 @@ class TemplatePortfolioWriter:
         try:
             wb = openpyxl.load_workbook(self.template)
         except Exception as exc:  # openpyxl raises many kinds for a broken file
-            raise RenderError(f"cannot open the Excel template: {exc}", template=self.display) from None
-        warnings = [self._warning(f"the template's {label} cannot be kept by openpyxl and are not in the output",
-                                  "rebuild them on the filled sheet, or keep them in a separate workbook")
+            raise RenderError(msg("template.unopenable", reason=str(exc)), template=self.display) from None
+        warnings = [self._warning(msg("template.lost", label=label), msg("template.lost.hint"))
                     for label in lost_parts(self.template)]
         values = {"as_of": self.as_of, "customer_count": frame.height,
                   "revenue_12m": round(frame["revenue_12m"].sum(), 2) if "revenue_12m" in frame.columns else None,
@@ -70,15 +71,15 @@ class TemplatePortfolioWriter:
         wb.save(target)
         return warnings
 
-    def _warning(self, message: str, suggestion: str | None = None) -> Issue:
+    def _warning(self, message: Text, suggestion: Text | None = None) -> Issue:
         return Issue(self.display, None, None, None, None, message, "portfolio_template", "warning", None, suggestion)
 
     def _named_cells(self, wb, values: dict[str, Any]) -> list[Issue]:
         warnings = []
         for name, defined in wb.defined_names.items():
             if name not in values:
-                warnings.append(self._warning(f"named cell {name!r} is not one kamrules fills",
-                                              "use as_of, customer_count, revenue_12m or count_<output>"))
+                warnings.append(self._warning(msg("template.unknown_name", name=name),
+                                              msg("template.unknown_name.hint")))
                 continue
             for sheet, ref in defined.destinations:
                 _write(wb[sheet][ref.replace("$", "").split(":")[0]], values[name],
@@ -100,8 +101,7 @@ class TemplatePortfolioWriter:
             headers = [c.value for c in ws[1]]
             self._fill(ws, 1, 1, headers, frame)
             return []
-        return [self._warning("the template has no table named 'customers' and no sheet '客户'",
-                              "add an Excel table named customers whose header row lists the columns you want")]
+        return [self._warning(msg("template.no_customers"), msg("template.no_customers.hint"))]
 
     def _fill(self, ws, header_row: int, first_col: int, headers: list, frame: pl.DataFrame) -> int:
         by_name = {c.header: c for c in self.columns} | {c.field: c for c in self.columns}
