@@ -31,7 +31,7 @@ from ..metrics import aggregate_catalog
 from ..metrics.catalog import CATALOG, MetricInfo, predictive_titles_en
 from ..rules.decisions import CompiledRulebook
 from ..rules.engine import DecisionIssue, TRACE
-from ..rules.explain import phrase_expr, phrase_map
+from ..rules.explain import WORDS, phrase_expr, phrase_map
 from .sheetdata import BulkRows, insert_rows
 
 FORMATS = {"money": "#,##0.00", "percent": "0.0%", "date": "yyyy-mm-dd", "integer": "0",
@@ -78,16 +78,6 @@ def metric_columns(catalog: dict[str, MetricInfo], lang: str, titles: dict[str, 
     """A column per metric, headed by its title in ``lang`` (``titles`` first, when given)."""
     titles = titles or {}
     return [Column(name, titles.get(name) or info.title_in(lang), info.type) for name, info in catalog.items()]
-
-
-def basis_phrases(rulebook: CompiledRulebook, lang: str) -> dict[str, str]:
-    """Rule id → the words of :func:`kamrules.rules.explain.phrase_map`; English keeps to ASCII
-    punctuation: ``D-A (A-tier base discount)`` where Chinese writes ``D-A（A级客户基础折扣8%）``."""
-    mapping = phrase_map(rulebook, lang)
-    if lang == "zh":
-        return mapping
-    return {key: f"{key} ({value[len(key) + 1:-1]})" if value.startswith(key + "（") and value.endswith("）")
-            else value for key, value in mapping.items()}
 
 
 def _cell(ws, value: Any, type_name: str | None = None, *, header: bool = False) -> WriteOnlyCell:
@@ -215,12 +205,9 @@ class PortfolioWriter:
         """Trace columns in the words ``kamrules explain`` uses: ``D-A（A级客户基础折扣8%）；…``, in
         English ``D-A (A-tier base discount); …``."""
         lang = self.words.lang
-        mapping = basis_phrases(self.rulebook, lang)
+        mapping, separator = phrase_map(self.rulebook, lang), WORDS[lang]["separator"]
         traces = [c for c in frame.columns if c.startswith(TRACE)]
-        exprs = [phrase_expr(c, mapping) for c in traces]
-        if lang != "zh":
-            exprs = [expr.str.replace_all("；", "; ", literal=True) for expr in exprs]
-        return frame.with_columns([expr.alias(c) for expr, c in zip(exprs, traces)])
+        return frame.with_columns([phrase_expr(c, mapping, separator).alias(c) for c in traces])
 
     def _table(self, wb: Workbook, title: str, columns: list[Column], frame: pl.DataFrame) -> None:
         sheet = SheetWriter(wb, title)

@@ -29,12 +29,14 @@ WORDS = {
            "default": "采用默认值", "empty": "结果为空", "conflict": "冲突，结果为空", "total": "合计",
            "quota": "超出名额：按 {rank_by} 排名第 {rank}，上限 {max} → {output} = false",
            "fix": "约束 {id}（{title}）不满足：{check} → {output} 由 {before} 调整为 {after}",
-           "default_phrase": "默认值（未命中任何规则）", "quota_phrase": "超出名额上限"},
+           "default_phrase": "默认值（未命中任何规则）", "quota_phrase": "超出名额上限",
+           "noted": "{id}（{note}）", "separator": "；"},
     "en": {"customer": "customer", "as_of": "as of", "run": "run", "hit": "hit policy", "no_match": "no rule matched",
            "default": "default used", "empty": "left empty", "conflict": "conflict, left empty", "total": "total",
            "quota": "over the quota: ranked {rank} by {rank_by}, limit {max} → {output} = false",
            "fix": "constraint {id} ({title}) failed: {check} → {output} changed from {before} to {after}",
-           "default_phrase": "default (no rule matched)", "quota_phrase": "over the quota"},
+           "default_phrase": "default (no rule matched)", "quota_phrase": "over the quota",
+           "noted": "{id} ({note})", "separator": "; "},
 }
 
 
@@ -49,28 +51,28 @@ def split_trace(trace: Optional[str]) -> list[str]:
 
 
 def phrase_map(rulebook: CompiledRulebook, lang: str) -> dict[str, str]:
-    """Rule id (and ``default``, ``quota``, constraint id) → ``id（note）`` wording."""
+    """Rule id (and ``default``, ``quota``, constraint id) → ``id（note）`` wording (``id (note)`` in English)."""
     words = WORDS[lang]
     mapping = {"default": words["default_phrase"], "quota": words["quota_phrase"]}
     for decision in rulebook.decisions:
         for rule in decision.rules:
-            mapping[rule.id] = f"{rule.id}（{rule.note}）" if rule.note else rule.id
+            mapping[rule.id] = words["noted"].format(id=rule.id, note=rule.note) if rule.note else rule.id
     for constraint in rulebook.constraints:
-        mapping[constraint.id] = f"{constraint.id}（{constraint.title}）"
+        mapping[constraint.id] = words["noted"].format(id=constraint.id, note=constraint.title)
     return mapping
 
 
-def phrase(trace: Optional[str], mapping: dict[str, str]) -> Optional[str]:
-    """One trace (``D-A, D-loyal; margin-floor``) in words, joined with ``；``."""
+def phrase(trace: Optional[str], mapping: dict[str, str], separator: str = "；") -> Optional[str]:
+    """One trace (``D-A, D-loyal; margin-floor``) in words, joined with ``separator``."""
     ids = split_trace(trace)
-    return "；".join(mapping.get(i, i) for i in ids) if ids else None
+    return separator.join(mapping.get(i, i) for i in ids) if ids else None
 
 
-def phrase_expr(column: str, mapping: dict[str, str]) -> pl.Expr:
+def phrase_expr(column: str, mapping: dict[str, str], separator: str = "；") -> pl.Expr:
     """:func:`phrase` as a vectorised expression, for the portfolio workbook."""
     return (pl.col(column).str.replace_all(";", ",").str.split(",")
             .list.eval(pl.element().str.strip_chars().replace(mapping))
-            .list.join("；"))
+            .list.join(separator))
 
 
 @dataclass
@@ -137,7 +139,8 @@ class Explainer:
         trace = final.get(TRACE + decision.id)
         ids = split_trace(trace)
         outputs = {name: final.get(name) for name in decision.outputs}
-        explanation = DecisionExplanation(decision.id, decision.title, decision.hit, outputs, phrase(trace, self.mapping))
+        explanation = DecisionExplanation(decision.id, decision.title, decision.hit, outputs,
+                                          phrase(trace, self.mapping, WORDS[self.lang]["separator"]))
         for rule in self._candidates(decision, ids):
             condition = self.engine.compile(rule.condition, seen, rule.where, rule.id)
             if seen.select(condition.fill_null(False)).item():
