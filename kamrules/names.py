@@ -1,21 +1,35 @@
-"""Name suggestions ("did you mean") shared by every stage that resolves user-typed names."""
+"""Name suggestions ("did you mean") shared by every stage that resolves user-typed names,
+and lists of names joined by "or" / "and" in either language."""
 
 from __future__ import annotations
 
 import difflib
+from functools import reduce
 from typing import Iterable
 
+from .i18n import Text, msg
 
-def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> Text | None:
     """A hint naming the closest candidates (those nearly as close as the best), or None."""
     pool = [str(c) for c in candidates]
     lowered = {c.lower(): c for c in pool}
     if name.lower() in lowered:
-        return f"did you mean {lowered[name.lower()]!r}?"
+        return msg("names.did_you_mean", names=repr(lowered[name.lower()]))
     scored = sorted(((difflib.SequenceMatcher(None, name, c).ratio(), c) for c in pool), reverse=True)
     scored = [(score, c) for score, c in scored if score >= 0.6]
     if not scored:
         return None
     best = scored[0][0]
-    close = [c for score, c in scored[:3] if score >= best - 0.05]
-    return "did you mean " + " or ".join(repr(c) for c in close) + "?"
+    close = [repr(c) for score, c in scored[:3] if score >= best - 0.05]
+    return msg("names.did_you_mean", names=any_of(close))
+
+
+def any_of(items: Iterable) -> Text | str:
+    """``a or b or c`` (one item: itself)."""
+    return reduce(lambda first, second: msg("names.or", first=first, second=second), items)
+
+
+def all_of(items: Iterable) -> Text | str:
+    """``a and b and c`` (one item: itself)."""
+    return reduce(lambda first, second: msg("names.and", first=first, second=second), items)

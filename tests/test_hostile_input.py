@@ -226,7 +226,7 @@ def test_check_rejects_an_import_in_a_rule(tmp_path):
     text = policy.read_text(encoding="utf-8")
     policy.write_text(text.replace("when: revenue_total > 0 and (p_alive", "when: __import__('os') and (p_alive"),
                       encoding="utf-8")
-    result = CliRunner().invoke(app, ["check", "-p", str(project)])
+    result = CliRunner().invoke(app, ["check", "-p", str(project), "--lang", "en"])
     assert result.exit_code == 1
     assert "rules/policy.yaml:" in result.output and "[R-high]" in result.output
     assert "unknown function '__import__'" in result.output

@@ -153,7 +153,7 @@ def test_bad_predictive_settings_are_rulebook_errors(tmp_path, setting, message)
     path = project / "rules" / "metrics.yaml"
     text = path.read_text(encoding="utf-8").replace("horizon: 12m, discount_rate: 0.08", setting)
     path.write_text(text, encoding="utf-8")
-    result = CliRunner().invoke(app, ["check", "-p", str(project)])
+    result = CliRunner().invoke(app, ["check", "-p", str(project), "--lang", "en"])
     assert result.exit_code == 1
     assert message in result.output and "metrics.yaml" in result.output
 

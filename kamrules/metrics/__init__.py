@@ -16,6 +16,7 @@ from typing import Callable
 import polars as pl
 
 from ..errors import LedgerError
+from ..i18n import msg
 from ..types import cast_to
 from .catalog import (AGEING_BUCKETS, CATALOG, KEY, ZERO_FILLED, Windows, complaint_metrics, finish,
                       order_metrics, pareto, receivable_metrics, visit_metrics)
@@ -41,17 +42,16 @@ REQUIRED_COLUMNS = {
 def check_catalog_columns(datasets: dict[str, pl.DataFrame]) -> None:
     """The catalog needs some columns by name; say which mapping in ledger.yaml is missing."""
     if "customers" not in datasets:
-        raise LedgerError("no customers dataset was read", file="rules/ledger.yaml",
-                          suggestion="define datasets.customers in rules/ledger.yaml")
+        raise LedgerError(msg("metrics.no_customers"), file="rules/ledger.yaml",
+                          suggestion=msg("metrics.no_customers.hint"))
     for name, required in REQUIRED_COLUMNS.items():
         frame = datasets.get(name)
         if frame is None:
             continue
         missing = [c for c in required if c not in frame.columns]
         if missing:
-            raise LedgerError(f"dataset {name!r} has no column {missing[0]!r}, which the metrics need",
-                              file="rules/ledger.yaml",
-                              suggestion=f"map it under datasets.{name}.columns in rules/ledger.yaml")
+            raise LedgerError(msg("metrics.missing_column", dataset=name, column=missing[0]),
+                              file="rules/ledger.yaml", suggestion=msg("metrics.map_it", dataset=name))
 
 
 def compute_features(datasets: dict[str, pl.DataFrame], as_of: dt.date, spec: MetricsSpec,

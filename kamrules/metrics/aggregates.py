@@ -24,6 +24,7 @@ from typing import Callable, Mapping
 import polars as pl
 
 from ..errors import LedgerError
+from ..i18n import Text, msg
 from ..names import did_you_mean
 from ..rules.compiler import compile_expression
 from ..rules.parser import parse
@@ -85,8 +86,8 @@ def compute_aggregates(frame: pl.DataFrame, datasets: Mapping[str, pl.DataFrame]
     """Add one column per aggregate to the per-customer ``frame``, typed and in YAML order."""
     for name in aggregates:
         if name in frame.columns:
-            raise LedgerError(f"aggregate {name!r} has the name of a built-in metric or customer column",
-                              file=FILE, suggestion="rename the aggregate in rules/metrics.yaml")
+            raise LedgerError(msg("aggregates.name_taken", name=name), file=FILE,
+                              suggestion=msg("aggregates.name_taken.hint"))
     by_dataset: dict[str, dict[str, AggregateSpec]] = defaultdict(dict)
     for name, agg in aggregates.items():
         by_dataset[agg.dataset][name] = agg
@@ -113,12 +114,11 @@ def _rows(datasets: Mapping[str, pl.DataFrame], dataset: str, name: str) -> pl.D
         if dataset in DATE_COLUMNS:
             return None
         known = sorted(set(datasets) | set(DATE_COLUMNS))
-        raise LedgerError(f"aggregate {name!r}: there is no dataset {dataset!r}", file=FILE,
-                          suggestion=did_you_mean(dataset, known) or f"the datasets are {', '.join(known)}")
+        raise _error(name, msg("aggregates.no_dataset", dataset=dataset),
+                     did_you_mean(dataset, known) or msg("aggregates.datasets", datasets=", ".join(known)))
     if KEY not in rows.columns:
-        raise LedgerError(f"aggregate {name!r}: dataset {dataset!r} has no column {KEY!r}, "
-                          "so its rows cannot be matched to customers", file=FILE,
-                          suggestion=f"map it under datasets.{dataset}.columns in rules/ledger.yaml")
+        raise _error(name, msg("aggregates.no_key", dataset=dataset, column=KEY),
+                     msg("metrics.map_it", dataset=dataset))
     return rows
 
 
@@ -139,7 +139,7 @@ def _in_window(name: str, agg: AggregateSpec, schema: Mapping[str, pl.DataType],
     if agg.parsed_window.unit == "all" and agg.date is None:
         return mask
     column = agg.date_column
-    _check_column(name, agg, column, schema, role=" (the date column of its window)")
+    _check_column(name, agg, column, schema, window=True)
     _check_date(name, agg, column, schema[column])
     return mask & window_mask(agg.parsed_window, pl.col(column).cast(pl.Date), as_of)
 
@@ -156,37 +156,42 @@ def existed(dataset: str, schema: Mapping[str, pl.DataType], as_of: dt.date) -> 
     return window_mask(Window("all"), pl.col(column).cast(pl.Date), as_of)
 
 
+def _error(name: str, problem: Text, suggestion: Text | None = None) -> LedgerError:
+    """An error about the aggregate ``name`` of rules/metrics.yaml."""
+    return LedgerError(msg("aggregates.problem", name=name, problem=problem), file=FILE, suggestion=suggestion)
+
+
 def _check_column(name: str, agg: AggregateSpec, column: str, schema: Mapping[str, pl.DataType],
-                  role: str = "") -> None:
+                  window: bool = False) -> None:
+    """``window``: the column is the date column of the aggregate's window."""
     if column not in schema or column in INTERNAL:
         columns = [c for c in schema if c not in INTERNAL]
-        raise LedgerError(f"aggregate {name!r}: dataset {agg.dataset!r} has no column {column!r}{role}", file=FILE,
-                          suggestion=did_you_mean(column, columns)
-                          or f"map it under datasets.{agg.dataset}.columns in rules/ledger.yaml")
+        problem = (msg("aggregates.no_date_column", dataset=agg.dataset, column=column) if window
+                   else msg("aggregates.no_column", dataset=agg.dataset, column=column))
+        raise _error(name, problem, did_you_mean(column, columns) or msg("metrics.map_it", dataset=agg.dataset))
 
 
 def _check_value_type(name: str, agg: AggregateSpec, dtype: pl.DataType) -> None:
-    where = f"aggregate {name!r}: {agg.dataset}.{agg.column}"
+    column = f"{agg.dataset}.{agg.column}"
     if agg.kind in ("sum", "mean") and not dtype.is_numeric():
-        raise LedgerError(f"{where} is not a number column, so it has no {agg.kind}", file=FILE,
-                          suggestion="aggregate a number column, or use count or distinct")
+        raise _error(name, msg("aggregates.not_number", column=column, kind=agg.kind),
+                     msg("aggregates.not_number.hint"))
     if agg.kind in ("min", "max"):
         if not (dtype.is_numeric() or dtype.is_temporal()):
-            raise LedgerError(f"{where} is neither a number nor a date column, so it has no {agg.kind}",
-                              file=FILE, suggestion="use count or distinct")
-        if dtype.is_temporal() != (agg.result_type == "date"):
-            fix = "add type: date to" if dtype.is_temporal() else "remove type: date from"
-            what = "holds dates" if dtype.is_temporal() else "does not hold dates"
-            raise LedgerError(f"{where} {what} but the aggregate's type is {agg.result_type}", file=FILE,
-                              suggestion=f"{fix} the aggregate {name!r}")
+            raise _error(name, msg("aggregates.not_number_or_date", column=column, kind=agg.kind),
+                         msg("aggregates.count_or_distinct"))
+        if dtype.is_temporal() and agg.result_type != "date":
+            raise _error(name, msg("aggregates.holds_dates", column=column, type=agg.result_type),
+                         msg("aggregates.holds_dates.hint", name=name))
+        if not dtype.is_temporal() and agg.result_type == "date":
+            raise _error(name, msg("aggregates.no_dates", column=column, type=agg.result_type),
+                         msg("aggregates.no_dates.hint", name=name))
 
 
 def _check_date(name: str, agg: AggregateSpec, column: str, dtype: pl.DataType) -> None:
     if not dtype.is_temporal():
-        raise LedgerError(f"aggregate {name!r}: {agg.dataset}.{column} is not a date column, "
-                          "so it cannot place rows in a window", file=FILE,
-                          suggestion=f"give type: date to datasets.{agg.dataset}.columns.{column} in "
-                                     "rules/ledger.yaml, or name another column with date:")
+        raise _error(name, msg("aggregates.window_not_date", column=f"{agg.dataset}.{column}"),
+                     msg("aggregates.window_not_date.hint", dataset=agg.dataset, column=column))
 
 
 def field_types(schema: Mapping[str, pl.DataType]) -> dict[str, str]:
@@ -217,12 +222,13 @@ def _where(name: str, agg: AggregateSpec, schema: Mapping[str, pl.DataType], as_
             return pl.col(column)
         if column == "as_of":
             return pl.lit(as_of)
-        raise LedgerError(f"aggregate {name!r}: where: dataset {agg.dataset!r} has no column {column!r}",
-                          file=FILE, suggestion=did_you_mean(column, columns + ["as_of"]))
+        raise _error(name, msg("aggregates.where", problem=msg("aggregates.no_column", dataset=agg.dataset,
+                                                                column=column)),
+                     did_you_mean(column, columns + ["as_of"]))
 
     node, types = parse(agg.where), field_types(schema)
     condition = compile_expression(node, resolve, source=agg.where, field_types=types)
     problem = check_condition(node, types)
     if problem:
-        raise LedgerError(f"aggregate {name!r}: where: {problem}", file=FILE)
+        raise _error(name, msg("aggregates.where", problem=problem))
     return condition.fill_null(False)

@@ -33,6 +33,8 @@ from typing import Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import ExpressionError
+from ..i18n import msg
+from ..names import all_of
 
 MetricType = Literal["text", "integer", "number", "money", "percent", "date", "bool"]
 
@@ -45,7 +47,6 @@ KIND_TYPES = {"sum": NUMERIC_TYPES, "mean": NUMERIC_TYPES, "count": ("integer", 
 
 _WINDOW = re.compile(r"(?:([1-9]\d{0,4})([dm])|ytd|all)")
 _COLUMN_REF = re.compile(r"([^.\s]+)\.([^.\s]+)")
-WINDOW_HELP = "window must be Nd (days), Nm (calendar months), ytd or all, like 30d or 12m"
 
 
 class _Strict(BaseModel):
@@ -60,7 +61,7 @@ class AbcSpec(_Strict):
     @model_validator(mode="after")
     def _ordered(self):
         if self.b <= self.a:
-            raise ValueError(f"b ({self.b}) must be greater than a ({self.a}): both are cumulative shares")
+            raise ValueError(msg("metrics.abc_order", a=self.a, b=self.b))
         return self
 
 
@@ -76,7 +77,7 @@ def parse_window(text: str) -> Window:
     """``30d`` → Window('d', 30); ``12m`` → Window('m', 12); ``ytd``; ``all``. ValueError otherwise."""
     match = _WINDOW.fullmatch(text.strip()) if isinstance(text, str) else None
     if match is None:
-        raise ValueError(f"{WINDOW_HELP}; got {text!r}")
+        raise ValueError(msg("metrics.window", text=text))
     if match.group(1):
         return Window(match.group(2), int(match.group(1)))
     return Window(text.strip())
@@ -101,7 +102,7 @@ class AggregateSpec(_Strict):
     @classmethod
     def _column_ref(cls, value: Optional[str]) -> Optional[str]:
         if value is not None and not _COLUMN_REF.fullmatch(value):
-            raise ValueError(f"expected dataset.column, like orders.amount; got {value!r}")
+            raise ValueError(msg("metrics.column_ref", value=value))
         return value
 
     @field_validator("window", mode="before")
@@ -121,16 +122,15 @@ class AggregateSpec(_Strict):
     def _consistent(self):
         given = [kind for kind in AGGREGATE_KINDS if getattr(self, kind) is not None]
         if not given:
-            raise ValueError("an aggregate needs one of sum, count, mean, min, max, distinct (like sum: orders.amount)")
+            raise ValueError(msg("metrics.aggregate_kind_missing"))
         if len(given) > 1:
-            raise ValueError("an aggregate takes only one of sum, count, mean, min, max, distinct; "
-                             f"got {' and '.join(given)}")
+            raise ValueError(msg("metrics.aggregate_kinds", given=all_of(given)))
         if self.type is not None and self.type not in KIND_TYPES[self.kind]:
             allowed = ", ".join(KIND_TYPES[self.kind])
-            raise ValueError(f"type {self.type} does not fit {self.kind}; use one of {allowed}")
+            raise ValueError(msg("metrics.aggregate_type", type=self.type, kind=self.kind, allowed=allowed))
         if self.parsed_window.unit != "all" and self.date_column is None:
-            raise ValueError(f"window {self.window} needs date: naming the date column of dataset {self.dataset!r} "
-                             f"(only {', '.join(DATE_COLUMNS)} have a default)")
+            raise ValueError(msg("metrics.window_date", window=self.window, dataset=self.dataset,
+                                 defaults=", ".join(DATE_COLUMNS)))
         return self
 
     @property
@@ -171,9 +171,11 @@ def _check_syntax(text: str) -> None:
     try:
         parse(text)
     except ExpressionError as exc:
-        at = f" at {exc.position}" if exc.position is not None else ""
-        hint = f"; {exc.suggestion}" if exc.suggestion else ""
-        raise ValueError(f"{exc.message} (in {text!r}{at}){hint}") from None
+        where = (msg("metrics.syntax.in", text=text) if exc.position is None
+                 else msg("metrics.syntax.at", text=text, position=exc.position))
+        problem = msg("metrics.syntax", message=exc.message, where=where)
+        raise ValueError(msg("metrics.syntax.hint", problem=problem, hint=exc.suggestion) if exc.suggestion
+                         else problem) from None
 
 
 class DerivedSpec(_Strict):
@@ -211,7 +213,7 @@ class PredictiveSpec(_Strict):
     def _horizon(cls, value) -> str:
         window = parse_window(value)
         if window.unit not in ("d", "m"):
-            raise ValueError(f"horizon must be Nm (months) or Nd (days), like 12m; got {value!r}")
+            raise ValueError(msg("metrics.horizon", value=value))
         return value.strip()
 
     @property

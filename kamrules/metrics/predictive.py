@@ -25,6 +25,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import ModelFitError, RulebookError
+from ..i18n import msg
 from ..names import did_you_mean
 from .catalog import add_months
 from .config import PredictiveSpec
@@ -198,10 +199,9 @@ def predictive_metrics(frame: pl.DataFrame, orders: pl.DataFrame | None, as_of: 
     A ledger that cannot support the fit raises :class:`ModelFitError`, or with
     ``if_unfit: empty`` gets empty metrics and the error under ``reports["unfit"]``."""
     if isinstance(spec.margin, str) and spec.margin not in frame.columns:
-        raise RulebookError(f"predictive.margin names {spec.margin!r}, which is not a metric",
+        raise RulebookError(msg("predictive.margin", margin=spec.margin),
                             file="rules/metrics.yaml", rule_id="predictive.margin",
-                            suggestion=did_you_mean(spec.margin, frame.columns) or "use a share such as 0.25, or "
-                            "a metric name such as margin_pct_12m")
+                            suggestion=did_you_mean(spec.margin, frame.columns) or msg("predictive.margin.hint"))
     try:
         return _score(frame, orders, as_of, spec, reports)
     except ModelFitError as error:
@@ -218,17 +218,15 @@ def _score(frame: pl.DataFrame, orders: pl.DataFrame | None, as_of: dt.date,
            spec: PredictiveSpec, reports: dict | None) -> pl.DataFrame:
     names = list(predictive_types(spec))
     if orders is None or orders.is_empty():
-        raise ModelFitError("there are no orders to fit the purchase model on", model="bgnbd",
-                            suggestion="add the order history, or remove predictive: from rules/metrics.yaml")
+        raise ModelFitError(msg("predictive.no_orders"), model="bgnbd", suggestion=msg("predictive.no_orders.hint"))
     summary = purchase_summary(orders, as_of, spec.unit_days)
     x, t_x, T = (summary[c].to_numpy().astype(float) for c in ("x", "t_x", "T"))
     repeaters = int((x > 0).sum())
     if repeaters < spec.min_repeat_customers:
         raise ModelFitError(
-            f"only {repeaters} of {len(x)} customers bought again after their first purchase; the "
-            f"purchase model needs at least {spec.min_repeat_customers}", model="bgnbd",
-            customers=len(x), repeat_customers=repeaters,
-            suggestion="add more order history (a year or more), or lower predictive.min_repeat_customers")
+            msg("predictive.few_repeaters", repeaters=repeaters, customers=len(x), needed=spec.min_repeat_customers),
+            model="bgnbd", customers=len(x), repeat_customers=repeaters,
+            suggestion=msg("predictive.few_repeaters.hint"))
     bgnbd = fit_bgnbd(x, t_x, T)
     _check_fit(bgnbd, len(x), repeaters)
     repeat = x > 0
@@ -237,9 +235,9 @@ def _score(frame: pl.DataFrame, orders: pl.DataFrame | None, as_of: dt.date,
     gg = fit_gamma_gamma(x[usable], m[usable])
     _check_fit(gg, len(x), repeaters)
     if gg.params["q"] <= 1:
-        raise ModelFitError(f"the spend model's q = {gg.params['q']:.3f} is not above 1, so mean spend is unbounded",
+        raise ModelFitError(msg("predictive.unbounded", q=gg.params["q"]),
                             model="gamma_gamma", customers=len(x), repeat_customers=repeaters,
-                            suggestion="check the order amounts for outliers or credit notes")
+                            suggestion=msg("predictive.unbounded.hint"))
     values = expected_value(gg.params, x, m)
     steps = _horizon_steps(as_of, spec)
     cumulative = [np.zeros_like(x)] + [expected_purchases(bgnbd.params, t, x, t_x, T) for t, _ in steps]
@@ -262,10 +260,10 @@ def _check_fit(report: FitReport, customers: int, repeaters: int) -> None:
     values = np.array(list(report.params.values()))
     at_bound = np.any(np.abs(np.log(values)) > LOG_BOUNDS[1] - 1e-3)
     if not np.isfinite(report.log_likelihood) or at_bound:
-        raise ModelFitError(f"the {report.model} fit did not settle (parameters "
-                            + ", ".join(f"{k}={v:.4g}" for k, v in report.params.items()) + ")",
+        parameters = ", ".join(f"{k}={v:.4g}" for k, v in report.params.items())
+        raise ModelFitError(msg("predictive.unsettled", model=report.model, parameters=parameters),
                             model=report.model, customers=customers, repeat_customers=repeaters,
-                            suggestion="the order history may be too short or too uniform for this model")
+                            suggestion=msg("predictive.unsettled.hint"))
 
 
 def _horizon_steps(as_of: dt.date, spec: PredictiveSpec) -> list[tuple[float, float]]:

@@ -13,10 +13,12 @@ never reported, so every finding is certain:
 from __future__ import annotations
 
 import datetime as dt
+from functools import reduce
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
 from ..errors import RulebookError
+from ..i18n import Text, msg
 from . import ast as k
 from .unparse import value_text
 
@@ -53,7 +55,7 @@ class Interval:
             return self.hi - (dt.timedelta(days=1) if isinstance(self.hi, dt.date) else 1)
         return 0
 
-    def text(self, name: str) -> str:
+    def text(self, name: str) -> str | Text:
         if self.lo is not None and self.hi is not None and self.lo == self.hi:
             return f"{name} = {value_text(self.lo)}"
         parts = []
@@ -61,7 +63,7 @@ class Interval:
             parts.append(f"{name} {'>=' if self.lo_closed else '>'} {value_text(self.lo)}")
         if self.hi is not None:
             parts.append(f"{name} {'<=' if self.hi_closed else '<'} {value_text(self.hi)}")
-        return " and ".join(parts) or f"any {name}"
+        return " and ".join(parts) or msg("analysis.any", name=name)
 
 
 def _max_lo(a, b):
@@ -171,7 +173,7 @@ class CellSet:
             return other.values <= self.values if self.negated else not (self.values & other.values)
         return not self.negated and self.values <= other.values
 
-    def example(self, other: "CellSet", name: str) -> str:
+    def example(self, other: "CellSet", name: str) -> str | Text:
         both = self if other.kind == "any" else other if self.kind == "any" else None
         if both is None and self.kind == other.kind == "intervals":
             for x in self.intervals:
@@ -188,8 +190,8 @@ class CellSet:
             if common:
                 return f"{name} = {common[0]}"
         if source.kind == "null":
-            return f"{name} is empty"
-        return f"any {name}"
+            return msg("analysis.empty", name=name)
+        return msg("analysis.any", name=name)
 
 
 _ORDER = {"any": 0, "intervals": 1, "values": 2, "null": 3, "unknown": 4}
@@ -273,7 +275,7 @@ def analyse_table(decision) -> list[RulebookError]:
     return findings
 
 
-def _finding(rule, message: str, suggestion: str) -> RulebookError:
+def _finding(rule, message: Text, suggestion: Text) -> RulebookError:
     where = rule.where
     return RulebookError(message, file=where.file, line=where.line, rule_id=rule.id, loc=where.loc,
                          suggestion=suggestion, sheet=where.sheet, cell=where.cell, column=where.column)
@@ -285,10 +287,10 @@ def _overlaps(decision, rows, names) -> list[RulebookError]:
         for rule_i, sets_i in rows[:j]:
             meets = [a.intersects(b) for a, b in zip(sets_i, sets_j)]
             if all(m is True for m in meets):
-                example = ", ".join(a.example(b, n) for a, b, n in zip(sets_i, sets_j, names))
-                findings.append(_finding(rule_j, f"rows {rule_i.id} and {rule_j.id} can both match "
-                                                 f"(e.g. {example}); hit policy unique allows only one",
-                                         "make the conditions exclusive, or use hit: first if the order decides"))
+                example = reduce(lambda first, second: msg("analysis.comma", first=first, second=second),
+                                 [a.example(b, n) for a, b, n in zip(sets_i, sets_j, names)])
+                findings.append(_finding(rule_j, msg("analysis.overlap", first=rule_i.id, second=rule_j.id,
+                                                     example=example), msg("analysis.overlap.hint")))
     return findings
 
 
@@ -297,9 +299,8 @@ def _shadowed(decision, rows) -> list[RulebookError]:
     for j, (rule_j, sets_j) in enumerate(rows):
         for rule_i, sets_i in rows[:j]:
             if all(a.within(b) is True for a, b in zip(sets_j, sets_i)):
-                findings.append(_finding(rule_j, f"row {rule_j.id} can never match: row {rule_i.id} above it "
-                                                 f"already matches everything it does (hit policy first)",
-                                         f"move it above {rule_i.id}, narrow {rule_i.id}, or remove it"))
+                findings.append(_finding(rule_j, msg("analysis.shadowed", row=rule_j.id, above=rule_i.id),
+                                         msg("analysis.shadowed.hint", above=rule_i.id)))
                 break
     return findings
 
@@ -311,8 +312,9 @@ def _gaps(decision, rows, name) -> list[RulebookError]:
     gaps = complement([i for s in sets for i in s.intervals])
     if not gaps:
         return []
-    described = "; ".join(g.text(name) for g in gaps)
+    described = reduce(lambda first, second: msg("analysis.semicolon", first=first, second=second),
+                       [g.text(name) for g in gaps])
     where = decision.where
-    return [RulebookError(f"no row matches {described}, and there is no default", file=where.file,
+    return [RulebookError(msg("analysis.gap", values=described), file=where.file,
                           line=where.line, rule_id=decision.id, loc=where.loc, column=where.column,
-                          suggestion="add a row for these values or a default: {…}")]
+                          suggestion=msg("analysis.gap.hint"))]

@@ -17,6 +17,7 @@ from typing import Callable
 import polars as pl
 
 from ..errors import ExpressionError
+from ..i18n import Text, msg
 from . import ast as k
 from .typecheck import TypeChecker, TypeProblem
 
@@ -44,7 +45,7 @@ class ExpressionCompiler:
         method = getattr(self, "_" + type(node).__name__)
         return method(node)
 
-    def fail(self, message: str, node: k.Node, symbol: str | None = None) -> ExpressionError:
+    def fail(self, message: Text, node: k.Node, symbol: str | None = None) -> ExpressionError:
         return ExpressionError(message, expression=self.source, position=node.position, symbol=symbol)
 
     def _Literal(self, node: k.Literal) -> pl.Expr:
@@ -57,7 +58,7 @@ class ExpressionCompiler:
 
     def _Input(self, node: k.Input) -> pl.Expr:
         if self.input_expr is None:
-            raise self.fail("'?' can only be used in a decision-table cell", node, "?")
+            raise self.fail(msg("compiler.input"), node, "?")
         return self.input_expr
 
     def _Unary(self, node: k.Unary) -> pl.Expr:
@@ -111,7 +112,7 @@ class ExpressionCompiler:
                 return other.is_null()
             if op == "!=":
                 return other.is_not_null()
-            raise self.fail(f"'{op}' with null is never true; use is_null(x)", right_node, op)
+            raise self.fail(msg("compiler.null_compare", op=op), right_node, op)
         right = self.compile(right_node)
         if self._both_numbers(left_node, right_node):
             left, right = (left - right).round(DECIMALS), pl.lit(0)
@@ -143,7 +144,7 @@ class ExpressionCompiler:
         return pl.when(condition).then(self.compile(node.then)).otherwise(self.compile(node.otherwise))
 
     def _ListOf(self, node: k.ListOf) -> pl.Expr:
-        raise self.fail("a list can only appear after 'in'", node, "[")
+        raise self.fail(msg("compiler.list"), node, "[")
 
     def _Call(self, node: k.Call) -> pl.Expr:
         if node.function == "round":
@@ -157,7 +158,7 @@ class ExpressionCompiler:
         if len(node.args) == 2:
             arg = node.args[1]
             if not (isinstance(arg, k.Literal) and isinstance(arg.value, int) and not isinstance(arg.value, bool)):
-                raise self.fail("round()'s second argument must be a whole number like 2 or -3", arg, "round")
+                raise self.fail(msg("compiler.round_digits"), arg, "round")
             digits = arg.value
         if digits >= 0:
             return value.round(digits, mode=_ROUND)

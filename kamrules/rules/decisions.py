@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..errors import ExpressionError, RulebookError
+from ..i18n import Text, msg
 from ..metrics import aggregate_types
 from ..metrics.catalog import CATALOG
 from . import ast as k
@@ -37,10 +38,9 @@ from .unary import parse_unary
 BUILTIN_NAMES = {"as_of": "date"}
 _PERCENT = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*%\s*$")
 _VALUE_HINTS = {
-    "percent": "write a fraction such as 0.08 or a percentage such as 8%",
-    "money": "write an amount such as 10000 (or 1万), or an expression",
-    "number": "write a number, or an expression", "integer": "write a whole number, or an expression",
-    "bool": "write true or false, or a condition", "date": "write a date such as 2026-12-31, or an expression",
+    "percent": msg("decisions.hint.percent"), "money": msg("decisions.hint.money"),
+    "number": msg("decisions.hint.number"), "integer": msg("decisions.hint.integer"),
+    "bool": msg("decisions.hint.bool"), "date": msg("decisions.hint.date"),
 }
 
 
@@ -164,7 +164,7 @@ class RulebookCompiler:
         """A key inside a YAML rule; an Excel cell has nothing below it."""
         return self.at(*where.loc, *keys) if where.loc else where
 
-    def error(self, message: str, where: Located, rule_id: str | None = None, **extra) -> None:
+    def error(self, message: Text, where: Located, rule_id: str | None = None, **extra) -> None:
         self.sink.add(RulebookError(message, file=where.file, line=where.line, rule_id=rule_id, loc=where.loc,
                                     sheet=where.sheet, cell=where.cell, column=where.column, **extra))
 
@@ -224,10 +224,11 @@ class RulebookCompiler:
                 source = datasets.get(dataset.derive.from_)
                 where = self.at("datasets", name, "derive")
                 if source is None:
-                    self.error(f"derive.from: unknown dataset {dataset.derive.from_!r}", where, name,
+                    self.error(msg("decisions.derive_from", dataset=dataset.derive.from_), where, name,
                                suggestion=did_you_mean(dataset.derive.from_, datasets))
                 elif dataset.derive.name and dataset.derive.name not in source.columns:
-                    self.error(f"derive.name: {dataset.derive.from_} has no column {dataset.derive.name!r}", where,
+                    self.error(msg("decisions.derive_name", dataset=dataset.derive.from_,
+                                   column=dataset.derive.name), where,
                                name, suggestion=did_you_mean(dataset.derive.name, source.columns))
 
     def compile(self) -> CompiledRulebook:
@@ -253,14 +254,14 @@ class RulebookCompiler:
             for name, column in customers.columns.items():
                 fields[name] = "text" if column.type == "enum" else column.type
                 if name in CATALOG:
-                    self.error(f"customer column {name!r} has the name of a built-in metric",
+                    self.error(msg("decisions.column_is_metric", name=name),
                                self.at("datasets", "customers", "columns", name), f"customers.{name}",
-                               suggestion="rename the column in rules/ledger.yaml")
+                               suggestion=msg("decisions.column_is_metric.hint"))
         fields.update({name: info.type for name, info in CATALOG.items()})
         for name, type_name in aggregate_types(self.spec.metrics).items():
             if name in fields:
-                self.error(f"aggregate {name!r} has the name of an existing field",
-                           self.at("metrics", "aggregates", name), name, suggestion="choose another name")
+                self.error(msg("decisions.aggregate_clash", name=name),
+                           self.at("metrics", "aggregates", name), name, suggestion=msg("decisions.another_name"))
             fields[name] = type_name
         return fields
 
@@ -273,7 +274,7 @@ class RulebookCompiler:
                 self.check_expr_names(expr, fields, where, name)
                 result.append(Derived(name, expr, spec.type, spec.title or name))
             if name in fields:
-                self.error(f"derived metric {name!r} has the name of an existing field", where, name)
+                self.error(msg("decisions.derived_clash", name=name), where, name)
             fields[name] = spec.type
         return result
 
@@ -300,7 +301,7 @@ class RulebookCompiler:
         if spec.hit == "priority":
             for rule in rules:
                 if rule.priority is None:
-                    self.error("hit policy 'priority' needs a 'priority:' on every rule", rule.where, rule.id)
+                    self.error(msg("decisions.priority_missing"), rule.where, rule.id)
         for name in spec.labels:
             if name not in spec.outputs:
                 self.unknown_output(name, spec, self.at("decisions", decision_id, "labels", name), decision_id)
@@ -309,27 +310,26 @@ class RulebookCompiler:
 
     def unknown_output(self, name: str, spec: DecisionSpec, where: Located, rule_id: str) -> None:
         if any(ch in str(name) for ch in ")]'\""):
-            hint = ("a comma inside {...} splits the mapping: put the expression in quotes, "
-                    'e.g. {x: "add_days(as_of, 7)"}')
+            hint = msg("decisions.not_output.comma")
         else:
-            hint = did_you_mean(name, spec.outputs) or \
-                f"declare it under outputs: (outputs are {', '.join(spec.outputs)})"
-        self.error(f"{name!r} is not an output of this decision", where, rule_id, suggestion=hint)
+            hint = did_you_mean(name, spec.outputs) or msg("decisions.not_output.declare",
+                                                           outputs=", ".join(spec.outputs))
+        self.error(msg("decisions.not_output", name=name), where, rule_id, suggestion=hint)
 
     def check_quota(self, decision_id: str, spec: DecisionSpec) -> None:
         quota = spec.quota
         target = quota.output or next(iter(spec.outputs))
         if target not in spec.outputs or spec.outputs[target] != "bool":
-            self.error(f"quota applies to a bool output; {target!r} is not one",
+            self.error(msg("decisions.quota_not_bool", target=target),
                        self.at("decisions", decision_id, "quota"), decision_id,
-                       suggestion="set quota.output to the bool output to cap")
+                       suggestion=msg("decisions.quota_not_bool.hint"))
 
     def rules_from_list(self, decision_id: str, spec: DecisionSpec) -> list[Rule]:
         rules, seen = [], {}
         for index, rule_spec in enumerate(spec.rules):
             where = self.at("decisions", decision_id, "rules", index)
             if rule_spec.id in seen:
-                self.error(f"rule id {rule_spec.id!r} is used twice in this decision (first at line {seen[rule_spec.id]})",
+                self.error(msg("decisions.rule_twice", id=rule_spec.id, line=seen[rule_spec.id]),
                            where, rule_spec.id)
             seen[rule_spec.id] = where.line
             condition = self.parse(rule_spec.when, self.at("decisions", decision_id, "rules", index, "when"), rule_spec.id)
@@ -368,8 +368,8 @@ class RulebookCompiler:
         display = f"rules/{spec.table.file}"
         where = self.at("decisions", decision_id, "table", "file")
         if not path.is_relative_to(rules_dir.resolve()):
-            self.error("a table file must be inside the rules/ folder", where, decision_id,
-                       suggestion="put the workbook in rules/ (e.g. rules/tables/) and give its path from there")
+            self.error(msg("decisions.table_outside"), where, decision_id,
+                       suggestion=msg("decisions.table_outside.hint"))
             return [], []
         try:
             table = read_excel_table(path, display, spec.table.sheet, spec.outputs, spec.labels, decision_id)
@@ -398,12 +398,12 @@ class RulebookCompiler:
             where = cell_at(row_index, 0)
             rule_id = f"{decision_id}#{row_index + 1}"
             if len(row) not in (width, width + 1):
-                self.error(f"row has {len(row)} cells; expected {width} ({n_in} inputs + "
-                           f"{len(out_names)} outputs) or {width + 1} with a note", where, rule_id)
+                self.error(msg("decisions.row_width", cells=len(row), width=width, inputs=n_in, outputs=len(out_names),
+                               noted=width + 1), where, rule_id)
                 continue
             if all(value is None for value in row[n_in:width]):
-                self.error("row has no output values", cell_at(row_index, n_in), rule_id,
-                           suggestion="fill in the outputs, or delete the row")
+                self.error(msg("decisions.row_empty"), cell_at(row_index, n_in), rule_id,
+                           suggestion=msg("decisions.row_empty.hint"))
                 continue
             tests = [self.parse(cell, cell_at(row_index, i), rule_id, cell=True) for i, cell in enumerate(row[:n_in])]
             outputs = {name: self.output_value(value, spec.outputs[name], cell_at(row_index, n_in + i), rule_id)
@@ -432,17 +432,17 @@ class RulebookCompiler:
             for name in decision.outputs:
                 where = self.at("decisions", decision.id, "outputs", name)
                 if name in fields:
-                    self.error(f"output {name!r} has the name of an existing field (a customer column or metric)",
-                               where, decision.id, suggestion="choose another output name")
+                    self.error(msg("decisions.output_clash", name=name), where, decision.id,
+                               suggestion=msg("decisions.output_clash.hint"))
                 elif name in owners:
-                    self.error(f"output {name!r} is also produced by decision {owners[name]!r}", where, decision.id)
+                    self.error(msg("decisions.output_twice", name=name, decision=owners[name]), where, decision.id)
                 owners.setdefault(name, decision.id)
 
     def check_expr_names(self, expr: Expr, fields: dict[str, str], where: Located, rule_id: str,
                          local: set[str] = frozenset()) -> None:
         for node in k.walk(expr.node):
             if isinstance(node, k.Name) and node.name not in fields and node.name not in local:
-                self.error(f"unknown name {node.name!r}", where, rule_id, expression=expr.text,
+                self.error(msg("decisions.unknown_name", name=node.name), where, rule_id, expression=expr.text,
                            suggestion=did_you_mean(node.name, list(fields) + list(local)))
 
     @staticmethod
@@ -458,16 +458,16 @@ class RulebookCompiler:
                 for name, value in rule.outputs.items():
                     here = self.below(rule.where, "then", name)
                     if self.is_stray_word(value, fields | dict.fromkeys(earlier)):
-                        self.error(f"output {name} is {decision.outputs[name]}, but {value.text!r} is not a number "
-                                   f"or a known field", here, rule.id,
-                                   suggestion=_VALUE_HINTS.get(decision.outputs[name], "write a value of that type"))
+                        self.error(msg("decisions.stray_word", name=name, type=decision.outputs[name],
+                                       text=value.text), here, rule.id,
+                                   suggestion=_VALUE_HINTS.get(decision.outputs[name]) or msg("decisions.hint.other"))
                     else:
                         self.check_expr_names(value, fields, here, rule.id, local=earlier)
                     earlier.add(name)
             for value in (decision.default or {}).values():
                 self.check_expr_names(value, fields, decision.where, decision.id)
             if decision.quota and decision.quota.rank_by not in fields:
-                self.error(f"quota.rank_by: unknown name {decision.quota.rank_by!r}",
+                self.error(msg("decisions.rank_by", name=decision.quota.rank_by),
                            self.at("decisions", decision.id, "quota"), decision.id,
                            suggestion=did_you_mean(decision.quota.rank_by, fields))
         outputs = {name for d in decisions for name in d.outputs}
@@ -475,11 +475,11 @@ class RulebookCompiler:
             self.check_expr_names(constraint.check, fields, self.below(constraint.where, "check"), constraint.id)
             for name, value in constraint.fix.items():
                 if name not in outputs:
-                    self.error(f"fix: {name!r} is not a decision output", constraint.where, constraint.id,
+                    self.error(msg("decisions.fix_not_output", name=name), constraint.where, constraint.id,
                                suggestion=did_you_mean(name, outputs))
                 self.check_expr_names(value, fields, constraint.where, constraint.id)
 
-    def type_error(self, problem: str | None, expr: Expr, where: Located, rule_id: str) -> None:
+    def type_error(self, problem: Text | None, expr: Expr, where: Located, rule_id: str) -> None:
         if problem:
             self.error(problem, where, rule_id, expression=expr.text)
 
@@ -516,8 +516,8 @@ class RulebookCompiler:
         except graphlib.CycleError as exc:
             cycle = exc.args[1]
             first = by_id[cycle[0]]
-            self.error("decisions depend on each other in a cycle: " + " -> ".join(cycle),
-                       first.where, first.id, suggestion="one of these decisions must not read the others' outputs")
+            self.error(msg("decisions.cycle", cycle=" -> ".join(cycle)),
+                       first.where, first.id, suggestion=msg("decisions.cycle.hint"))
             return decisions
         return _stable_topological(decisions, graph, {d.id: i for i, d in enumerate(decisions)})
 
@@ -534,7 +534,7 @@ class RulebookCompiler:
                 self.check_expr_names(expr, fields, where, title)
         for name in self.spec.portfolio.columns or []:
             if name not in fields:
-                self.error(f"portfolio column {name!r} is not a field", self.at("portfolio", "columns"), None,
+                self.error(msg("decisions.portfolio_column", name=name), self.at("portfolio", "columns"), None,
                            suggestion=did_you_mean(name, fields))
 
 

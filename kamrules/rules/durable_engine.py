@@ -37,6 +37,7 @@ from typing import Any
 import polars as pl
 
 from ..errors import KamrulesError
+from ..i18n import msg
 from . import ast as k
 from .decisions import Decision
 from .engine import PolarsEngine
@@ -61,10 +62,8 @@ def load_durable():
         from durable import lang
         from durable.engine import MessageNotHandledException
     except Exception as exc:  # ImportError, or the extension's undefined symbol on Python 3.13
-        raise DurableUnavailable(
-            f"the durable-rules engine is not available ({type(exc).__name__}: {exc})",
-            suggestion="pip install 'kamrules[durable]' (Python 3.12 or older; it builds from source, so a C "
-                       "compiler is needed), or use the default engine") from None
+        raise DurableUnavailable(msg("durable.unavailable", reason=f"{type(exc).__name__}: {exc}"),
+                                 suggestion=msg("durable.unavailable.hint")) from None
     return lang, MessageNotHandledException
 
 
@@ -209,7 +208,7 @@ class DurableEngine(PolarsEngine):
                     pass
         if state.errors:
             errors, state.errors = state.errors, []
-            raise KamrulesError(f"durable-rules action failed in decision {decision.id}: {'; '.join(errors)}")
+            raise KamrulesError(msg("durable.action_failed", decision=decision.id, errors="; ".join(errors)))
         fired = [state.fired.get(key, set()) for key in keys]
         state.fired.clear()
         return [pl.lit(pl.Series([rule_id in f for f in fired], dtype=pl.Boolean)) for rule_id in state.rule_ids]

@@ -18,6 +18,8 @@ from typing import Callable, Optional
 import polars as pl
 
 from ..errors import ExpressionError, RulebookError, RulebookInvalid
+from ..i18n import Text, msg
+from ..names import all_of
 from ..types import POLARS_TYPES, cast_to
 from . import ast as k
 from .compiler import compile_expression
@@ -27,7 +29,8 @@ KEY = "customer_id"
 TRACE = "_rule."
 FIX = "_fix."
 WAS = "_was."  # the value an output had before a constraint fixed it
-CONFLICT = "_conflict."
+CONFLICT = "_conflict."  # per decision: the ids of the rules in conflict (or a failed constraint's id)
+_ID_SEP = "\x1f"  # between rule ids in a conflict column
 
 
 @dataclass(frozen=True)
@@ -97,9 +100,9 @@ class PolarsEngine:
                                                  rule_id=rule_id, expression=expr.text)]) from None
         except (pl.exceptions.PolarsError, TypeError, ValueError) as exc:
             message = str(exc).strip().splitlines()[0]
-            raise RulebookInvalid([RulebookError(f"cannot evaluate: {message}", file=where.file,
+            raise RulebookInvalid([RulebookError(msg("engine.cannot_evaluate", reason=message), file=where.file,
                                                  line=where.line, rule_id=rule_id, expression=expr.text,
-                                                 suggestion="check the types of the fields compared or combined")]) from None
+                                                 suggestion=msg("engine.cannot_evaluate.hint"))]) from None
         return compiled
 
     def rule_outputs(self, frame: pl.DataFrame, decision: Decision, rule: Rule) -> dict[str, pl.Expr]:
@@ -182,19 +185,34 @@ class PolarsEngine:
             columns.append(pl.when(violated).then(pl.concat_str(pl.col(trace), pl.lit(f"; {constraint.id}")))
                            .otherwise(pl.col(trace)).alias(trace))
         if constraint.error:
-            columns.append(pl.when(violated).then(pl.lit(f"constraint {constraint.id} failed: {constraint.title}"))
+            columns.append(pl.when(violated).then(pl.lit(constraint.id))
                            .otherwise(None).alias(CONFLICT + "constraint:" + constraint.id))
         return frame.with_columns(columns)
 
     def _conflicts(self, frame: pl.DataFrame) -> list[DecisionIssue]:
         issues = []
+        hits = {d.id: d.hit for d in self.rulebook.decisions}
+        titles = {c.id: c.title for c in self.rulebook.constraints}
         for column in (c for c in frame.columns if c.startswith(CONFLICT)):
             decision = column[len(CONFLICT):]
             rows = frame.filter(pl.col(column).is_not_null()).select(KEY, column)
-            for customer_id, message in rows.iter_rows():
-                ids = decision.split(":", 1)[1] if decision.startswith("constraint:") else ""
+            for customer_id, found in rows.iter_rows():
+                if decision.startswith("constraint:"):
+                    ids, message = found, msg("engine.constraint_failed", id=found, title=titles[found])
+                else:
+                    ids, message = "", _conflict(hits[decision], found)
                 issues.append(DecisionIssue(str(customer_id), decision, ids, message))
         return issues
+
+
+def _conflict(hit: str, found: str) -> Text:
+    """What a conflict column's rule ids mean under the decision's hit policy."""
+    rules = all_of(found.split(_ID_SEP))
+    if hit == "priority":
+        return msg("engine.priority_conflict", rules=rules)
+    if hit == "any":
+        return msg("engine.any_conflict", rules=rules)
+    return msg("engine.unique_conflict", rules=rules)
 
 
 def _as_type(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -244,9 +262,7 @@ def hit_first(decision, rules, matched, outputs, count):
 
 
 def hit_unique(decision, rules, matched, outputs, count):
-    conflict = pl.when(count > 1).then(
-        pl.concat_str(pl.lit("hit policy unique: rules "), _ids_where(rules, matched, " and "),
-                      pl.lit(" all match"))).otherwise(None)
+    conflict = pl.when(count > 1).then(_ids_where(rules, matched, _ID_SEP)).otherwise(None)
     return _single(decision, rules, matched, outputs, count, count == 1, conflict)
 
 
@@ -261,15 +277,13 @@ def hit_priority(decision, rules, matched, outputs, count):
         at = [(r, m) for r, m in zip(rules, matched) if (r.priority or 0) == level]
         any_at = pl.any_horizontal([m for _, m in at])
         n_at = pl.sum_horizontal([m.cast(pl.Int32) for _, m in at])
-        ids_at = _ids_where([r for r, _ in at], [m for _, m in at], " and ")
+        ids_at = _ids_where([r for r, _ in at], [m for _, m in at], _ID_SEP)
         top_count = pl.when(any_at).then(n_at) if top_count is None else top_count.when(any_at).then(n_at)
         top_ids = pl.when(any_at).then(ids_at) if top_ids is None else top_ids.when(any_at).then(ids_at)
     if top_count is None:
         return hit_first(decision, rules, matched, outputs, count)
     top_count, top_ids = top_count.otherwise(0), top_ids.otherwise(None)
-    conflict = pl.when(top_count > 1).then(
-        pl.concat_str(pl.lit("hit policy priority: rules "), top_ids,
-                      pl.lit(" match with the same priority"))).otherwise(None)
+    conflict = pl.when(top_count > 1).then(top_ids).otherwise(None)
     return _single(decision, rules_sorted, matched_sorted, outputs_sorted, count, (count >= 1) & (top_count <= 1), conflict)
 
 
@@ -281,8 +295,7 @@ def hit_any(decision, rules, matched, outputs, count):
             value = o.get(name, pl.lit(None, dtype=_dtype(type_name)))
             disagree.append(m & value.ne_missing(first))
     bad = pl.any_horizontal(disagree) if disagree else pl.lit(False)
-    conflict = pl.when(bad).then(pl.concat_str(pl.lit("hit policy any: rules "), _ids_where(rules, matched, " and "),
-                                               pl.lit(" match but give different outputs"))).otherwise(None)
+    conflict = pl.when(bad).then(_ids_where(rules, matched, _ID_SEP)).otherwise(None)
     columns = _single(decision, rules, matched, outputs, count, (count >= 1) & ~bad, conflict)
     columns[len(decision.outputs)] = pl.when((count >= 1) & ~bad).then(_ids_where(rules, matched)) \
         .otherwise(None).alias(trace_column(decision.id))

@@ -30,7 +30,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from kamrules.errors import RulebookError
-from kamrules.names import did_you_mean
+from kamrules.i18n import Text, msg
+from kamrules.names import any_of, did_you_mean
 
 NOTE_HEADERS = ("说明", "备注", "note", "notes")
 
@@ -75,7 +76,7 @@ class _Where:
     decision_id: str
     sheet: str | None
 
-    def error(self, message: str, suggestion: str | None = None, *,
+    def error(self, message: Text, suggestion: Text | None = None, *,
               column: int | None = None, row: int | None = None) -> RulebookError:
         """``column`` is 0-based, ``row`` the Excel row number; both or neither."""
         cell = f"{get_column_letter(column + 1)}{row}" if row is not None else None
@@ -128,16 +129,14 @@ def _read_grid(path: Path, sheet: str | None, where: _Where) -> tuple[str, list[
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except FileNotFoundError:
-        hint = "check `file:` in the decision's table (folder, spelling, .xlsx)"
-        raise where.error("workbook file not found", hint) from None
+        raise where.error(msg("excel.not_found"), msg("excel.not_found.hint")) from None
     except IsADirectoryError:
-        raise where.error("`file:` names a folder, not a workbook",
-                          "give the path of the .xlsx file") from None
+        raise where.error(msg("excel.folder"), msg("excel.folder.hint")) from None
     except _UNREADABLE:
         raise _unreadable(where) from None
     except OSError as err:
-        raise where.error(f"cannot open the workbook ({err.strerror or err})",
-                          "check that the file can be read by the user running kamrules") from None
+        raise where.error(msg("excel.cannot_open", reason=err.strerror or err),
+                          msg("excel.cannot_open.hint")) from None
     try:
         worksheet = _pick_sheet(workbook, sheet, where)
         # Read-only sheets trust the <dimension> stored in the file, which some tools write
@@ -153,21 +152,19 @@ def _read_grid(path: Path, sheet: str | None, where: _Where) -> tuple[str, list[
 
 
 def _unreadable(where: _Where) -> RulebookError:
-    return where.error("not a readable .xlsx workbook",
-                       "open it in Excel or WPS and save it as an Excel Workbook (.xlsx); "
-                       ".xls, .csv and password-protected files cannot be read")
+    return where.error(msg("excel.unreadable"), msg("excel.unreadable.hint"))
 
 
 def _pick_sheet(workbook, sheet: str | None, where: _Where):
     by_title = {ws.title: ws for ws in workbook.worksheets}  # chart sheets have no cells
     if not by_title:
-        raise where.error("the workbook has no worksheet", "add a worksheet holding the table")
+        raise where.error(msg("excel.no_worksheet"), msg("excel.no_worksheet.hint"))
     if sheet is None:
         return workbook.worksheets[0]
     if sheet in by_title:
         return by_title[sheet]
-    hint = did_you_mean(sheet, by_title) or "the workbook has sheets: " + ", ".join(by_title)
-    raise where.error(f"no sheet {sheet!r} in the workbook", hint)
+    hint = did_you_mean(sheet, by_title) or msg("excel.sheets", sheets=", ".join(by_title))
+    raise where.error(msg("excel.no_sheet", sheet=sheet), hint)
 
 
 def _raw(cell):
@@ -177,8 +174,8 @@ def _raw(cell):
 def _clean(raw, where: _Where, column: int, row: int):
     """A cell value as a rule sees it: stripped text or None, int for whole numbers, date."""
     if isinstance(raw, _ExcelErrorValue):
-        raise where.error(f"the cell shows the Excel error {raw.text}",
-                          "fix the formula or type the value", column=column, row=row)
+        raise where.error(msg("excel.error_value", error=raw.text), msg("excel.error_value.hint"),
+                          column=column, row=row)
     if isinstance(raw, str):
         return raw.strip() or None
     if isinstance(raw, float) and raw.is_integer():
@@ -201,8 +198,7 @@ def _header_row(grid: list[list], where: _Where) -> int:
     for number, values in enumerate(grid, start=1):
         if any(value is not None for value in values):
             return number
-    raise where.error("the sheet is empty: no header row",
-                      "put the header (input expressions, then the outputs) in the first row")
+    raise where.error(msg("excel.empty"), msg("excel.empty.hint"))
 
 
 def _layout(header: list, header_row: int, outputs: dict[str, str], labels: dict[str, str],
@@ -214,14 +210,10 @@ def _layout(header: list, header_row: int, outputs: dict[str, str], labels: dict
         raise _missing_output(missing[0], labels.get(missing[0]), header, header_row, start, where)
     first_output = min(output_cols.values())
     if first_output == start:
-        raise where.error("no input columns left of the outputs",
-                          "put the input expressions (e.g. tier) in the header cells "
-                          "left of the first output column", column=start, row=header_row)
+        raise where.error(msg("excel.no_inputs"), msg("excel.no_inputs.hint"), column=start, row=header_row)
     for col in range(start, first_output):
         if header[col] is None:
-            raise where.error("blank header cell among the inputs",
-                              "type the input expression here or delete the empty column",
-                              column=col, row=header_row)
+            raise where.error(msg("excel.blank_header"), msg("excel.blank_header.hint"), column=col, row=header_row)
     note = _note_column(header, header_row, first_output, output_cols, outputs, labels, where)
     return _Layout(start, list(range(start, first_output)),
                    [output_cols[name] for name in outputs], note)
@@ -237,9 +229,9 @@ def _output_columns(header: list, header_row: int, outputs: dict[str, str],
         if name is None:
             continue
         if name in found:
-            raise where.error(f"second column for output {name!r}",
-                              f"keep one of the columns {get_column_letter(found[name] + 1)} "
-                              f"and {get_column_letter(col + 1)}", column=col, row=header_row)
+            raise where.error(msg("excel.output_twice", name=name),
+                              msg("excel.output_twice.hint", first=get_column_letter(found[name] + 1),
+                                  second=get_column_letter(col + 1)), column=col, row=header_row)
         found[name] = col
     return found
 
@@ -249,9 +241,9 @@ def _missing_output(name: str, label: str | None, header: list, header_row: int,
     texts = [_text(value) for value in header if value is not None]
     hint = did_you_mean(name, texts) or (label and did_you_mean(label, texts))
     if not hint:
-        spelled = f"{name!r}" + (f" or {label!r}" if label else "")
-        hint = f"add a header cell {spelled} right of the input columns"
-    return where.error(f"no column for output {name!r}", hint, column=start, row=header_row)
+        spelled = any_of([repr(name), repr(label)] if label else [repr(name)])
+        hint = msg("excel.missing_output.hint", spelled=spelled)
+    return where.error(msg("excel.missing_output", name=name), hint, column=start, row=header_row)
 
 
 def _note_column(header: list, header_row: int, first_output: int, output_cols: dict[str, int],
@@ -265,9 +257,9 @@ def _note_column(header: list, header_row: int, first_output: int, output_cols: 
         if _key(value) not in NOTE_HEADERS:
             raise _unexpected_header(_text(value), outputs, labels, col, header_row, where)
         if note is not None:
-            raise where.error("second note column",
-                              f"keep one note column ({get_column_letter(note + 1)} or "
-                              f"{get_column_letter(col + 1)})", column=col, row=header_row)
+            raise where.error(msg("excel.note_twice"),
+                              msg("excel.note_twice.hint", first=get_column_letter(note + 1),
+                                  second=get_column_letter(col + 1)), column=col, row=header_row)
         note = col
     return note
 
@@ -279,10 +271,9 @@ def _unexpected_header(text: str, outputs: dict[str, str], labels: dict[str, str
     if not hint:
         declared = ", ".join(f"{name} ({labels[name]})" if name in labels else name
                              for name in outputs)
-        hint = (f"inputs go left of the outputs; the outputs are {declared}; "
-                f"a note column is headed {', '.join(NOTE_HEADERS[:-1])} or {NOTE_HEADERS[-1]}")
-    return where.error(f"header {text!r} is neither an output nor a note column", hint,
-                       column=col, row=header_row)
+        hint = msg("excel.unexpected_header.hint", outputs=declared,
+                   notes=any_of([", ".join(NOTE_HEADERS[:-1]), NOTE_HEADERS[-1]]))
+    return where.error(msg("excel.unexpected_header", text=text), hint, column=col, row=header_row)
 
 
 def _rule_rows(grid: list[list], header_row: int, layout: _Layout,
@@ -300,8 +291,7 @@ def _rule_rows(grid: list[list], header_row: int, layout: _Layout,
         rows.append(row)
         numbers.append(number)
     if not rows:
-        raise where.error("no rule rows below the header",
-                          f"add one rule per row under the header (row {header_row})",
+        raise where.error(msg("excel.no_rows"), msg("excel.no_rows.hint", row=header_row),
                           column=layout.start, row=header_row + 1)
     return rows, numbers
 
@@ -309,6 +299,4 @@ def _rule_rows(grid: list[list], header_row: int, layout: _Layout,
 def _check_no_stray_values(values: list, used: set[int], where: _Where, number: int) -> None:
     for col, value in enumerate(values):
         if value is not None and col not in used:
-            raise where.error("value in a column without a header",
-                              "give the column a header or clear the cell",
-                              column=col, row=number)
+            raise where.error(msg("excel.stray_value"), msg("excel.stray_value.hint"), column=col, row=number)

@@ -6,6 +6,8 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..i18n import msg
+
 OutputType = Literal["text", "integer", "number", "money", "percent", "date", "bool"]
 HitPolicy = Literal["unique", "first", "priority", "any", "collect", "rule_order",
                     "collect_sum", "collect_min", "collect_max", "collect_count"]
@@ -34,9 +36,9 @@ class TableSpec(_Strict):
     @model_validator(mode="after")
     def _one_source(self):
         if self.file is None and (self.inputs is None or self.rows is None):
-            raise ValueError("a table needs 'inputs' and 'rows', or 'file' (an .xlsx under rules/)")
+            raise ValueError(msg("model.table_source"))
         if self.file is not None and (self.inputs is not None or self.rows is not None):
-            raise ValueError("a table comes from 'file' or from 'inputs'/'rows', not both")
+            raise ValueError(msg("model.table_both"))
         return self
 
 
@@ -60,7 +62,7 @@ class DecisionSpec(_Strict):
     @model_validator(mode="after")
     def _one_form(self):
         if (self.rules is None) == (self.table is None):
-            raise ValueError("a decision needs exactly one of 'rules' (a list) or 'table'")
+            raise ValueError(msg("model.decision_form"))
         return self
 
 
@@ -74,5 +76,5 @@ class ConstraintSpec(_Strict):
     @model_validator(mode="after")
     def _fix_or_error(self):
         if not self.fix and not self.error:
-            raise ValueError("a constraint needs 'fix: {...}' or 'error: true'")
+            raise ValueError(msg("model.constraint_action"))
         return self

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import ExpressionError
+from ..i18n import Text, msg
 from ..limits import current as current_limits
 from ..names import did_you_mean
 from . import ast as k
@@ -100,10 +101,10 @@ def _cell_syntax(part: str) -> str:
 def parse(text: str, *, allow_input: bool = False) -> k.Node:
     """Parse one expression. ``allow_input`` permits ``?`` (decision-table cells)."""
     if not isinstance(text, str):
-        raise ExpressionError("expression must be text", expression=repr(text))
+        raise ExpressionError(msg("parser.not_text"), expression=repr(text))
     limits = current_limits()
     if len(text) > limits.max_expression_chars:
-        raise ExpressionError(f"expression is longer than {limits.max_expression_chars} characters",
+        raise ExpressionError(msg("parser.too_long", limit=limits.max_expression_chars),
                               expression=text[:60] + "…")
     source = _rewrite_outside_strings(text, _chinese_units)
     if allow_input:
@@ -113,11 +114,11 @@ def parse(text: str, *, allow_input: bool = False) -> k.Node:
     except SyntaxError as exc:
         position = exc.offset - 1 if exc.offset else len(text)  # offset 0: at the end of the text
         single_equals = _rewrite_outside_strings(text, lambda part: "=" if _SINGLE_EQUALS.search(part) else "")
-        hint = "to compare, write == (as in tier == 'A'); a single = is not allowed" if single_equals else None
-        raise ExpressionError(f"syntax error: {exc.msg}", expression=text, position=position,
+        hint = msg("parser.single_equals") if single_equals else None
+        raise ExpressionError(msg("parser.syntax", detail=exc.msg), expression=text, position=position,
                               suggestion=hint) from None
     except (RecursionError, MemoryError, ValueError):
-        raise ExpressionError("expression is too large or too deeply nested", expression=text[:60]) from None
+        raise ExpressionError(msg("parser.too_large"), expression=text[:60]) from None
     return _Builder(text, limits.max_expression_depth).build(tree.body, 0)
 
 
@@ -125,18 +126,18 @@ class _Builder:
     def __init__(self, text: str, max_depth: int = MAX_DEPTH):
         self.text, self.max_depth = text, max_depth
 
-    def fail(self, message: str, node: py.AST | None = None, symbol: str | None = None,
-             suggestion: str | None = None):
+    def fail(self, message: Text, node: py.AST | None = None, symbol: str | None = None,
+             suggestion: Text | None = None):
         position = getattr(node, "col_offset", None)
         raise ExpressionError(message, expression=self.text, position=position, symbol=symbol,
                               suggestion=suggestion)
 
     def build(self, node: py.AST, depth: int) -> k.Node:
         if depth > self.max_depth:
-            self.fail(f"expression is nested more than {self.max_depth} levels deep", node)
+            self.fail(msg("parser.too_deep", limit=self.max_depth), node)
         method = getattr(self, "_" + type(node).__name__, None)
         if method is None:
-            self.fail(f"{_describe(node)} is not allowed in rule expressions", node,
+            self.fail(msg("parser.construct", construct=_describe(node)), node,
                       symbol=type(node).__name__)
         return method(node, depth + 1)
 
@@ -146,11 +147,11 @@ class _Builder:
             return k.Literal(value, node.col_offset)
         if isinstance(value, int):
             if abs(value) > MAX_INT:
-                self.fail("number is too large", node, symbol=str(value)[:30])
+                self.fail(msg("parser.number_too_large"), node, symbol=str(value)[:30])
             return k.Literal(value, node.col_offset)
         if isinstance(value, float):
             return k.Literal(value, node.col_offset)
-        self.fail(f"literal {value!r} is not allowed", node)
+        self.fail(msg("parser.literal", value=value), node)
 
     def _Name(self, node: py.Name, depth: int) -> k.Node:
         name = node.id
@@ -159,13 +160,13 @@ class _Builder:
         if name in TRUE_NAMES:
             return k.Literal(TRUE_NAMES[name], node.col_offset)
         if name.startswith("__"):
-            self.fail(f"name {name!r} is not allowed", node, symbol=name)
+            self.fail(msg("parser.name", name=name), node, symbol=name)
         return k.Name(name, node.col_offset)
 
     def _UnaryOp(self, node: py.UnaryOp, depth: int) -> k.Node:
         op = _UNARY.get(type(node.op))
         if op is None:
-            self.fail("operator '~' is not allowed", node, symbol="~")
+            self.fail(msg("parser.operator", symbol="~"), node, symbol="~")
         operand = self.build(node.operand, depth)
         if op == "-" and isinstance(operand, k.Literal) and isinstance(operand.value, (int, float)) \
                 and not isinstance(operand.value, bool):
@@ -177,8 +178,8 @@ class _Builder:
         if op is None:
             symbol = {py.Pow: "**", py.BitAnd: "&", py.BitOr: "|", py.BitXor: "^",
                       py.LShift: "<<", py.RShift: ">>", py.MatMult: "@"}.get(type(node.op), "?")
-            hint = "use 'and' / 'or'" if symbol in ("&", "|") else None
-            self.fail(f"operator '{symbol}' is not allowed", node, symbol=symbol, suggestion=hint)
+            hint = msg("parser.use_and_or") if symbol in ("&", "|") else None
+            self.fail(msg("parser.operator", symbol=symbol), node, symbol=symbol, suggestion=hint)
         return k.Binary(op, self.build(node.left, depth), self.build(node.right, depth), node.col_offset)
 
     def _BoolOp(self, node: py.BoolOp, depth: int) -> k.Node:
@@ -191,13 +192,13 @@ class _Builder:
             name = _COMPARE.get(type(op))
             if name is None:
                 symbol = "is" if isinstance(op, (py.Is, py.IsNot)) else "?"
-                self.fail(f"comparison '{symbol}' is not allowed", node, symbol=symbol,
-                          suggestion="use is_null(x) or == / !=")
+                self.fail(msg("parser.comparison", symbol=symbol), node, symbol=symbol,
+                          suggestion=msg("parser.comparison.hint"))
             ops.append(name)
         comparators = tuple(self.build(c, depth) for c in node.comparators)
         for op, right in zip(ops, comparators):
             if op in ("in", "not in") and not isinstance(right, k.ListOf):
-                self.fail(f"'{op}' needs a list on its right, like x {op} ['A', 'B']", node, symbol=op)
+                self.fail(msg("parser.in_needs_list", op=op), node, symbol=op)
         return k.Compare(self.build(node.left, depth), tuple(ops), comparators, node.col_offset)
 
     def _IfExp(self, node: py.IfExp, depth: int) -> k.Node:
@@ -211,20 +212,20 @@ class _Builder:
 
     def _Call(self, node: py.Call, depth: int) -> k.Node:
         if not isinstance(node.func, py.Name):
-            self.fail("only plain function calls like round(x) are allowed", node)
+            self.fail(msg("parser.plain_calls"), node)
         name = node.func.id
         spec = FUNCTIONS.get(name)
         if spec is None:
-            self.fail(f"unknown function {name!r}", node, symbol=name,
+            self.fail(msg("parser.unknown_function", name=name), node, symbol=name,
                       suggestion=did_you_mean(name, FUNCTIONS))
         if node.keywords:
-            self.fail(f"{name}() takes no keyword arguments", node, symbol=name)
+            self.fail(msg("parser.keywords", name=name), node, symbol=name)
         if any(isinstance(a, py.Starred) for a in node.args):
-            self.fail("'*' arguments are not allowed", node, symbol="*")
+            self.fail(msg("parser.starred"), node, symbol="*")
         if not spec.min_args <= len(node.args) <= spec.max_args:
             expected = (str(spec.min_args) if spec.min_args == spec.max_args
-                        else f"{spec.min_args} to {spec.max_args}")
-            self.fail(f"{name}() takes {expected} arguments, got {len(node.args)}", node, symbol=name)
+                        else msg("parser.range", low=spec.min_args, high=spec.max_args))
+            self.fail(msg("parser.arguments", name=name, expected=expected, got=len(node.args)), node, symbol=name)
         args = tuple(self.build(a, depth) for a in node.args)
         if name == "date":
             return self._date_literal(node, args[0])
@@ -232,21 +233,22 @@ class _Builder:
 
     def _date_literal(self, node: py.AST, arg: k.Node) -> k.Literal:
         if not (isinstance(arg, k.Literal) and isinstance(arg.value, str)):
-            self.fail("date() takes a text literal like date('2025-01-31')", node, symbol="date")
+            self.fail(msg("parser.date_literal"), node, symbol="date")
         try:
             return k.Literal(dt.date.fromisoformat(arg.value), node.col_offset)
         except ValueError:
-            self.fail(f"{arg.value!r} is not a date (expected YYYY-MM-DD)", node, symbol=arg.value)
+            self.fail(msg("parser.not_a_date", value=arg.value), node, symbol=arg.value)
+
+
+_CONSTRUCTS = {
+    "Attribute": msg("parser.construct.attribute"), "Subscript": msg("parser.construct.subscript"),
+    "ListComp": msg("parser.construct.comprehension"), "SetComp": msg("parser.construct.comprehension"),
+    "DictComp": msg("parser.construct.comprehension"), "GeneratorExp": msg("parser.construct.comprehension"),
+    "Dict": msg("parser.construct.dict"), "Set": msg("parser.construct.set"),
+    "JoinedStr": msg("parser.construct.fstring"), "Slice": msg("parser.construct.slice"),
+    "Lambda": "lambda", "NamedExpr": "':='", "Await": "await", "Yield": "yield", "YieldFrom": "yield", "Starred": "'*'",
+}
 
 
 def _describe(node: py.AST) -> str:
-    return {
-        "Attribute": "attribute access (a.b)",
-        "Subscript": "subscript (a[b])",
-        "Lambda": "lambda",
-        "ListComp": "a comprehension", "SetComp": "a comprehension",
-        "DictComp": "a comprehension", "GeneratorExp": "a comprehension",
-        "Dict": "a dict literal", "Set": "a set literal",
-        "JoinedStr": "an f-string", "NamedExpr": "':='", "Await": "await",
-        "Yield": "yield", "YieldFrom": "yield", "Starred": "'*'", "Slice": "a slice",
-    }.get(type(node).__name__, type(node).__name__)
+    return _CONSTRUCTS.get(type(node).__name__, type(node).__name__)

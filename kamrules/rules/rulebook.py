@@ -15,13 +15,14 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ExpressionError, ProjectError, RulebookError, RulebookInvalid
+from ..i18n import Text, msg
 from ..ledger.config import DatasetSpec, LedgerSettings
 from ..metrics.config import MetricsSpec
 from ..render.calendar_config import CalendarSpec
 from ..render.config import CompanySpec, DocumentSpec, PortfolioSpec, VisitPlanSpec
 from ..yamlio import YDict, YList, load_yaml_document, locate
 from .model import ConstraintSpec, DecisionSpec
-from ..names import did_you_mean
+from ..names import any_of, did_you_mean
 
 MAPPING_SECTIONS = ("datasets", "decisions")
 LIST_SECTIONS = ("constraints", "documents")
@@ -68,18 +69,17 @@ def read_sources(project: Path) -> RulebookSource:
     """Read and merge ``project/rules/*.yaml``; syntax and merge errors are all collected."""
     rules_dir = project / "rules"
     if not rules_dir.is_dir():
-        raise ProjectError("no rules/ folder", path=str(project),
-                           suggestion="run kamrules in a project folder, or pass --project DIR")
+        raise ProjectError(msg("rulebook.no_rules_folder"), path=str(project),
+                           suggestion=msg("rulebook.no_rules_folder.hint"))
     files = rule_files(rules_dir)
     if not files:
-        raise ProjectError("rules/ has no .yaml files", path=str(rules_dir))
+        raise ProjectError(msg("rulebook.no_yaml_files"), path=str(rules_dir))
     merged, hashes, errors = _new_root(), {}, []
     for path in files:
         name = path.relative_to(project).as_posix()
         hashes[name] = hashlib.sha256(path.read_bytes()).hexdigest()
         try:
-            data = load_yaml_document(path, name, YDict,
-                                      "the file must be a mapping of sections (kamrules: 1, decisions: …)")
+            data = load_yaml_document(path, name, YDict, msg("rulebook.not_a_mapping"))
         except RulebookError as exc:
             errors.append(exc)
             continue
@@ -102,7 +102,7 @@ def _merge(merged: YDict, data: YDict, name: str) -> list[RulebookError]:
         line = data.line_of(key)
         if key == "kamrules":
             if value != 1:
-                errors.append(RulebookError(f"unsupported rulebook format {value!r}; this kamrules reads format 1",
+                errors.append(RulebookError(msg("rulebook.format", value=value),
                                             file=name, line=line, loc=("kamrules",)))
             merged.setdefault("kamrules", value)
             merged.key_lines.setdefault(key, line)
@@ -113,8 +113,8 @@ def _merge(merged: YDict, data: YDict, name: str) -> list[RulebookError]:
             _merge_list(merged, key, value, name, line)
         elif key in merged:
             errors.append(RulebookError(
-                f"section {key!r} is also defined in {merged.file_of(key)}:{merged.line_of(key)}",
-                file=name, line=line, loc=(key,), suggestion="keep each section in one file"))
+                msg("rulebook.section_twice", name=key, file=merged.file_of(key), line=merged.line_of(key)),
+                file=name, line=line, loc=(key,), suggestion=msg("rulebook.section_twice.hint")))
         else:
             merged[key] = value
             merged.key_lines[key], merged.key_files[key] = line, name
@@ -139,9 +139,10 @@ def _merge_mapping(merged: YDict, key: str, value: YDict, name: str, line: int) 
     for item_key, item in value.items():
         item_line = value.line_of(item_key)
         if item_key in target:
+            what = msg("rulebook.dataset") if key == "datasets" else msg("rulebook.decision")
             errors.append(RulebookError(
-                f"{key[:-1]} {item_key!r} is defined twice (also at "
-                f"{target.file_of(item_key)}:{target.line_of(item_key)})",
+                msg("rulebook.defined_twice", what=what, name=item_key, file=target.file_of(item_key),
+                    line=target.line_of(item_key)),
                 file=name, line=item_line, rule_id=str(item_key), loc=(key, item_key)))
             continue
         target[item_key] = item
@@ -175,17 +176,82 @@ def schema_error(raw: YDict, err: dict) -> RulebookError:
     suggestion = None
     if err["type"] == "extra_forbidden":
         allowed = allowed_keys(RulebookSpec, loc[:-1])
-        message = f"unknown key {loc[-1]!r}"
+        message = msg("rulebook.unknown_key", name=loc[-1])
         suggestion = did_you_mean(str(loc[-1]), allowed) or (
-            "allowed keys: " + ", ".join(sorted(allowed)) if allowed else None)
+            msg("rulebook.allowed_keys", keys=", ".join(sorted(allowed))) if allowed else None)
     elif err["type"] == "missing":
-        message = f"missing required key {loc[-1]!r}"
+        message = msg("rulebook.missing_key", name=loc[-1])
     else:
-        message = err["msg"].removeprefix("Value error, ")
+        message = pydantic_message(err)
         if loc:
-            message = f"{_dotted(loc)}: {message}"
+            message = msg("rulebook.at", path=_dotted(loc), message=message)
     return RulebookError(message, file=file, line=line, rule_id=rule_id_at(raw, loc), loc=loc,
                          suggestion=suggestion, column=column)
+
+
+def pydantic_message(err: dict) -> str:
+    """pydantic's message for ``err`` as a Text that can say itself in Chinese too.
+
+    The English is pydantic's own wording; an error type not known here (or worded differently
+    by another pydantic version) keeps pydantic's English text.
+    """
+    english = err["msg"].removeprefix("Value error, ")
+    ctx = err.get("ctx") or {}
+    reason = ctx.get("error")
+    if err["type"] == "value_error" and isinstance(reason, ValueError) and reason.args \
+            and isinstance(reason.args[0], Text):
+        return reason.args[0]  # our own validators raise ValueError(msg(...))
+    build = _PYDANTIC.get(err["type"])
+    try:
+        text = build(ctx) if build else None
+    except (KeyError, TypeError, ValueError):
+        text = None
+    return text if text is not None and text == english else english
+
+
+def _alternatives(expected: str) -> Text | str:
+    """pydantic's ``'a', 'b' or 'c'`` with its "or" in either language."""
+    first, _, last = str(expected).rpartition(" or ")
+    return any_of([first, last]) if first else str(expected)
+
+
+def _bound(value):
+    """A limit as pydantic-core writes it: 1.0 as 1."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _items(ctx: dict) -> Text:
+    kinds = {"List": msg("rulebook.pydantic.list"), "Dictionary": msg("rulebook.pydantic.dictionary")}
+    return msg("rulebook.pydantic.too_short", field_type=kinds.get(ctx["field_type"], ctx["field_type"]),
+               min_length=ctx["min_length"], actual_length=ctx["actual_length"],
+               s="" if ctx["min_length"] == 1 else "s")
+
+
+# pydantic error type -> its message, from err["ctx"], in the words of pydantic-core
+_PYDANTIC = {
+    "literal_error": lambda ctx: msg("rulebook.pydantic.literal", expected=_alternatives(ctx["expected"])),
+    "enum": lambda ctx: msg("rulebook.pydantic.literal", expected=_alternatives(ctx["expected"])),
+    "int_parsing": lambda ctx: msg("rulebook.pydantic.int_parsing"),
+    "int_type": lambda ctx: msg("rulebook.pydantic.int_type"),
+    "int_from_float": lambda ctx: msg("rulebook.pydantic.int_from_float"),
+    "float_parsing": lambda ctx: msg("rulebook.pydantic.float_parsing"),
+    "float_type": lambda ctx: msg("rulebook.pydantic.float_type"),
+    "bool_parsing": lambda ctx: msg("rulebook.pydantic.bool_parsing"),
+    "bool_type": lambda ctx: msg("rulebook.pydantic.bool_type"),
+    "string_type": lambda ctx: msg("rulebook.pydantic.string_type"),
+    "dict_type": lambda ctx: msg("rulebook.pydantic.dict_type"),
+    "list_type": lambda ctx: msg("rulebook.pydantic.list_type"),
+    "date_type": lambda ctx: msg("rulebook.pydantic.date_type"),
+    "model_type": lambda ctx: msg("rulebook.pydantic.model_type", class_name=ctx["class_name"]),
+    "date_from_datetime_parsing": lambda ctx: msg("rulebook.pydantic.date_parsing", error=ctx["error"]),
+    "greater_than_equal": lambda ctx: msg("rulebook.pydantic.ge", ge=_bound(ctx["ge"])),
+    "greater_than": lambda ctx: msg("rulebook.pydantic.gt", gt=_bound(ctx["gt"])),
+    "less_than_equal": lambda ctx: msg("rulebook.pydantic.le", le=_bound(ctx["le"])),
+    "less_than": lambda ctx: msg("rulebook.pydantic.lt", lt=_bound(ctx["lt"])),
+    "string_too_short": lambda ctx: msg("rulebook.pydantic.string_too_short", min_length=ctx["min_length"],
+                                        s="" if ctx["min_length"] == 1 else "s"),
+    "too_short": _items,
+}
 
 
 def _dotted(loc: tuple) -> str:

@@ -26,6 +26,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import RulebookError, RulebookInvalid
+from ..i18n import msg
 from ..metrics import INTERNAL_COLUMNS
 from ..names import did_you_mean
 from ..types import POLARS_TYPES, cast_to
@@ -95,8 +96,7 @@ def load_cases(project: Path, rulebook: CompiledRulebook) -> list[tuple[CaseSpec
     for path in case_files(project):
         name = path.relative_to(project).as_posix()
         try:
-            data = load_yaml_document(path, name, YList,
-                                      "a test file is a list of cases (- name: …, given: …, expect: …)")
+            data = load_yaml_document(path, name, YList, msg("testing.not_a_list"))
         except RulebookError as exc:
             errors.append(exc)
             continue
@@ -125,14 +125,15 @@ def _check_names(case: CaseSpec, rulebook: CompiledRulebook, data: YList, index:
         if key in owner:
             file, line, column = locate(data, (index, "given", key))
             problems.append(RulebookError(
-                f"given: {key!r} is decided by the rules (decision {owner[key].id}), so it cannot be given",
-                file=file, line=line, column=column, rule_id=case.name,
-                suggestion="give the fields that decision reads instead, and put the output under expect:"))
+                msg("testing.given_output", name=key, decision=owner[key].id),
+                file=file, line=line, column=column, rule_id=case.name, suggestion=msg("testing.given_output.hint")))
     for section, known in (("given", fields), ("expect", fields), ("rules", decisions)):
         for key in getattr(case, section):
             if key not in known:
                 file, line, column = locate(data, (index, section, key))
-                problems.append(RulebookError(f"{section}: unknown {'decision' if section == 'rules' else 'field'} {key!r}",
+                message = (msg("testing.unknown_decision", name=key) if section == "rules"
+                           else msg("testing.unknown_field", section=section, name=key))
+                problems.append(RulebookError(message,
                                               file=file, line=line, column=column, rule_id=case.name,
                                               suggestion=did_you_mean(str(key), known)))
     return problems

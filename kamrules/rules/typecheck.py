@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from typing import Optional
 
+from ..i18n import Text, msg
+from ..names import all_of
 from . import ast as k
 from .unparse import unparse
 
 KIND_OF_TYPE = {"integer": "number", "number": "number", "money": "number", "percent": "number",
                 "text": "text", "enum": "text", "date": "date", "bool": "bool"}
-ARTICLE = {"number": "a number", "text": "text", "date": "a date", "bool": "true/false", "null": "null",
-           "list": "a list", "any": "a value"}
+ARTICLE = {"number": msg("typecheck.kind.number"), "text": msg("typecheck.kind.text"),
+           "date": msg("typecheck.kind.date"), "bool": msg("typecheck.kind.bool"), "null": msg("typecheck.kind.null"),
+           "list": msg("typecheck.kind.list"), "any": msg("typecheck.kind.any")}
 
 # function -> (argument kinds, result kind); "same" = all arguments share one kind, the result too
 SIGNATURES: dict[str, tuple] = {
@@ -32,7 +35,11 @@ SIGNATURES: dict[str, tuple] = {
 
 
 class TypeProblem(Exception):
-    """A type mistake; ``str()`` is the message for the manager."""
+    """A type mistake; ``problem.message`` is the message for the manager."""
+
+    @property
+    def message(self) -> Text:
+        return self.args[0]
 
 
 def kind_of(type_name: str) -> str:
@@ -76,7 +83,8 @@ class TypeChecker:
             self._expect_bool(node.operand, kind, "'not'")
             return "bool"
         if not _compatible(kind, "number"):
-            raise TypeProblem(f"'{node.op}' needs a number; {unparse(node.operand)} is {ARTICLE[kind]}")
+            raise TypeProblem(msg("typecheck.needs_number", op=node.op, operand=unparse(node.operand),
+                                     kind=ARTICLE[kind]))
         return "number"
 
     def _Binary(self, node: k.Binary) -> str:
@@ -84,13 +92,13 @@ class TypeChecker:
         text = unparse(node)
         if "date" in (left, right) and node.op in ("+", "-"):
             if left == right == "date" and node.op == "-":
-                raise TypeProblem(f"dates cannot be subtracted in {text}; use days_between(a, b)")
-            raise TypeProblem(f"days cannot be added to a date with '{node.op}' in {text}; use add_days(date, n)")
+                raise TypeProblem(msg("typecheck.date_minus_date", text=text))
+            raise TypeProblem(msg("typecheck.date_plus_days", op=node.op, text=text))
         if node.op == "+" and left == right == "text":
             return "text"
         for side, kind in ((node.left, left), (node.right, right)):
             if not _compatible(kind, "number"):
-                raise TypeProblem(f"'{node.op}' needs numbers; {unparse(side)} is {ARTICLE[kind]}")
+                raise TypeProblem(msg("typecheck.needs_numbers", op=node.op, operand=unparse(side), kind=ARTICLE[kind]))
         return "number"
 
     def _BoolOp(self, node: k.BoolOp) -> str:
@@ -100,7 +108,7 @@ class TypeChecker:
 
     def _expect_bool(self, node: k.Node, kind: str, where: str) -> None:
         if not _compatible(kind, "bool"):
-            raise TypeProblem(f"{where} joins conditions, but {unparse(node)} is {ARTICLE[kind]}, not true/false")
+            raise TypeProblem(msg("typecheck.joins_conditions", where=where, operand=unparse(node), kind=ARTICLE[kind]))
 
     def _Compare(self, node: k.Compare) -> str:
         left_node, left = node.left, self.check(node.left)
@@ -113,21 +121,21 @@ class TypeChecker:
             right = self.check(right_node)
             self._same_kind(left_node, left, right_node, right)
             if op not in ("==", "!=") and "bool" in (left, right):
-                raise TypeProblem(f"true/false values cannot be ordered with '{op}' in {unparse(node)}")
+                raise TypeProblem(msg("typecheck.bool_ordered", op=op, text=unparse(node)))
             left_node, left = right_node, right
         return "bool"
 
     @staticmethod
     def _same_kind(a_node: k.Node, a: str, b_node: k.Node, b: str) -> None:
         if not _compatible(a, b):
-            raise TypeProblem(f"{unparse(a_node)} is {ARTICLE[a]} but is compared with {ARTICLE[b]} "
-                              f"({unparse(b_node)})")
+            raise TypeProblem(msg("typecheck.compared", left=unparse(a_node), kind=ARTICLE[a], other=ARTICLE[b],
+                                  right=unparse(b_node)))
 
     def _IfElse(self, node: k.IfElse) -> str:
         self._expect_bool(node.condition, self.check(node.condition), "'if'")
         then, other = self.check(node.then), self.check(node.otherwise)
         if not _compatible(then, other):
-            raise TypeProblem(f"the two branches of {unparse(node)} give {ARTICLE[then]} and {ARTICLE[other]}")
+            raise TypeProblem(msg("typecheck.branches", text=unparse(node), then=ARTICLE[then], other=ARTICLE[other]))
         return then if then not in ("null", "any") else other
 
     def _ListOf(self, node: k.ListOf) -> str:
@@ -139,33 +147,35 @@ class TypeChecker:
         if expected == "same":
             kinds = {a for a in args if a not in ("null", "any")}
             if len(kinds) > 1:
-                raise TypeProblem(f"{node.function}() mixes {' and '.join(ARTICLE[k_] for k_ in sorted(kinds))} "
-                                  f"in {unparse(node)}")
+                kinds_text = all_of(ARTICLE[kind] for kind in sorted(kinds))
+                raise TypeProblem(msg("typecheck.mixes", function=node.function, kinds=kinds_text,
+                                      text=unparse(node)))
             return kinds.pop() if kinds else "any"
         for arg_node, kind, want in zip(node.args, args, expected):
             if want != "any" and not _compatible(kind, want):
-                raise TypeProblem(f"{node.function}() needs {ARTICLE[want]} here; {unparse(arg_node)} is {ARTICLE[kind]}")
+                raise TypeProblem(msg("typecheck.argument", function=node.function, want=ARTICLE[want],
+                                      operand=unparse(arg_node), kind=ARTICLE[kind]))
         return result
 
 
-def check_condition(node: k.Node, field_types: dict[str, str]) -> Optional[str]:
+def check_condition(node: k.Node, field_types: dict[str, str]) -> Optional[Text]:
     """None if ``node`` is a valid condition, else the problem."""
     try:
         kind = TypeChecker(field_types).check(node)
     except TypeProblem as problem:
-        return str(problem)
+        return problem.message
     if not _compatible(kind, "bool"):
-        return f"a condition must be true or false, but {unparse(node)} is {ARTICLE[kind]}"
+        return msg("typecheck.condition", text=unparse(node), kind=ARTICLE[kind])
     return None
 
 
-def check_value(node: k.Node, field_types: dict[str, str], output: str, output_type: str) -> Optional[str]:
+def check_value(node: k.Node, field_types: dict[str, str], output: str, output_type: str) -> Optional[Text]:
     """None if ``node`` fits an output of ``output_type``, else the problem."""
     try:
         kind = TypeChecker(field_types).check(node)
     except TypeProblem as problem:
-        return str(problem)
+        return problem.message
     want = kind_of(output_type)
     if not _compatible(kind, want):
-        return f"output {output} is {output_type} but {unparse(node)} is {ARTICLE[kind]}"
+        return msg("typecheck.output", output=output, output_type=output_type, text=unparse(node), kind=ARTICLE[kind])
     return None
