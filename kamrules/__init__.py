@@ -56,8 +56,9 @@ def evaluate(project: str | Path, as_of: "dt.date"):
     return evaluate_project(Path(project), as_of)
 
 
-def rule_diff(project: str | Path, other_rules: str | Path, as_of: "dt.date"):
-    """What changes if ``other_rules`` were used on the project's data (:class:`kamrules.diff.RuleDiff`)."""
+def rule_diff(project: str | Path, other_rules: str | Path, as_of: "dt.date", lang: str | None = None):
+    """What changes if ``other_rules`` were used on the project's data (:class:`kamrules.diff.RuleDiff`);
+    ``lang`` "zh"/"en" for the workbook words, default the rules' locale."""
     from .diff import rule_diff as diff
 
-    return diff(Path(project), Path(other_rules), as_of)
+    return diff(Path(project), Path(other_rules), as_of, lang)

@@ -370,7 +370,7 @@ def diff(rules: Path = typer.Option(..., "--rules", help=h("help.diff.rules")),
     words = language(lang, project)
     when = _parse_date(as_of, words) or dt.date.today()
     try:
-        result = rule_diff(project, rules, when)
+        result = rule_diff(project, rules, when, words)
     except KamrulesError as exc:
         _fail(exc, words, as_json)
     target = output or project / "outputs" / f"diff-{dt.datetime.now():%Y%m%d-%H%M%S}.xlsx"

@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from .errors import ProjectError
-from .i18n import choose, msg
+from .i18n import Words, choose, msg
 
 KEY = "customer_id"
 MONEY_TOTALS = {"discount_cost": ("近12个月折扣成本", "discount cost (12 months)"),
@@ -72,7 +72,8 @@ class RuleDiff:
         }
 
 
-def rule_diff(project: Path, other: Path, as_of: dt.date) -> RuleDiff:
+def rule_diff(project: Path, other: Path, as_of: dt.date, lang: str | None = None) -> RuleDiff:
+    """``lang`` (zh/en, default the rules' locale) words the workbook and the empty value marker."""
     from .pipeline import evaluate
     from .rules.decisions import load_rulebook
 
@@ -88,29 +89,31 @@ def rule_diff(project: Path, other: Path, as_of: dt.date) -> RuleDiff:
     _, _, after = evaluate(project, as_of, rulebook=candidate)
     outputs = [(name, decision.label(name), kind) for decision in current.decisions
                for name, kind in decision.outputs.items() if name in after.frame.columns]
-    diff = _compare(before.frame, after.frame, outputs, as_of)
-    diff.lang = choose(None, current.spec.locale)
+    lang = choose(lang, current.spec.locale)
+    diff = _compare(before.frame, after.frame, outputs, as_of, Words(lang)("summary.empty"))
+    diff.lang = lang
     return diff
 
 
-def _as_text(column: str, frame: pl.DataFrame) -> pl.Expr:
+def _as_text(column: str, frame: pl.DataFrame, empty: str) -> pl.Expr:
     dtype = frame.schema[column]
     expr = pl.col(column)
     if isinstance(dtype, pl.List):
         expr = expr.list.eval(pl.element().cast(pl.String)).list.join("; ")
-    return expr.cast(pl.String).fill_null("（空）")
+    return expr.cast(pl.String).fill_null(empty)
 
 
 NUMERIC = ("money", "percent", "number", "integer")
 
 
-def _compare(old: pl.DataFrame, new: pl.DataFrame, outputs: list[tuple[str, str, str]], as_of: dt.date) -> RuleDiff:
+def _compare(old: pl.DataFrame, new: pl.DataFrame, outputs: list[tuple[str, str, str]], as_of: dt.date,
+             empty: str) -> RuleDiff:
     names = [KEY] + (["name"] if "name" in old.columns else [])
     diff = RuleDiff(as_of, old.height)
     changes = []
     for output, title, kind in outputs:
-        pair = old.select(*names, _as_text(output, old).alias("before")).join(
-            new.select(KEY, _as_text(output, new).alias("after")), on=KEY, how="inner")
+        pair = old.select(*names, _as_text(output, old, empty).alias("before")).join(
+            new.select(KEY, _as_text(output, new, empty).alias("after")), on=KEY, how="inner")
         changed = pair.filter(pl.col("before") != pl.col("after"))
         if changed.is_empty():
             continue

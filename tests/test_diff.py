@@ -97,3 +97,12 @@ def test_bad_other_rules_are_reported(bundled, tmp_path):
     broken = other_rules(tmp_path / "broken", ("tier == 'A'", "tier = 'A'"))
     result = CliRunner().invoke(app, ["diff", "--rules", str(broken), "-p", str(bundled), "--lang", "en"])
     assert result.exit_code == 1 and "rules/policy.yaml" in result.output and "==" in result.output
+
+
+def test_an_empty_value_is_named_in_the_diff_language():
+    from kamrules.diff import _compare
+    old = pl.DataFrame({"customer_id": ["C1", "C2"], "tier": ["A", None]})
+    new = pl.DataFrame({"customer_id": ["C1", "C2"], "tier": [None, "B"]})
+    for empty in ("（空）", "(empty)"):
+        diff = _compare(old, new, [("tier", "Tier", "text")], dt.date(2026, 10, 31), empty)
+        assert sorted((t.before, t.after, t.customers) for t in diff.transitions) == sorted([("A", empty, 1), (empty, "B", 1)])
