@@ -91,6 +91,7 @@ def error_dict(error: Exception, lang: str = "en") -> dict:
     return data
 
 
+STAGES = {"rules": msg("cli.stage.rules"), "documents": msg("cli.stage.documents")}  # progress bar labels
 JsonOption = typer.Option(False, "--json", help=h("help.json"))
 
 
@@ -121,7 +122,7 @@ def run(project: Path = ProjectOption,
 
         def progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total or None)
+                tasks[stage] = bar.add_task(localize(STAGES.get(stage, stage), words), total=total or None)
             bar.update(tasks[stage], completed=done, total=total or None)
 
         try:

@@ -40,6 +40,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "cli.run.quota": ("决策 {decision}：已达名额上限，超出的 {count} 位客户设为 false",
                       "decision {decision}: quota reached, {count} customers over the cap set to false"),
     "cli.run.constraint": ("约束 {constraint}：调整了 {count} 位客户", "constraint {constraint}: adjusted {count} customers"),
+    "cli.stage.rules": ("读取台账并决策", "reading and deciding"),
+    "cli.stage.documents": ("生成文档", "documents"),
     "cli.run.outputs": ("输出：{run_dir}", "outputs: {run_dir}"),
     "cli.check.problems": ("检查发现 {count} 个问题：", "check found {count} problem{s}:"),
     "cli.check.ok": ("规则无误：{decisions} 个决策，{rules} 条规则，{constraints} 个约束，{datasets} 个数据集",
