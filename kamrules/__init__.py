@@ -15,6 +15,9 @@ The stable Python API (the CLI is a thin layer over it)::
 
 Every error raised on purpose is a :class:`kamrules.KamrulesError` (see :mod:`kamrules.errors`
 for the subclasses and their attributes: file, sheet, row, column, line, rule id, suggestion).
+``str(error)`` is English; ``error.render("zh")`` says the same in Chinese, and
+``error.message.key`` is a stable message id. Ledger findings (``result.issues``) work the same
+way: ``kamrules.i18n.localize(issue.message, "zh")``.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ KAMRULES_LANG), then the rulebook's locale, then the system locale."""
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import json
 import os
 import pickle
@@ -15,6 +16,7 @@ import subprocess
 import sys
 
 import openpyxl
+import pytest
 from typer.testing import CliRunner
 
 from kamrules.cli import app
@@ -212,3 +214,16 @@ def test_help_follows_kamrules_lang_or_the_system_locale():
     english = help_text(KAMRULES_LANG="en")
     assert "Validate the rulebook (rules/*.yaml) and the templates it names, without reading any data." in english
     assert "Project folder (has rules/, inputs/, templates/)." in english
+
+
+def test_python_api_errors_and_findings_in_both_languages(tmp_path):
+    import kamrules
+    from conftest import make_project
+    with pytest.raises(kamrules.KamrulesError) as caught:
+        kamrules.run(tmp_path / "missing")
+    assert (str(caught.value), caught.value.message.key) == (f"{tmp_path / 'missing'}: project folder does not exist",
+                                                             "project.missing")
+    assert caught.value.render("zh") == f"{tmp_path / 'missing'}：项目文件夹不存在"
+    _, ledger, _ = kamrules.evaluate(make_project(tmp_path / "p"), dt.date(2026, 10, 31))
+    money = next(i for i in ledger.issues if i.code == "bad_value")
+    assert (money.message, localize(money.message, "zh")) == ("not an amount of money", "不是金额")
