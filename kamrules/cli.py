@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -214,12 +215,17 @@ def describe_issue(issue, lang: str = "en") -> str:
     return msg("located", where=f"{where}{cell}", message=localize(issue.message, lang)).localize(lang) + remedy
 
 
+def _pad(text: str, width: int) -> str:
+    """``text`` padded to ``width`` terminal columns (a Chinese character takes two)."""
+    return text + " " * max(0, width - cell_len(text))
+
+
 def _print_summary(result, lang: str) -> None:
     frame = result.result.frame
     say(lang, "cli.run.heading", version=__version__, as_of=result.as_of.isoformat())
     say(lang, "cli.run.read")
     for name, stats in result.ledger.stats.items():
-        line = msg("cli.run.rows_used", dataset=name, rows=stats.rows_used).localize(lang)
+        line = msg("cli.run.rows_used", dataset=_pad(stats.title or name, 12), rows=stats.rows_used).localize(lang)
         if stats.rows_rejected:
             line += msg("cli.run.rows_rejected", rows=stats.rows_rejected).localize(lang)
         if stats.rows_skipped:

@@ -96,7 +96,7 @@ def test_cli_summary_and_run_folder(finished_run):
     lines = result.output.splitlines()
     # the rules say zh_CN and no --lang is given: the summary is in Chinese
     assert lines[0] == "kamrules 0.1.0 · 数据截至 2026-10-31"
-    assert "  orders       使用        5 行，拒绝 3 行" in lines
+    assert "  销售明细     使用        5 行，拒绝 3 行" in lines  # the dataset's title in rules/ledger.yaml
     assert "  大客户              1" in lines
     assert "  proposal            1 份文档" in lines
     assert "  account_plan        1 份文档" in lines

@@ -46,6 +46,7 @@ class DatasetStats:
     rows_read: int = 0
     rows_rejected: int = 0
     rows_skipped: int = 0
+    title: str | None = None  # the dataset's title in rules/ledger.yaml, for people
 
     @property
     def rows_used(self) -> int:
@@ -93,7 +94,7 @@ def read_ledger(inputs: Path, datasets: dict[str, DatasetSpec], settings: Ledger
     if not paths:
         raise ProjectError(msg("ledger.no_spreadsheets"), path=str(inputs),
                            suggestion=msg("ledger.no_spreadsheets.hint"))
-    ledger = Ledger({}, stats={name: DatasetStats() for name in datasets})
+    ledger = Ledger({}, stats={name: DatasetStats(title=spec.title) for name, spec in datasets.items()})
     parts: dict[str, list[pl.DataFrame]] = {name: [] for name in datasets}
     for path in paths:
         name = path.relative_to(display_root).as_posix() if display_root else path.name

@@ -19,7 +19,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "cli.status.no_watcher": ("监视：未运行", "watcher: not running"),
     "cli.run.heading": ("kamrules {version} · 数据截至 {as_of}", "kamrules {version} · as of {as_of}"),
     "cli.run.read": ("读取：", "read:"),
-    "cli.run.rows_used": ("  {dataset:<12} 使用 {rows:>8,} 行", "  {dataset:<12} {rows:>8,} rows used"),
+    "cli.run.rows_used": ("  {dataset} 使用 {rows:>8,} 行", "  {dataset} {rows:>8,} rows used"),
     "cli.run.rows_rejected": ("，拒绝 {rows:,} 行", ", {rows:,} rejected"),
     "cli.run.rows_skipped": ("，跳过 {rows:,} 行", ", {rows:,} skipped"),
     "cli.run.decided": ("决策：", "decided:"),
