@@ -203,7 +203,7 @@ class RenderError(KamrulesError):
 
     def location(self, lang: str = "en") -> str:
         if not self.customer_id:
-            return self.template
+            return localize(self.template, lang)
         return msg("where.customer", template=self.template, customer_id=self.customer_id).localize(lang)
 
 

@@ -99,10 +99,10 @@ def project_locale(project) -> str | None:
     Errors about the rulebook itself must be shown in its language, so this cannot wait for
     a rulebook that loads.
     """
-    rules = Path(project) / "rules"
+    from .rules.rulebook import rule_files  # the rulebook imports this module
+
     try:
-        files = sorted(rules.glob("*.yaml")) + sorted(rules.glob("*.yml"))
-        for path in files:
+        for path in rule_files(Path(project) / "rules"):
             with open(path, encoding="utf-8", errors="replace") as handle:
                 found = LOCALE_LINE.search(handle.read(1 << 20))
             if found:

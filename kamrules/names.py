@@ -4,8 +4,7 @@ and lists of names joined by "or" / "and" in either language."""
 from __future__ import annotations
 
 import difflib
-from functools import reduce
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .i18n import Text, msg
 
@@ -27,9 +26,17 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> Text | None:
 
 def any_of(items: Iterable) -> Text | str:
     """``a or b or c`` (one item: itself)."""
-    return reduce(lambda first, second: msg("names.or", first=first, second=second), items)
+    return _joined(list(items), lambda first, second: msg("names.or", first=first, second=second))
 
 
 def all_of(items: Iterable) -> Text | str:
     """``a and b and c`` (one item: itself)."""
-    return reduce(lambda first, second: msg("names.and", first=first, second=second), items)
+    return _joined(list(items), lambda first, second: msg("names.and", first=first, second=second))
+
+
+def _joined(items: list, pair: Callable) -> Text | str:
+    # Nested in halves, so a long list stays a shallow tree of messages.
+    if len(items) <= 1:
+        return items[0] if items else ""
+    half = len(items) // 2
+    return pair(_joined(items[:half], pair), _joined(items[half:], pair))

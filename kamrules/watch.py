@@ -32,7 +32,6 @@ import json
 import logging
 import logging.handlers
 import os
-import shutil
 import signal
 import threading
 import time

@@ -167,7 +167,10 @@ class Lang:
         return f"{name} in ('{value}', '{ENGLISH_VALUES[value]}')"
 
     def ne(self, name: str, value: str) -> str:
-        return f"not ({self.eq(name, value)})" if self.code != "zh" else f"{name} != '{value}'"
+        """``name != '正常'``; in English also false for the English value."""
+        if self.code == "zh":
+            return f"{name} != '{value}'"
+        return f"{name} not in ('{value}', '{ENGLISH_VALUES[value]}')"
 
 
 ZH = Lang(code="zh", colon="：", bar="｜", page_of=("第 ", " 页，共 ", " 页"),

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import openpyxl
-import pytest
 from typer.testing import CliRunner
 
 from kamrules.cli import app

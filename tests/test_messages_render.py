@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import json
 import textwrap
 
 import openpyxl
@@ -252,3 +253,6 @@ def test_a_bad_file_name_pattern_in_chinese(project):
         错误：rules/documents.yaml（文档 proposal）：文件名模式 '{customer_idd}.docx' 无法填写：'customer_idd'
           建议：请在花括号中使用字段名，例如 {customer_id}_{name}.docx
         """))
+    as_json = invoke("run", "-p", project, "--as-of", AS_OF, "--workers", "1", "--json")
+    error = json.loads(as_json.output)["error"]
+    assert (error["location"], error["message_id"]) == ("rules/documents.yaml（文档 proposal）", "run.filename")

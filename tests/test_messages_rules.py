@@ -6,10 +6,8 @@ word in both languages."""
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 import textwrap
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -18,10 +16,11 @@ from typer.testing import CliRunner
 from kamrules.cli import app
 from kamrules.errors import ExpressionError
 from kamrules.i18n import localize
-from kamrules.rules import PolarsEngine, load_rulebook
 from kamrules.rules.parser import parse
 
 from conftest import REPO, make_project, small_ledger, write_workbook
+from test_check import project_with_policy
+from test_engine import evaluate
 
 
 def both(*args: str) -> tuple:
@@ -29,14 +28,6 @@ def both(*args: str) -> tuple:
     zh = CliRunner().invoke(app, [*args, "--lang", "zh"])
     en = CliRunner().invoke(app, [*args, "--lang", "en"])
     return zh.exit_code, zh.output, en.exit_code, en.output
-
-
-def project_with_policy(tmp_path: Path, policy: str) -> Path:
-    shutil.copytree(REPO / "rules", tmp_path / "rules", ignore=shutil.ignore_patterns("tests"))
-    (tmp_path / "rules" / "policy.yaml").write_text("kamrules: 1\n" + textwrap.dedent(policy), encoding="utf-8")
-    (tmp_path / "rules" / "documents.yaml").write_text("kamrules: 1\nlocale: zh_CN\n", encoding="utf-8")
-    (tmp_path / "rules" / "metrics.yaml").write_text("kamrules: 1\n", encoding="utf-8")
-    return tmp_path
 
 
 def test_an_unknown_name_and_did_you_mean(tmp_path):
@@ -281,19 +272,7 @@ def test_an_aggregate_over_an_unknown_dataset(tmp_path):
 
 
 def test_decision_conflicts_for_the_portfolio(tmp_path):
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "ledger.yaml").write_text(textwrap.dedent("""\
-        kamrules: 1
-        datasets:
-          customers:
-            key: customer_id
-            columns:
-              customer_id: {aliases: [客户编号], required: true}
-              x: {aliases: [X], type: number}
-        """), encoding="utf-8")
-    (rules / "policy.yaml").write_text(textwrap.dedent("""\
-        kamrules: 1
+    issues = evaluate(tmp_path, """\
         decisions:
           level:
             hit: unique
@@ -310,9 +289,7 @@ def test_decision_conflicts_for_the_portfolio(tmp_path):
               - {id: A2, when: "x > 6", then: {flag: false}}
         constraints:
           - {id: positive, title: 必须为正, check: "x > 0", error: true}
-        """), encoding="utf-8")
-    frame = pl.DataFrame({"customer_id": ["C1", "C2"], "x": [10.0, 0.0]})
-    issues = PolarsEngine(load_rulebook(tmp_path), dt.date(2026, 10, 31)).evaluate(frame).issues
+        """, pl.DataFrame({"customer_id": ["C1", "C2"], "x": [10.0, 0.0]})).issues
     assert sorted((localize(i.message, "zh"), i.message) for i in issues) == [
         ("命中策略 any：规则 A1 和 A2 都命中，但输出不同", "hit policy any: rules A1 and A2 match but give different outputs"),
         ("命中策略 unique：规则 U1 和 U2 和 U3 同时命中", "hit policy unique: rules U1 and U2 and U3 all match"),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, make_project, small_ledger, write_workbook
+from conftest import REPO, make_project, write_workbook
 
 SETTLE, DEBOUNCE, GIVE_UP = 0.8, 0.6, 3.0
 ORDER_HEADER = "订单编号,客户编号,下单日期,产品,数量,金额,成本"

@@ -17,7 +17,7 @@ import polars as pl
 
 from ..errors import Issue, LedgerError, ProjectError
 from ..i18n import msg
-from ..names import did_you_mean
+from ..names import any_of, did_you_mean
 from ..limits import Limits, env_name
 from ..limits import current as current_limits
 from .config import DatasetSpec, LedgerSettings
@@ -129,15 +129,7 @@ def _derive_missing(ledger: Ledger, datasets: dict[str, DatasetSpec], inputs: Pa
             ledger.issues.append(note)
         elif spec.required:
             raise LedgerError(msg("ledger.no_sheet", name=name), file=str(inputs.name),
-                              suggestion=msg("ledger.no_sheet.hint", sheets=_either(spec.sheets or [name]), name=name))
-
-
-def _either(names: list[str]):
-    """``a or b or c`` as a message (``a 或 b 或 c`` in Chinese), nested in halves to stay shallow."""
-    if len(names) == 1:
-        return names[0]
-    half = len(names) // 2
-    return msg("ledger.either", first=_either(names[:half]), second=_either(names[half:]))
+                              suggestion=msg("ledger.no_sheet.hint", sheets=any_of(spec.sheets or [name]), name=name))
 
 
 def _read_file(path: Path, name: str, datasets: dict[str, DatasetSpec], settings: LedgerSettings):

@@ -11,7 +11,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ledger.file_set_aside": ("文件已搁置：{reason}", "file set aside: {reason}"),
     "ledger.file_set_aside.hint": ("详见 inputs/rejected/{name}.error.txt；修正文件后请重新放入",
                                    "see inputs/rejected/{name}.error.txt, fix the file and drop it in again"),
-    "ledger.either": ("{first} 或 {second}", "{first} or {second}"),
     "ledger.no_sheet": ("找不到必需数据集 {name!r} 的工作表", "no sheet found for the required dataset {name!r}"),
     "ledger.no_sheet.hint": ("请把一个工作表命名为 {sheets}，或在 rules/ledger.yaml（datasets.{name}）中映射它的表头",
                              "name a sheet {sheets}, or map its headers in rules/ledger.yaml (datasets.{name})"),

@@ -92,18 +92,6 @@ CATALOG: dict[str, MetricInfo] = {
 KEY = "customer_id"
 
 
-def predictive_titles_en(predictive) -> dict[str, str]:
-    """English titles of the predictive metrics (:func:`kamrules.metrics.predictive.predictive_types`
-    has their types and Chinese titles)."""
-    window, horizon = predictive.parsed_horizon, predictive.horizon
-    unit = "month" if window.unit == "m" else "day"
-    span = f"{window.count} {unit}{'' if window.count == 1 else 's'}"
-    return {f"expected_purchases_{horizon}": f"Expected purchases, next {span}",
-            "p_alive": "Probability still active",
-            "expected_avg_order_value": "Expected average order value",
-            f"clv_{horizon}": f"Customer value, next {span} (discounted)"}
-
-
 def add_months(day: dt.date, months: int) -> dt.date:
     """Same day ``months`` later, clamped to the month's end (Jan 31 + 1 month = Feb 28/29)."""
     index = day.year * 12 + day.month - 1 + months

@@ -179,18 +179,20 @@ def expected_value(params: dict, x, m) -> np.ndarray:
 
 # --- the metrics --------------------------------------------------------------------------
 
-def predictive_types(spec: PredictiveSpec) -> dict[str, tuple[str, str]]:
-    """Metric name → (type, title), known without data."""
-    h = spec.horizon
-    return {f"expected_purchases_{h}": ("number", f"预计未来{_horizon_title(spec)}购买次数"),
-            "p_alive": ("percent", "仍活跃概率"),
-            "expected_avg_order_value": ("money", "预计平均单次消费"),
-            f"clv_{h}": ("money", f"未来{_horizon_title(spec)}客户价值（折现）")}
+def predictive_types(spec: PredictiveSpec) -> dict[str, tuple[str, str, str]]:
+    """Metric name → (type, title, English title), known without data."""
+    h, (zh, en) = spec.horizon, _horizon_titles(spec)
+    return {f"expected_purchases_{h}": ("number", f"预计未来{zh}购买次数", f"Expected purchases, next {en}"),
+            "p_alive": ("percent", "仍活跃概率", "Probability still active"),
+            "expected_avg_order_value": ("money", "预计平均单次消费", "Expected average order value"),
+            f"clv_{h}": ("money", f"未来{zh}客户价值（折现）", f"Customer value, next {en} (discounted)")}
 
 
-def _horizon_title(spec: PredictiveSpec) -> str:
-    window = spec.parsed_horizon
-    return f"{window.count}个月" if window.unit == "m" else f"{window.count}天"
+def _horizon_titles(spec: PredictiveSpec) -> tuple[str, str]:
+    """The horizon in words: ``12个月`` / ``12 months``."""
+    count, monthly = spec.parsed_horizon.count, spec.parsed_horizon.unit == "m"
+    english = f"{count} {'month' if monthly else 'day'}{'' if count == 1 else 's'}"
+    return (f"{count}个月" if monthly else f"{count}天"), english
 
 
 def predictive_metrics(frame: pl.DataFrame, orders: pl.DataFrame | None, as_of: dt.date,
@@ -211,7 +213,7 @@ def predictive_metrics(frame: pl.DataFrame, orders: pl.DataFrame | None, as_of: 
             reports["unfit"] = error
         types = {"number": pl.Float64, "percent": pl.Float64, "money": pl.Float64}
         return frame.with_columns([pl.lit(None, dtype=types[t]).alias(name)
-                                   for name, (t, _) in predictive_types(spec).items()])
+                                   for name, (t, *_) in predictive_types(spec).items()])
 
 
 def _score(frame: pl.DataFrame, orders: pl.DataFrame | None, as_of: dt.date,

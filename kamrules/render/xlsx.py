@@ -28,7 +28,7 @@ from openpyxl.utils import get_column_letter
 from ..errors import Issue
 from ..i18n import Words, choose, localize
 from ..metrics import aggregate_catalog
-from ..metrics.catalog import CATALOG, MetricInfo, predictive_titles_en
+from ..metrics.catalog import CATALOG, MetricInfo
 from ..rules.decisions import CompiledRulebook
 from ..rules.engine import DecisionIssue, TRACE
 from ..rules.explain import WORDS, phrase_expr, phrase_map
@@ -59,9 +59,7 @@ def portfolio_columns(rulebook: CompiledRulebook, words: Words | None = None) ->
             header = spec.title or (spec.aliases[0] if spec.aliases else name)
             columns.append(Column(name, header, "text" if spec.type == "enum" else spec.type))
     columns += metric_columns(CATALOG, words.lang)
-    predictive = rulebook.spec.metrics.predictive
-    english = predictive_titles_en(predictive) if predictive is not None and words.lang == "en" else {}
-    columns += metric_columns(aggregate_catalog(rulebook.spec.metrics), words.lang, english)
+    columns += metric_columns(aggregate_catalog(rulebook.spec.metrics), words.lang)
     columns += [Column(d.name, d.title, d.type) for d in rulebook.derived]
     for decision in rulebook.decisions:
         for output, type_name in decision.outputs.items():
@@ -74,10 +72,9 @@ def portfolio_columns(rulebook: CompiledRulebook, words: Words | None = None) ->
     return columns
 
 
-def metric_columns(catalog: dict[str, MetricInfo], lang: str, titles: dict[str, str] | None = None) -> list[Column]:
-    """A column per metric, headed by its title in ``lang`` (``titles`` first, when given)."""
-    titles = titles or {}
-    return [Column(name, titles.get(name) or info.title_in(lang), info.type) for name, info in catalog.items()]
+def metric_columns(catalog: dict[str, MetricInfo], lang: str) -> list[Column]:
+    """A column per metric, headed by its title in ``lang``."""
+    return [Column(name, info.title_in(lang), info.type) for name, info in catalog.items()]
 
 
 def _cell(ws, value: Any, type_name: str | None = None, *, header: bool = False) -> WriteOnlyCell:
