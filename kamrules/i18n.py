@@ -17,6 +17,7 @@ from __future__ import annotations
 import locale as system_locale
 import os
 import re
+from functools import lru_cache
 from pathlib import Path
 
 WORKBOOK: dict[str, dict[str, str]] = {
@@ -144,18 +145,22 @@ class Text(str):
     Values may be Texts themselves (a reason inside a sentence); they are localized with it.
     """
 
-    __slots__ = ("key", "values")
+    __slots__ = ("key", "values", "_chinese")
 
     def __new__(cls, key: str, values: dict):
         text = super().__new__(cls, _render(key, "en", values))
-        text.key, text.values = key, values
+        text.key, text.values, text._chinese = key, values, None
         return text
 
     def __reduce__(self):
         return Text, (self.key, self.values)
 
     def localize(self, lang: str) -> str:
-        return _render(self.key, lang, self.values)
+        if lang != "zh":
+            return str.__str__(self)
+        if self._chinese is None:  # a calendar shows one customer's lines in many events
+            self._chinese = _render(self.key, lang, self.values)
+        return self._chinese
 
 
 def msg(key: str, **values) -> Text:
@@ -171,9 +176,17 @@ def localize(text, lang: str | None):
 
 
 def _render(key: str, lang: str, values: dict) -> str:
-    from .messages import CATALOGUE
-
-    template = CATALOGUE[key][CHINESE if lang == "zh" else ENGLISH]
+    if lang != "zh":  # a Text's own value is its English
+        template = _catalogue()[key][ENGLISH]
+        return template.format(**values) if values else template
+    template = _catalogue()[key][CHINESE]
     if not values:
         return template
     return template.format(**{name: localize(value, lang) for name, value in values.items()})
+
+
+@lru_cache(maxsize=1)
+def _catalogue() -> dict[str, tuple[str, str]]:
+    from .messages import CATALOGUE  # the catalogue's modules import this one
+
+    return CATALOGUE

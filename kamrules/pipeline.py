@@ -293,8 +293,8 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
     plan = rulebook.spec.visit_plan
     writer = PortfolioWriter(rulebook, as_of, options.lang)
     events = plan_events(frame, rulebook.spec.calendar, as_of, plan.first, plan.every_days)
-    write_calendar(staging / "visits.ics", frame, rulebook.spec.calendar, as_of, rulebook.spec.company.name,
-                   writer.words.lang, plan_first=plan.first, plan_every=plan.every_days)
+    write_calendar(staging / "visits.ics", events, rulebook.spec.calendar, as_of, rulebook.spec.company.name,
+                   writer.words.lang)
     template = rulebook.spec.portfolio.template
     if template:
         counts = {o: int(frame[o].fill_null(False).sum()) for d in rulebook.decisions

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 icalendar = pytest.importorskip("icalendar")
 
 from kamrules.render.calendar_config import CalendarSpec, FestivalSpec  # noqa: E402
-from kamrules.render.ics import build_calendar, escape_text, fold, write_calendar  # noqa: E402
+from kamrules.render.ics import build_calendar, escape_text, fold, plan_events, write_calendar  # noqa: E402
 from kamrules.yamlio import load_yaml  # noqa: E402
 
 AS_OF = dt.date(2026, 10, 31)
@@ -503,7 +503,7 @@ def test_write_calendar_writes_the_same_bytes_and_counts_events(tmp_path: Path):
     frame = customers(customer(next_visit_date=dt.date(2026, 11, 2), visit_interval_days=30,
                                contact_birthday=dt.date(1980, 12, 1)))
     path = tmp_path / "visits.ics"
-    count = write_calendar(path, frame, spec, AS_OF, COMPANY)
+    count = write_calendar(path, plan_events(frame, spec, AS_OF), spec, AS_OF, COMPANY)
     assert count == 3 + 1 + 1
     assert path.read_bytes() == build(frame, spec).encode("utf-8")
     assert len(events(path.read_bytes().decode("utf-8"))) == count

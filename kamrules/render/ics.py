@@ -28,6 +28,7 @@ import datetime as dt
 import math
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable, Iterator, NamedTuple
 from urllib.parse import quote
@@ -111,7 +112,9 @@ class Customer:
     birthday: dt.date | None
     contract_end: dt.date | None
 
-    def details(self) -> list[Text]:
+    @cached_property
+    def details(self) -> tuple[Text, ...]:
+        """The lines every event of this customer starts its description with (made once)."""
         lines = [msg("calendar.customer", name=self.name, customer_id=self.customer_id)]
         if self.manager:
             lines.append(msg("calendar.manager", manager=self.manager))
@@ -119,7 +122,7 @@ class Customer:
             lines.append(msg("calendar.contact", contact=self.contact))
         if self.tier:
             lines.append(msg("calendar.tier", tier=self.tier))
-        return lines
+        return tuple(lines)
 
 
 def build_calendar(frame: pl.DataFrame, spec: CalendarSpec, as_of: dt.date, company: str,
@@ -131,10 +134,10 @@ def build_calendar(frame: pl.DataFrame, spec: CalendarSpec, as_of: dt.date, comp
     return render_calendar(events, spec, as_of, company, lang)
 
 
-def write_calendar(path: Path, frame: pl.DataFrame, spec: CalendarSpec, as_of: dt.date, company: str,
-                   lang: str | None = None, **kw: str) -> int:
-    """Write ``visits.ics`` as UTF-8 bytes (no BOM, the iCalendar default) and return the event count."""
-    events = plan_events(frame, spec, as_of, **kw)
+def write_calendar(path: Path, events: list[Event], spec: CalendarSpec, as_of: dt.date, company: str,
+                   lang: str | None = None) -> int:
+    """Write ``visits.ics`` (the events of :func:`plan_events`) as UTF-8 bytes (no BOM, the
+    iCalendar default) and return the event count."""
     Path(path).write_bytes(render_calendar(events, spec, as_of, company, lang).encode("utf-8"))
     return len(events)
 
@@ -250,28 +253,30 @@ def visit_events(customer: Customer, start: dt.date, end: dt.date) -> list[Event
     summary = msg("calendar.visit", name=customer.name, customer_id=customer.customer_id)
     events = []
     for day in visit_dates(customer.next_visit, customer.interval, start, end):
-        lines = customer.details()
+        lines = customer.details
         if customer.next_visit < start and not events:
-            lines.append(msg("calendar.overdue", date=customer.next_visit.isoformat()))
-        events.append(Event("visit", customer.customer_id, day, summary, tuple(lines), timed=True))
+            lines += (msg("calendar.overdue", date=customer.next_visit.isoformat()),)
+        events.append(Event("visit", customer.customer_id, day, summary, lines, timed=True))
     return events
 
 
 def birthday_events(customer: Customer, start: dt.date, end: dt.date, alarm: bool) -> list[Event]:
     if customer.birthday is None:
         return []
+    days = yearly(customer.birthday.month, customer.birthday.day, start, end)
+    if not days:  # most customers: the words are made only for the events there are
+        return []
     summary = msg("calendar.birthday", contact=customer.contact or msg("calendar.someone"), name=customer.name)
     birthday = MonthDay(customer.birthday.month, customer.birthday.day)
-    details = (*customer.details(), msg("calendar.birthday_on", date=birthday))
-    return [Event("birthday", customer.customer_id, day, summary, details, alarm=alarm)
-            for day in yearly(customer.birthday.month, customer.birthday.day, start, end)]
+    details = (*customer.details, msg("calendar.birthday_on", date=birthday))
+    return [Event("birthday", customer.customer_id, day, summary, details, alarm=alarm) for day in days]
 
 
 def renewal_events(customer: Customer, start: dt.date, end: dt.date, alarm: bool) -> list[Event]:
     day = customer.contract_end
     if day is None or not start <= day <= end:
         return []
-    details = (*customer.details(), msg("calendar.contract_end", date=day.isoformat()))
+    details = (*customer.details, msg("calendar.contract_end", date=day.isoformat()))
     return [Event("renewal", customer.customer_id, day, msg("calendar.renewal", name=customer.name), details,
                   alarm=alarm)]
 
