@@ -23,7 +23,7 @@ import polars  # noqa: E402,F401  (imported before instrumenting: only kamrules 
 with atheris.instrument_imports(include=["kamrules"]):
     from kamrules.errors import LedgerError
     from kamrules.ledger import read_ledger
-    from kamrules.rules.decisions import load_rulebook
+    from kamrules.rules.rulebook_compiler import load_rulebook
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "corpus"))

@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import KamrulesError
+from .version import __version__
 
 if TYPE_CHECKING:
     import datetime as dt
 
-__version__ = "0.1.0"
 __all__ = ["KamrulesError", "evaluate", "load_rulebook", "rule_diff", "run", "__version__"]
 
 
@@ -47,7 +47,7 @@ def run(project: str | Path, as_of: "dt.date | None" = None, *, workers: int | N
 def load_rulebook(project: str | Path):
     """Read, validate and compile ``project/rules``; raises :class:`kamrules.errors.RulebookInvalid`
     listing every problem."""
-    from .rules.decisions import load_rulebook as load
+    from .rules.rulebook_compiler import load_rulebook as load
 
     return load(Path(project))
 

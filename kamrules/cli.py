@@ -23,9 +23,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from . import __version__
+from .version import __version__
 from .errors import KamrulesError
-from .i18n import Words, choose, localize, msg, project_locale
+from .i18n import Words, choose, localize, msg
+from .rules.rulebook import project_locale
 
 HELP_LANG = choose(os.environ.get("KAMRULES_LANG") or None)
 
@@ -299,7 +300,7 @@ def check(project: Path = ProjectOption, lang: Optional[str] = LangOption, as_js
 
 @app.command("test", help=h("help.cmd.test"))
 def test_rules(project: Path = ProjectOption, lang: Optional[str] = LangOption, as_json: bool = JsonOption) -> None:
-    from .rules.decisions import load_rulebook
+    from .rules.rulebook_compiler import load_rulebook
     from .rules.testing import run_rule_tests
 
     words = language(lang, project)

@@ -75,7 +75,7 @@ class RuleDiff:
 def rule_diff(project: Path, other: Path, as_of: dt.date, lang: str | None = None) -> RuleDiff:
     """``lang`` (zh/en, default the rules' locale) words the workbook and the empty value marker."""
     from .pipeline import evaluate
-    from .rules.decisions import load_rulebook
+    from .rules.rulebook_compiler import load_rulebook
 
     project, other = Path(project).resolve(), Path(other).resolve()
     rules = other / "rules" if (other / "rules").is_dir() else other

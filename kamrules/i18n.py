@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import locale as system_locale
 import os
-import re
 from functools import lru_cache
-from pathlib import Path
 
 WORKBOOK: dict[str, dict[str, str]] = {
     "zh": {
@@ -89,28 +87,6 @@ def choose(lang: str | None = None, locale: str | None = None) -> str:
         if candidate:
             return "en" if candidate.lower().startswith("en") else "zh"
     return "zh"
-
-
-LOCALE_LINE = re.compile(r"""^locale:[ \t]*["']?([A-Za-z]{2}[A-Za-z_-]*)""", re.M)
-
-
-def project_locale(project) -> str | None:
-    """The ``locale:`` of a project's rules/*.yaml, read without loading the rulebook.
-
-    Errors about the rulebook itself must be shown in its language, so this cannot wait for
-    a rulebook that loads.
-    """
-    from .rules.rulebook import rule_files  # the rulebook imports this module
-
-    try:
-        for path in rule_files(Path(project) / "rules"):
-            with open(path, encoding="utf-8", errors="replace") as handle:
-                found = LOCALE_LINE.search(handle.read(1 << 20))
-            if found:
-                return found.group(1)
-    except OSError:
-        return None
-    return None
 
 
 def _system_locale() -> str | None:

@@ -21,24 +21,25 @@ from typing import Any, Callable, Iterator
 
 import polars as pl
 
-from . import __version__
-from .errors import Issue, LockedError, ProjectError, RenderError, RulebookError
+from .errors import Issue, LockedError, ProjectError, RulebookError
+from .expr.compiler import compile_expression
+from .i18n import Text, msg
 from .ledger import Ledger, read_ledger
 from .metrics import compute_features
-from .rules.analysis import analyse_table
-from .rules.compiler import compile_expression
-from .rules.decisions import CompiledRulebook, load_rulebook
-from .rules.engine import TRACE, EvaluationResult, PolarsEngine
-from .rules.parser import parse
-from .i18n import Text, msg
 from .names import did_you_mean
-from .render.context import CONTEXT_EXTRAS, customer_context, monthly_revenue
-from .render.batch import Job, render_all
-from .render.docx import DocxRenderer, safe_filename
+from .render.batch import render_all
+from .render.context import CONTEXT_EXTRAS
+from .render.documents import document_jobs, select_customers, template_for
+from .render.docx import DocxRenderer
 from .render.ics import plan_events, write_calendar
 from .render.pdf import export_pdfs
 from .render.xlsx import PortfolioWriter, write_issues_workbook
 from .render.xlsx_template import TemplatePortfolioWriter
+from .rules.analysis import analyse_table
+from .rules.decisions import CompiledRulebook
+from .rules.engine import TRACE, EvaluationResult, PolarsEngine
+from .rules.rulebook_compiler import load_rulebook
+from .version import __version__
 
 Progress = Callable[[str, int, int], None]
 LOCK_NAME = ".kamrules.lock"
@@ -288,7 +289,8 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
             options: RunOptions) -> dict[str, int]:
     clock = time.perf_counter()
     frame = result.frame
-    alerts = {title: _select(frame, condition, as_of, rulebook.field_types) for title, condition in rulebook.spec.portfolio.alerts.items()}
+    alerts = {title: select_customers(frame, condition, as_of, rulebook.field_types)
+              for title, condition in rulebook.spec.portfolio.alerts.items()}
     stats = {"rows_rejected": ledger.rejected_rows, "models": result.models}
     plan = rulebook.spec.visit_plan
     writer = PortfolioWriter(rulebook, as_of, options.lang)
@@ -311,10 +313,10 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
     clock = time.perf_counter()
     templates, jobs, counts = {}, [], {}
     for document in rulebook.spec.documents:
-        templates[document.id], document_jobs = _document_jobs(project, staging, rulebook, frame, document, as_of,
-                                                               ledger.datasets.get("orders"))
-        counts[document.id] = len(document_jobs)
-        jobs += document_jobs
+        templates[document.id], chosen = document_jobs(project, staging, rulebook, frame, document, as_of,
+                                                       ledger.datasets.get("orders"))
+        counts[document.id] = len(chosen)
+        jobs += chosen
     render_all(jobs, templates, options.workers, lambda done, total: progress("documents", done, total))
     timings["documents"] = time.perf_counter() - clock
     if options.pdf:
@@ -324,62 +326,6 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
         options.pdf_skipped, options.pdf_failed = result.skipped, result.failed
         timings["pdf"] = time.perf_counter() - clock
     return counts
-
-
-def _select(frame: pl.DataFrame, condition: str, as_of: dt.date, field_types: dict[str, str]) -> pl.DataFrame:
-    def resolve(name: str) -> pl.Expr:
-        return pl.lit(as_of) if name == "as_of" else pl.col(name)
-
-    expr = compile_expression(parse(condition), resolve, source=condition, field_types=field_types)
-    return frame.filter(expr.fill_null(False))
-
-
-def template_for(project: Path, document, locale: str) -> str:
-    """``proposal.en.docx`` instead of ``proposal.docx`` when the locale is English and it exists."""
-    name = document.template
-    language = locale.split("_")[0].lower()
-    if language != "zh":
-        stem, dot, suffix = name.rpartition(".")
-        variant = f"{stem}.{language}.{suffix}"
-        if (project / "templates" / variant).exists():
-            return variant
-    return name
-
-
-def _document_jobs(project: Path, staging: Path, rulebook: CompiledRulebook, frame: pl.DataFrame,
-                   document, as_of: dt.date, orders: pl.DataFrame | None) -> tuple[tuple, list[Job]]:
-    """The template (path, locale, display name) and one job per chosen customer."""
-    name = template_for(project, document, rulebook.spec.locale)
-    template = (project / "templates" / name, rulebook.spec.locale, f"templates/{name}")
-    DocxRenderer(*template)  # fail before any work when the template is unusable
-    chosen = _select(frame, document.for_, as_of, rulebook.field_types)
-    folder = staging / document.folder
-    folder.mkdir(parents=True, exist_ok=True)
-    monthly = monthly_revenue(orders, chosen.get_column("customer_id").to_list(), as_of)
-    used: set[str] = set()
-    jobs = []
-    for row in chosen.iter_rows(named=True):
-        context = customer_context(row, rulebook, as_of, document, monthly.get(row["customer_id"]))
-        jobs.append(Job(document.id, context, folder / _document_name(document, row, used),
-                        str(row.get("customer_id"))))
-    return template, jobs
-
-
-def _document_name(document, row: dict[str, Any], used: set[str]) -> str:
-    values = {k: ("" if v is None else v) for k, v in row.items()}
-    try:
-        name = safe_filename(document.filename.format_map(values))
-    except (KeyError, ValueError, IndexError) as exc:
-        raise RenderError(msg("run.filename", pattern=document.filename, reason=str(exc)),
-                          template=msg("run.filename.where", document=document.id),
-                          suggestion=msg("run.filename.hint", example="{customer_id}_{name}.docx")) from None
-    stem, dot, suffix = name.rpartition(".")
-    candidate, n = name, 1
-    while candidate.lower() in used:
-        n += 1
-        candidate = f"{stem}-{n}.{suffix}" if dot else f"{name}-{n}"
-    used.add(candidate.lower())
-    return candidate
 
 
 def decisions_digest(frame: pl.DataFrame, rulebook: CompiledRulebook) -> str:

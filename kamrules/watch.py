@@ -41,7 +41,8 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from .errors import KamrulesError, LedgerError, LockedError
-from .i18n import choose, msg, project_locale
+from .i18n import choose, msg
+from .rules.rulebook import project_locale
 from .pipeline import RunOptions, RunResult, finished_runs, lock_holder, project_lock, run
 
 STATE_FILE = ".kamrules-state.json"
@@ -136,6 +137,7 @@ class Readiness:
     give_up: float
     seen: dict[Path, tuple[tuple, float]] = field(default_factory=dict)  # path -> (signature, unchanged since)
     opened: dict[Path, tuple[tuple, bool]] = field(default_factory=dict)
+    wall: Callable[[], float] = time.time  # the clock file mtimes are compared with
 
     def check(self, paths: list[Path], now: float) -> tuple[list[Path], list[Path]]:
         """(files not ready yet, files that never became ready)."""
@@ -152,7 +154,7 @@ class Readiness:
             elif previous:
                 since = now
             else:  # first sight: a file untouched for a while is as settled as its mtime says
-                since = now - max(0.0, time.time() - stat.st_mtime)
+                since = now - max(0.0, self.wall() - stat.st_mtime)
             seen[path] = (signature, since)
             if now - since < self.settle:
                 waiting.append(path)
@@ -266,14 +268,19 @@ def setup_logging(project: Path, console: bool = True) -> None:
 
 
 class Watcher:
-    """Watches inputs/, rules/ and templates/; runs when they changed and settled."""
+    """Watches inputs/, rules/ and templates/; runs when they changed and settled.
 
-    def __init__(self, project: Path, options: WatchOptions):
-        self.project, self.options = Path(project).resolve(), options
+    ``clock`` (seconds, monotonic) times the debounce and the settling; tests pass a fake one
+    and drive :meth:`step` themselves, as the loop of :meth:`serve` does every quarter second.
+    """
+
+    def __init__(self, project: Path, options: WatchOptions, clock: Callable[[], float] = time.monotonic):
+        self.project, self.options, self.clock = Path(project).resolve(), options, clock
         self.changed = threading.Event()
         self.stopping = threading.Event()
         self.last_change = 0.0
         self.readiness = Readiness(options.settle, options.give_up)
+        self.waiting_before: set[Path] = set()
 
     @property
     def lang(self) -> str:
@@ -285,8 +292,13 @@ class Watcher:
             return
         if relative and relative[0] == "outputs":
             return
-        self.last_change = time.monotonic()
+        self.last_change = self.clock()
         self.changed.set()
+
+    def catch_up(self) -> None:
+        """Look at the folder at once: finish whatever an earlier, interrupted watcher left undone."""
+        self.changed.set()
+        self.last_change = self.clock() - self.options.debounce
 
     def serve(self) -> None:
         outputs = self.project / "outputs"
@@ -297,8 +309,7 @@ class Watcher:
             say(self.lang, "watch.watching_polling" if self.options.poll else "watch.watching",
                 project=str(self.project), settle=self.options.settle, debounce=self.options.debounce)
             try:
-                self.changed.set()  # finish whatever an earlier, interrupted watcher left undone
-                self.last_change = time.monotonic() - self.options.debounce
+                self.catch_up()
                 self._loop()
             finally:
                 observer.stop()
@@ -326,25 +337,30 @@ class Watcher:
         return observer
 
     def _loop(self) -> None:
-        waiting_before: set[Path] = set()
         while not self.stopping.is_set():
             self.changed.wait(timeout=0.25)
-            quiet = time.monotonic() - self.last_change
-            if self.changed.is_set() and quiet < self.options.debounce:
-                continue
-            waiting, hopeless = self.readiness.check(candidate_inputs(self.project), time.monotonic())
-            if not self.changed.is_set() and set(waiting) == waiting_before and not hopeless:
-                continue  # nothing new: no event, and no file became ready or hopeless
-            self.changed.clear()
-            waiting_before = set(waiting)
-            try:
-                run_if_changed(self.project, self.options, hopeless, waiting)
-            except LockedError as exc:
-                say(self.lang, "watch.retry", logging.WARNING, reason=exc.message)
-                self.changed.set()
-                self.stopping.wait(1.0)
-            except KamrulesError as exc:
-                say(self.lang, "watch.run_failed", logging.ERROR, error=exc.render(self.lang).replace("\n", " | "))
+            self.step()
+
+    def step(self) -> bool:
+        """Run if changes have gone quiet for ``debounce`` seconds, or a waiting file became ready
+        or hopeless; True when it looked for a run (one is published only if the content changed)."""
+        quiet = self.clock() - self.last_change
+        if self.changed.is_set() and quiet < self.options.debounce:
+            return False
+        waiting, hopeless = self.readiness.check(candidate_inputs(self.project), self.clock())
+        if not self.changed.is_set() and set(waiting) == self.waiting_before and not hopeless:
+            return False  # nothing new: no event, and no file became ready or hopeless
+        self.changed.clear()
+        self.waiting_before = set(waiting)
+        try:
+            run_if_changed(self.project, self.options, hopeless, waiting)
+        except LockedError as exc:
+            say(self.lang, "watch.retry", logging.WARNING, reason=exc.message)
+            self.changed.set()
+            self.stopping.wait(1.0)
+        except KamrulesError as exc:
+            say(self.lang, "watch.run_failed", logging.ERROR, error=exc.render(self.lang).replace("\n", " | "))
+        return True
 
     def stop(self, *_args) -> None:
         if self.stopping.is_set():

@@ -27,7 +27,7 @@ from kamrules.metrics.catalog import CATALOG  # noqa: E402
 from kamrules.render import filters  # noqa: E402
 from kamrules.render.context import CONTEXT_EXTRAS  # noqa: E402
 from kamrules.rules.model import HitPolicy  # noqa: E402
-from kamrules.rules.parser import FUNCTIONS  # noqa: E402
+from kamrules.expr.parser import FUNCTIONS  # noqa: E402
 from kamrules.schema import rulebook_schema  # noqa: E402
 
 TARGET = ROOT / "docs" / "reference.md"

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from kamrules.cli import app
 from kamrules.rules.analysis import CellSet, Interval, cell_set, complement, merge
-from kamrules.rules.unary import parse_unary
+from kamrules.expr.unary import parse_unary
 
 from conftest import REPO
 

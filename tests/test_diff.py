@@ -17,6 +17,9 @@ from kamrules.pipeline import evaluate
 
 from conftest import REPO
 
+# one worker runs the module, so its module-scoped project is built once
+pytestmark = pytest.mark.xdist_group("diff")
+
 AS_OF = "2026-10-31"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import subprocess
 import sys
@@ -18,8 +19,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from kamrules.cli import app
+from kamrules.pipeline import RunOptions, decisions_digest, evaluate
 from kamrules.rules import load_rulebook
-from kamrules.rules.engine import PolarsEngine
+from kamrules.rules.engine import TRACE, PolarsEngine
 
 from conftest import REPO
 
@@ -29,26 +31,35 @@ from kamrules.rules.durable_engine import DurableEngine  # noqa: E402
 AS_OF = dt.date(2026, 10, 31)
 
 
-def test_bundled_sample_decisions_are_identical_in_both_portfolios(tmp_path):
+def test_bundled_sample_decisions_and_traces_are_identical(tmp_path):
     for name in ("rules", "templates", "inputs"):
         shutil.copytree(REPO / name, tmp_path / name)
-    runner = CliRunner()
+    frames, digests = [], []
+    for engine in ("polars", "durable"):
+        rulebook, _, result = evaluate(tmp_path, AS_OF, options=RunOptions(engine=engine))
+        frames.append(result.frame.sort("customer_id"))
+        digests.append(decisions_digest(result.frame, rulebook))
+    columns = ["customer_id"] + [o for d in rulebook.decisions for o in d.outputs] + \
+        [TRACE + d.id for d in rulebook.decisions]
+    assert frames[0].height == 330
+    assert frames[0].select(columns).equals(frames[1].select(columns))
+    assert digests[0] == digests[1]
+
+
+def test_the_cli_runs_the_durable_engine(tmp_path):
+    from conftest import make_project
+    project = make_project(tmp_path / "proj")
     folders = []
     for engine in ("polars", "durable"):
-        result = runner.invoke(app, ["run", "-p", str(tmp_path), "--as-of", "2026-10-31", "-q", "--engine", engine])
+        result = CliRunner().invoke(app, ["run", "-p", str(project), "--as-of", "2026-10-31", "-q", "--engine", engine,
+                                          "--workers", "1"])
         assert result.exit_code == 0, result.output
         folders.append(Path(result.output.strip()))
-    rulebook = load_rulebook(tmp_path)
-    headers = {d.label(o) for d in rulebook.decisions for o in d.outputs} | {f"{d.title}依据" for d in rulebook.decisions}
-
-    def decision_columns(folder: Path) -> dict:
-        sheet = openpyxl.load_workbook(folder / "portfolio.xlsx")["客户"]
-        header = [c.value for c in sheet[1]]
-        keep = [i for i, h in enumerate(header) if h in headers or h == "客户编号"]
-        return {row[0]: [row[i] for i in keep] for row in sheet.iter_rows(min_row=2, values_only=True)}
-
-    polars_cols, durable_cols = decision_columns(folders[0]), decision_columns(folders[1])
-    assert len(polars_cols) == 330 and polars_cols == durable_cols
+    manifests = [json.loads((folder / "run.json").read_text(encoding="utf-8")) for folder in folders]
+    assert [m["engine"] for m in manifests] == ["polars", "durable"]
+    assert manifests[0]["decisions_sha256"] == manifests[1]["decisions_sha256"]
+    sheets = [openpyxl.load_workbook(folder / "portfolio.xlsx")["客户"] for folder in folders]
+    assert list(sheets[0].values) == list(sheets[1].values)
 
 
 def test_missing_extra_gives_a_clear_message(tmp_path):

@@ -25,9 +25,12 @@ from kamrules.metrics.catalog import CATALOG
 from kamrules.metrics.config import PredictiveSpec
 from kamrules.metrics.predictive import predictive_types
 from kamrules.metrics.rfm import SEGMENT_TITLES, SEGMENT_TITLES_EN, segment_title
-from kamrules.render.calendar_config import CalendarSpec
+from kamrules.rules.calendar_config import CalendarSpec
 from kamrules.render.ics import build_calendar
 from kamrules.render.xlsx import issue_row
+
+# one worker runs the module, so its module-scoped project is built once
+pytestmark = pytest.mark.xdist_group("english_outputs")
 
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")  # Chinese characters and full-width punctuation
 ENGLISH_EVENTS = ("Visit: ", "Birthday: ", "Contract renewal: ", "Festival greetings: ")

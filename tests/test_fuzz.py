@@ -15,8 +15,8 @@ from kamrules.errors import ExpressionError
 from kamrules.ledger.coerce import coerce
 from kamrules.ledger.config import ColumnSpec
 from kamrules.limits import describe
-from kamrules.rules.parser import parse
-from kamrules.rules.unparse import unparse
+from kamrules.expr.parser import parse
+from kamrules.expr.unparse import unparse
 
 from conftest import REPO
 

@@ -21,7 +21,8 @@ from typer.testing import CliRunner
 
 from kamrules.cli import app
 from kamrules.errors import LedgerError, RulebookError, RulebookInvalid
-from kamrules.i18n import WORKBOOK, Text, choose, localize, msg, project_locale
+from kamrules.i18n import WORKBOOK, Text, choose, localize, msg
+from kamrules.rules.rulebook import project_locale
 from kamrules.messages import CATALOGUE
 
 from conftest import REPO

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 icalendar = pytest.importorskip("icalendar")
 
-from kamrules.render.calendar_config import CalendarSpec, FestivalSpec  # noqa: E402
+from kamrules.rules.calendar_config import CalendarSpec, FestivalSpec  # noqa: E402
 from kamrules.render.ics import build_calendar, escape_text, fold, plan_events, write_calendar  # noqa: E402
 from kamrules.yamlio import load_yaml  # noqa: E402
 

@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 
 from kamrules.cli import app
 from kamrules.init import init_project
-from kamrules.rules import ast as k
-from kamrules.rules.decisions import load_rulebook
-from kamrules.rules.parser import parse
+from kamrules.expr import ast as k
+from kamrules.rules.rulebook_compiler import load_rulebook
+from kamrules.expr.parser import parse
 from kamrules.rules.testing import load_cases
 from kamrules.schema import schema_text
 

@@ -13,7 +13,7 @@ from kamrules.errors import Issue, LedgerError, ProjectError
 from kamrules.ledger import read_ledger
 from kamrules.ledger.coerce import clean_text, to_date, to_money, to_number, to_percent
 from kamrules.ledger.config import DatasetSpec, LedgerSettings
-from kamrules.rules.decisions import load_rulebook
+from kamrules.rules.rulebook_compiler import load_rulebook
 
 from conftest import CUSTOMER_HEADER, REPO, small_ledger, write_workbook
 

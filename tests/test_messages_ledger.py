@@ -14,10 +14,13 @@ from kamrules.cli import app
 from kamrules.errors import RulebookError
 from kamrules.i18n import localize
 from kamrules.ledger import read_ledger
-from kamrules.rules.decisions import load_rulebook
+from kamrules.rules.rulebook_compiler import load_rulebook
 from kamrules.yamlio import load_yaml, load_yaml_file
 
 from conftest import REPO, make_project, small_ledger, write_workbook
+
+# one worker runs the module, so its module-scoped project is built once
+pytestmark = pytest.mark.xdist_group("messages_ledger")
 
 MiB = 1 << 20
 

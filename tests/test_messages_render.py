@@ -24,7 +24,7 @@ from kamrules.init import init_project
 from kamrules.names import did_you_mean
 from kamrules.pipeline import LOCK_NAME, project_lock
 from kamrules.render import pdf
-from kamrules.render.calendar_config import CalendarSpec
+from kamrules.rules.calendar_config import CalendarSpec
 from kamrules.render.docx import DocxRenderer
 from kamrules.render.xlsx_template import TemplatePortfolioWriter
 from kamrules.watch import WATCH_LOCK, WatchOptions, run_if_changed, set_aside

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from kamrules.cli import app
 from kamrules.errors import ExpressionError
 from kamrules.i18n import localize
-from kamrules.rules.parser import parse
+from kamrules.expr.parser import parse
 
 from conftest import REPO, make_project, small_ledger, write_workbook
 from test_check import project_with_policy
@@ -312,7 +312,8 @@ def test_decision_conflicts_for_the_portfolio(tmp_path):
 def test_pydantic_messages_in_both_languages(data, zh, en):
     from pydantic import ValidationError
 
-    from kamrules.rules.rulebook import RulebookSpec, pydantic_message
+    from kamrules.rules.rulebook import RulebookSpec
+    from kamrules.rules.schema_errors import pydantic_message
 
     with pytest.raises(ValidationError) as caught:
         RulebookSpec.model_validate(data)
@@ -323,7 +324,7 @@ def test_pydantic_messages_in_both_languages(data, zh, en):
 
 
 def test_a_pydantic_message_we_do_not_know_stays_in_english():
-    from kamrules.rules.rulebook import pydantic_message
+    from kamrules.rules.schema_errors import pydantic_message
 
     for err in ({"type": "url_parsing", "msg": "Input should be a valid URL", "ctx": {}},
                 {"type": "less_than", "msg": "Input should be less than 0.000001", "ctx": {"lt": 1e-6}}):

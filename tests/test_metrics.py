@@ -14,7 +14,7 @@ from kamrules.metrics import aggregate_catalog, aggregate_types, compute_feature
 from kamrules.metrics.catalog import CATALOG, MetricInfo, add_months
 from kamrules.metrics.config import AbcSpec, MetricsSpec
 from kamrules.metrics.rfm import SEGMENT_TITLES, quintile_scores, segment, segment_of
-from kamrules.rules.decisions import load_rulebook
+from kamrules.rules.rulebook_compiler import load_rulebook
 
 AS_OF = dt.date(2026, 10, 31)
 D = dt.date

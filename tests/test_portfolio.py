@@ -16,6 +16,9 @@ from kamrules.cli import app
 
 from conftest import make_project, small_ledger
 
+# one worker runs the module, so its module-scoped project is built once
+pytestmark = pytest.mark.xdist_group("portfolio")
+
 HOSTILE = {
     "C001": "=1+1",
     "C002": "A&B <Co> \"引号\"",

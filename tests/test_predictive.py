@@ -26,6 +26,9 @@ from kamrules.pipeline import evaluate
 
 from conftest import REPO, make_project, small_ledger
 
+# one worker runs the module, so its module-scoped project is built once
+pytestmark = pytest.mark.xdist_group("predictive")
+
 CDNOW = REPO / "tests" / "data" / "CDNOW_sample.txt"  # a copy of ../shared/data/CDNOW_sample.txt
 CALIBRATION_END = dt.date(1997, 9, 30)
 PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
@@ -200,3 +203,25 @@ def test_a_misspelt_margin_metric_is_named_with_a_suggestion(tmp_path):
     assert result.exit_code == 1
     assert result.output == ("error: rules/metrics.yaml [predictive.margin]: predictive.margin names 'margin_pct_12', "
                              "which is not a metric\n  hint: did you mean 'margin_pct_12m'?\n")
+
+
+def test_the_same_data_is_fitted_once_and_each_caller_gets_its_own_report(monkeypatch):
+    calls = []
+    original = predictive.fit_gamma_gamma.uncached
+
+    def counting(x, m):
+        calls.append(len(x))
+        return original(x, m)
+
+    monkeypatch.setattr(predictive.fit_gamma_gamma, "uncached", counting)
+    monkeypatch.setattr(predictive, "fit_gamma_gamma", predictive.remembered(counting))
+    predictive.forget_fits()
+    x, m = np.array([1.0, 2.0, 3.0, 1.0, 4.0]), np.array([10.0, 12.5, 9.0, 30.0, 11.0])
+    first = predictive.fit_gamma_gamma(x, m)
+    first.params["p"] = -1.0  # a caller changing its report does not change the next caller's
+    second = predictive.fit_gamma_gamma(x.copy(), m.copy())
+    assert calls == [5] and second.params["p"] > 0
+    predictive.fit_gamma_gamma(x, m * 2)  # other data: fitted again
+    predictive.forget_fits()
+    predictive.fit_gamma_gamma(x, m)  # forgotten: fitted again
+    assert calls == [5, 5, 5]

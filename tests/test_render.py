@@ -62,6 +62,30 @@ def test_names_are_escaped_not_broken(tmp_path):
     assert rendered_text(target) == ["致：A&B <Co> \"引号\" 'x'", "额度：¥123,456.00（壹拾贰万叁仟肆佰伍拾陆元整）"]
 
 
+def test_one_renderer_compiles_its_template_once_and_keeps_customers_apart(tmp_path, monkeypatch):
+    import jinja2
+
+    template = make_template(tmp_path / "t.docx", ["致：{{ name }}", "{% if vip %}优先发货{% else %}常规发货{% endif %}"])
+    compiled = []
+    original = jinja2.sandbox.SandboxedEnvironment.from_string
+
+    def counting(env, source, globals=None, template_class=None):
+        compiled.append(len(source))
+        return original(env, source, globals, template_class)
+
+    monkeypatch.setattr(jinja2.sandbox.SandboxedEnvironment, "from_string", counting)
+    renderer = DocxRenderer(template, "zh_CN")
+    customers = [("甲公司", True), ("乙公司", False), ("丙公司", True)]
+    for index, (name, vip) in enumerate(customers):
+        renderer.render({"name": name, "vip": vip}, tmp_path / f"{index}.docx")
+    for index, (name, vip) in enumerate(customers):
+        assert rendered_text(tmp_path / f"{index}.docx") == [f"致：{name}", "优先发货" if vip else "常规发货"]
+    parts = len(compiled)
+    assert 1 <= parts < len(customers) * 2  # each part of the template once, not once per customer
+    renderer.render({"name": "丁公司", "vip": False}, tmp_path / "again.docx")
+    assert len(compiled) == parts
+
+
 def test_sandbox_blocks_python_internals(tmp_path):
     template = make_template(tmp_path / "t.docx", ["{{ name.__class__.__mro__[1].__subclasses__() }}"])
     with pytest.raises(RenderError) as info:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kamrules.errors import ProjectError, RulebookInvalid
-from kamrules.rules.decisions import load_rulebook
+from kamrules.rules.rulebook_compiler import load_rulebook
 
 from conftest import REPO
 

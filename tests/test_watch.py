@@ -1,9 +1,12 @@
-"""``kamrules watch`` as a real subprocess on a temporary project."""
+"""``kamrules watch``: the folder logic driven step by step on a fake clock (deterministic, no
+sleeps), and the real thing as a subprocess (file-system events, locks, status, signals)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -15,16 +18,25 @@ from pathlib import Path
 
 import pytest
 
+from kamrules.watch import Watcher, WatchOptions
+
 from conftest import REPO, make_project, write_workbook
 
 SETTLE, DEBOUNCE, GIVE_UP = 0.8, 0.6, 3.0
 ORDER_HEADER = "订单编号,客户编号,下单日期,产品,数量,金额,成本"
 
 
-def start(project: Path, log: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "kamrules.cli", "watch", "-p", str(project), "--settle", str(SETTLE),
-               "--debounce", str(DEBOUNCE), "--give-up", str(GIVE_UP), "--as-of", "2026-10-31"]
-    return subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT)
+class FakeClock:
+    """Monotonic seconds that move only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 10_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 def runs(project: Path) -> list[Path]:
@@ -33,32 +45,9 @@ def runs(project: Path) -> list[Path]:
                   and (p / "run.json").exists()) if outputs.exists() else []
 
 
-def wait_for(condition, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def inputs_of(run: Path) -> dict[str, str]:
     manifest = json.loads((run / "run.json").read_text(encoding="utf-8"))
     return {f["file"]: f["sha256"] for f in manifest["inputs"]}
-
-
-def settle_down(project: Path, count: int, quiet: float = 3.0) -> list[Path]:
-    """Wait until there are ``count`` runs and no new one appears for ``quiet`` seconds."""
-    wait_for(lambda: len(runs(project)) >= count, what=f"{count} runs")
-    time.sleep(quiet)
-    return runs(project)
-
-
-def stop(process: subprocess.Popen) -> int:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    return process.wait(timeout=20)
 
 
 def orders_csv(path: Path, rows: list[str]) -> Path:
@@ -71,66 +60,166 @@ def project(tmp_path: Path) -> Path:
     return make_project(tmp_path / "proj")
 
 
-def test_slow_copy_is_processed_once_after_it_is_complete(project, tmp_path):
-    watcher = start(project, tmp_path / "watch.log")
+@pytest.fixture
+def watched(project):
+    """A watcher on a fake clock that has published its first run, as ``serve`` starts."""
+    clock = FakeClock()
+    watcher = Watcher(project, WatchOptions(settle=SETTLE, debounce=DEBOUNCE, give_up=GIVE_UP,
+                                            as_of=dt.date(2026, 10, 31), workers=1), clock=clock)
+    watcher.catch_up()
+    assert watcher.step() and runs(project) == []  # the ledger was written just now: not settled yet
+    elapse(watcher, clock, SETTLE)
+    assert len(runs(project)) == 1
+    return watcher, clock
+
+
+def elapse(watcher: Watcher, clock: FakeClock, seconds: float) -> int:
+    """Let ``seconds`` pass as the service does: a step every quarter second; how many looked for a run."""
+    looked = 0
+    for _ in range(math.ceil(seconds / 0.25)):
+        clock.advance(0.25)
+        looked += watcher.step()
+    return looked
+
+
+def changed(watcher: Watcher, path: Path) -> None:
+    """What watchdog tells the watcher when a file is written."""
+    watcher.on_change(str(path))
+
+
+def test_a_slow_copy_is_left_out_until_complete_then_run_once(project, tmp_path, watched):
+    watcher, clock = watched
+    data = write_workbook(tmp_path / "补充订单.xlsx", {"销售明细": [
+        ["订单编号", "客户编号", "下单日期", "产品", "数量", "金额", "成本"],
+        ["SO9", "C002", "2026-10-15", "五金", 1, 50_000, 30_000]]}).read_bytes()
+    target = project / "inputs" / "补充订单.xlsx"
+    chunk = len(data) // 6 + 1
+    with target.open("wb") as handle:
+        for start in range(0, len(data), chunk):
+            handle.write(data[start:start + chunk])
+            handle.flush()
+            os.utime(target, ns=(time.time_ns(), time.time_ns() + start))  # each write is a new version
+            changed(watcher, target)
+            assert not watcher.step()  # still within the debounce
+            elapse(watcher, clock, 0.75)  # quiet, but not settled: left out, nothing new to publish
+            assert len(runs(project)) == 1
+    elapse(watcher, clock, SETTLE)  # settled and opens: the run that includes it
+    published = runs(project)
+    assert len(published) == 2
+    assert inputs_of(published[-1])["inputs/补充订单.xlsx"] == hashlib.sha256(data).hexdigest()
+    assert elapse(watcher, clock, 60) == 0 and len(runs(project)) == 2  # and never again for that content
+
+
+def test_bad_files_are_set_aside_with_a_reason_and_the_rest_runs(project, watched):
+    watcher, clock = watched
+    truncated = b"PK\x03\x04 this zip was cut off"
+    inputs = project / "inputs"
+    (inputs / "半截.xlsx").write_bytes(truncated)
+    with zipfile.ZipFile(inputs / "不是工作簿.xlsx", "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    orders_csv(inputs / "补充.csv", ["SO9,C002,2026-10-15,五金,1,50000,30000"])
+    for name in ("半截.xlsx", "不是工作簿.xlsx", "补充.csv"):
+        changed(watcher, inputs / name)
+    assert elapse(watcher, clock, DEBOUNCE + SETTLE + 0.5) == 2  # after the quiet, and when they settled
+    rejected = inputs / "rejected"
+    # a zip that opens but holds no workbook is refused by the run and set aside; the rest is published
+    note = (rejected / "不是工作簿.xlsx.error.txt").read_text(encoding="utf-8")
+    assert "原因：无法打开工作簿" in note and "Reason: inputs/不是工作簿.xlsx: cannot open workbook" in note
+    assert set(inputs_of(runs(project)[-1])) == {"inputs/台账.xlsx", "inputs/补充.csv"}
+    assert (inputs / "半截.xlsx").exists()  # a broken zip may still be arriving: waited on, not used
+    assert elapse(watcher, clock, GIVE_UP) == 1  # given up on
+    assert (rejected / "半截.xlsx").read_bytes() == truncated
+    assert "unchanged for 3 seconds but still cannot be opened" in \
+        (rejected / "半截.xlsx.error.txt").read_text(encoding="utf-8")
+    assert sorted(p.name for p in inputs.iterdir()) == ["rejected", "台账.xlsx", "补充.csv"]
+    assert len(runs(project)) == 2  # setting the broken file aside changes nothing that was published
+
+
+def test_a_burst_of_ten_files_is_one_run(project, watched):
+    watcher, clock = watched
+    for i in range(10):
+        changed(watcher, orders_csv(project / "inputs" / f"批次{i}.csv",
+                                    [f"SO{100 + i},C002,2026-10-15,五金,1,{1000 + i},500"]))
+        clock.advance(0.05)
+        assert not watcher.step()
+    elapse(watcher, clock, 60)
+    published = runs(project)
+    assert len(published) == 2
+    assert {f"inputs/批次{i}.csv" for i in range(10)} <= set(inputs_of(published[-1]))
+
+
+def test_every_drop_gives_exactly_one_complete_result(project, watched):
+    watcher, clock = watched
+    target = project / "inputs" / "每日订单.csv"
+    for day in range(6):
+        before = len(runs(project))
+        orders_csv(target, [f"SO{200 + day},C002,2026-10-{10 + day:02d},五金,1,{10_000 + day},5000"])
+        os.utime(target, ns=(time.time_ns(), time.time_ns() + day))
+        changed(watcher, target)
+        elapse(watcher, clock, DEBOUNCE + SETTLE + 0.5)
+        new = runs(project)[before:]
+        assert len(new) == 1, f"drop {day} gave {len(new)} runs"
+        assert inputs_of(new[0])["inputs/每日订单.csv"] == hashlib.sha256(target.read_bytes()).hexdigest()
+    for run in runs(project):
+        assert (run / "portfolio.xlsx").exists() and (run / "run.json").exists()
+    assert not any(p.name.startswith(".staging-") for p in (project / "outputs").iterdir())
+
+
+def test_changes_under_outputs_and_rejected_are_not_changes(project, watched):
+    watcher, clock = watched
+    (project / "inputs" / "rejected").mkdir()
+    watcher.on_change(str(project / "inputs" / "rejected" / "x.xlsx"))
+    watcher.on_change(str(project / "outputs" / "kamrules.log"))
+    assert not watcher.changed.is_set()
+    assert elapse(watcher, clock, 60) == 0
+
+
+# --- the real process -----------------------------------------------------------------------
+
+def start(project: Path, log: Path) -> subprocess.Popen:
+    command = [sys.executable, "-m", "kamrules.cli", "watch", "-p", str(project), "--settle", str(SETTLE),
+               "--debounce", str(DEBOUNCE), "--give-up", str(GIVE_UP), "--as-of", "2026-10-31"]
+    return subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+def wait_for(condition, timeout: float = 60.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def stop(process: subprocess.Popen) -> int:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    return process.wait(timeout=20)
+
+
+def test_the_service_sees_a_drop_holds_its_lock_reports_status_and_stops_cleanly(project, tmp_path):
+    log = tmp_path / "watch.log"
+    first = start(project, log)
     try:
-        assert len(settle_down(project, 1)) == 1
-        source = write_workbook(tmp_path / "补充订单.xlsx", {"销售明细": [
-            ["订单编号", "客户编号", "下单日期", "产品", "数量", "金额", "成本"],
-            ["SO9", "C002", "2026-10-15", "五金", 1, 50_000, 30_000]]})
-        data = source.read_bytes()
-        target = project / "inputs" / "补充订单.xlsx"
-        with target.open("wb") as handle:
-            for start_byte in range(0, len(data), len(data) // 6 + 1):
-                handle.write(data[start_byte:start_byte + len(data) // 6 + 1])
-                handle.flush()
-                time.sleep(0.3)
-        published = settle_down(project, 2)
-        assert len(published) == 2
-        assert inputs_of(published[-1])["inputs/补充订单.xlsx"] == hashlib.sha256(data).hexdigest()
+        wait_for(lambda: len(runs(project)) == 1, what="the first run")
+        dropped = orders_csv(project / "inputs" / "补充.csv", ["SO9,C002,2026-10-15,五金,1,50000,30000"])
+        published = wait_for(lambda: runs(project)[1:], what="the run for the dropped file")
+        assert inputs_of(published[0])["inputs/补充.csv"] == hashlib.sha256(dropped.read_bytes()).hexdigest()
+        second = subprocess.run([sys.executable, "-m", "kamrules.cli", "watch", "-p", str(project), "--lang", "en"],
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1
+        assert f"another kamrules watch is already watching this project (process {first.pid})" in second.stderr
+        status = subprocess.run([sys.executable, "-m", "kamrules.cli", "status", "-p", str(project)],
+                                capture_output=True, text=True, timeout=60)
+        assert f"监视：运行中（进程 {first.pid}）" in status.stdout  # the bundled rules say zh_CN
     finally:
-        assert stop(watcher) == 0
-    assert "已停止" in (tmp_path / "watch.log").read_text(encoding="utf-8")  # the rules' locale is zh_CN
+        assert stop(first) == 0
+    assert "已停止" in log.read_text(encoding="utf-8")
+    assert len(runs(project)) == 2
 
 
-def test_bad_files_are_set_aside_with_a_reason_and_the_rest_runs(project, tmp_path):
-    watcher = start(project, tmp_path / "watch.log")
-    try:
-        settle_down(project, 1)
-        truncated = b"PK\x03\x04 this zip was cut off"
-        (project / "inputs" / "半截.xlsx").write_bytes(truncated)
-        with zipfile.ZipFile(project / "inputs" / "不是工作簿.xlsx", "w") as archive:
-            archive.writestr("readme.txt", "hello")
-        orders_csv(project / "inputs" / "补充.csv", ["SO9,C002,2026-10-15,五金,1,50000,30000"])
-        rejected = project / "inputs" / "rejected"
-        wait_for(lambda: (rejected / "半截.xlsx.error.txt").exists() and (rejected / "不是工作簿.xlsx.error.txt").exists(),
-                 timeout=GIVE_UP + 20, what="both files set aside")
-        assert (rejected / "半截.xlsx").read_bytes() == truncated
-        note = (rejected / "不是工作簿.xlsx.error.txt").read_text(encoding="utf-8")
-        assert "原因：无法打开工作簿" in note and "Reason: inputs/不是工作簿.xlsx: cannot open workbook" in note
-        assert "unchanged for 3 seconds but still cannot be opened" in (rejected / "半截.xlsx.error.txt").read_text(
-            encoding="utf-8")
-        assert sorted(p.name for p in (project / "inputs").iterdir()) == ["rejected", "台账.xlsx", "补充.csv"]
-        time.sleep(3)
-        assert set(inputs_of(runs(project)[-1])) == {"inputs/台账.xlsx", "inputs/补充.csv"}
-    finally:
-        stop(watcher)
-
-
-def test_a_burst_of_ten_files_is_one_or_two_runs(project, tmp_path):
-    watcher = start(project, tmp_path / "watch.log")
-    try:
-        settle_down(project, 1)
-        for i in range(10):
-            orders_csv(project / "inputs" / f"批次{i}.csv", [f"SO{100 + i},C002,2026-10-15,五金,1,{1000 + i},500"])
-            time.sleep(0.05)
-        published = settle_down(project, 2, quiet=4.0)
-        assert len(published) - 1 in (1, 2)
-        assert {f"inputs/批次{i}.csv" for i in range(10)} <= set(inputs_of(published[-1]))
-    finally:
-        stop(watcher)
-
-
+@pytest.mark.slow
 def test_kill_9_mid_run_leaves_nothing_half_written_and_restart_finishes(tmp_path):
     project = tmp_path / "big"
     for name in ("rules", "templates", "inputs"):
@@ -145,45 +234,9 @@ def test_kill_9_mid_run_leaves_nothing_half_written_and_restart_finishes(tmp_pat
     assert not [p for p in outputs.iterdir() if p.is_dir() and not p.name.startswith(".")]
     restarted = start(project, tmp_path / "watch2.log")
     try:
-        published = wait_for(lambda: runs(project), timeout=60, what="the interrupted work to finish")
+        published = wait_for(lambda: runs(project), timeout=90, what="the interrupted work to finish")
         assert len(published) == 1
         assert (published[0] / "portfolio.xlsx").exists() and len(list((published[0] / "proposals").iterdir())) == 20
         assert not any(p.name.startswith(".staging-") for p in outputs.iterdir())
     finally:
         stop(restarted)
-
-
-def test_a_second_watcher_refuses_with_a_clear_message(project, tmp_path):
-    first = start(project, tmp_path / "first.log")
-    try:
-        wait_for(lambda: (project / "outputs" / ".kamrules-watch.lock").exists(), what="the first watcher's lock")
-        second = subprocess.run([sys.executable, "-m", "kamrules.cli", "watch", "-p", str(project), "--lang", "en"],
-                                capture_output=True, text=True, timeout=60)
-        assert second.returncode == 1
-        assert f"another kamrules watch is already watching this project (process {first.pid})" in second.stderr
-        status = subprocess.run([sys.executable, "-m", "kamrules.cli", "status", "-p", str(project)],
-                                capture_output=True, text=True, timeout=60)
-        assert f"监视：运行中（进程 {first.pid}）" in status.stdout  # the bundled rules say zh_CN
-    finally:
-        assert stop(first) == 0
-
-
-def test_soak_every_drop_gives_exactly_one_complete_result(project, tmp_path):
-    watcher = start(project, tmp_path / "watch.log")
-    try:
-        settle_down(project, 1, quiet=1.0)
-        target = project / "inputs" / "每日订单.csv"
-        for day in range(6):
-            before = len(runs(project))
-            orders_csv(target, [f"SO{200 + day},C002,2026-10-{10 + day:02d},五金,1,{10_000 + day},5000"])
-            expected = hashlib.sha256(target.read_bytes()).hexdigest()
-            published = wait_for(lambda: runs(project)[before:] or None, timeout=30, what=f"the run for drop {day}")
-            time.sleep(DEBOUNCE + SETTLE + 0.5)
-            new = runs(project)[before:]
-            assert len(new) == 1, f"drop {day} gave {len(new)} runs"
-            assert inputs_of(published[0])["inputs/每日订单.csv"] == expected
-        for run in runs(project):
-            assert (run / "portfolio.xlsx").exists() and (run / "run.json").exists()
-        assert not any(p.name.startswith(".staging-") for p in (project / "outputs").iterdir())
-    finally:
-        stop(watcher)

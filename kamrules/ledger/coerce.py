@@ -4,7 +4,7 @@ Each coercer takes a text expression and returns ``(value, error)``: ``error`` i
 expression that is null when the cell converted (or was blank) and otherwise says why not.
 Everything stays in Polars, so a million-row sheet costs a few column passes.
 
-Accepted forms (DESIGN.md): dates as Excel serials, ``2025-01-03``, ``2025/1/3``,
+Accepted forms: dates as Excel serials, ``2025-01-03``, ``2025/1/3``,
 ``2025.1.3``, ``2025年1月3日``, ``20250103``, with a weekday (``2018-01-01 星期五``) or a
 time; ``03/04/2025`` follows ``ledger.date_order`` and is refused under the default
 ``ymd`` instead of being guessed. Numbers and money with ``¥ ￥ $ , 元``, full-width digits,

@@ -19,8 +19,8 @@ from ..errors import Issue
 from ..i18n import msg
 from ..limits import current as current_limits
 from ..names import did_you_mean
-from ..rules.compiler import compile_expression
-from ..rules.parser import parse
+from ..expr.compiler import compile_expression
+from ..expr.parser import parse
 from ..types import POLARS_TYPES, cast_to
 from .coerce import PREFIXED, REASONS, SUGGESTIONS, clean_text, coerce, explain, fast_value
 from .config import DatasetSpec, LedgerSettings

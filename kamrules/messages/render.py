@@ -43,7 +43,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "filters.daxie_too_large": ("金额太大，无法写成大写：{value}", "amount too large for 大写: {value}"),
     # render/pdf.py
     "pdf.no_office": ("未安装 LibreOffice（soffice）", "LibreOffice (soffice) is not installed"),
-    # render/calendar_config.py
+    # rules/calendar_config.py
     "calendar.festival_date": ("节日日期必须写成 YYYY-MM-DD（仅当天，例如 2027-02-06）或 MM-DD（每年，例如 10-01）",
                                "festival date must be YYYY-MM-DD (that day only, like 2027-02-06) "
                                "or MM-DD (every year, like 10-01)"),

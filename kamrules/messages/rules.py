@@ -5,7 +5,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "names.did_you_mean": ("您是否指 {names}？", "did you mean {names}?"),
     "names.or": ("{first} 或 {second}", "{first} or {second}"),
     "names.and": ("{first} 和 {second}", "{first} and {second}"),
-    # kamrules/rules/typecheck.py
+    # kamrules/expr/typecheck.py
     "typecheck.kind.number": ("数字", "a number"),
     "typecheck.kind.text": ("文本", "text"),
     "typecheck.kind.date": ("日期", "a date"),
@@ -83,7 +83,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "decisions.cycle": ("决策之间存在循环依赖：{cycle}", "decisions depend on each other in a cycle: {cycle}"),
     "decisions.cycle.hint": ("其中一个决策不能读取其他决策的输出", "one of these decisions must not read the others' outputs"),
     "decisions.portfolio_column": ("portfolio 列 {name!r} 不是字段", "portfolio column {name!r} is not a field"),
-    # kamrules/rules/parser.py, compiler.py
+    # kamrules/expr/parser.py, compiler.py
     "parser.not_text": ("表达式必须是文本", "expression must be text"),
     "parser.too_long": ("表达式超过 {limit} 个字符", "expression is longer than {limit} characters"),
     "parser.syntax": ("语法错误：{detail}", "syntax error: {detail}"),

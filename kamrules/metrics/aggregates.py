@@ -26,9 +26,9 @@ import polars as pl
 from ..errors import LedgerError
 from ..i18n import Text, msg
 from ..names import did_you_mean
-from ..rules.compiler import compile_expression
-from ..rules.parser import parse
-from ..rules.typecheck import check_condition
+from ..expr.compiler import compile_expression
+from ..expr.parser import parse
+from ..expr.typecheck import check_condition
 from ..types import POLARS_TYPES, cast_to
 from .catalog import KEY, MetricInfo, add_months
 from .config import DATE_COLUMNS, AggregateSpec, MetricsSpec, Window

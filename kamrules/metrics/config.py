@@ -167,7 +167,7 @@ class AggregateSpec(_Strict):
 
 
 def _check_syntax(text: str) -> None:
-    from ..rules.parser import parse  # here, not at the top: kamrules.rules imports this module
+    from ..expr.parser import parse  # here, not at the top: kamrules.rules imports this module
     try:
         parse(text)
     except ExpressionError as exc:

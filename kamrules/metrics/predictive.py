@@ -18,7 +18,9 @@ of returning parameters nobody should trust.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import hashlib
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -87,6 +89,36 @@ def bgnbd_log_likelihood(params, x, t_x, T, weights=None) -> float:
     return float(np.sum(ll if weights is None else ll * weights))
 
 
+_FITS: dict[str, FitReport] = {}
+_FITS_KEPT = 8
+
+
+def remembered(fit):
+    """A fit is a pure function of its data: the same data is fitted once per process (``diff``
+    evaluates one ledger under two rulebooks; ``watch`` reruns it when only the rules change)."""
+
+    def fitted(*arrays) -> FitReport:
+        digest = hashlib.sha256(fit.__name__.encode())
+        for array in arrays:
+            array = np.ascontiguousarray(array, dtype=float)
+            digest.update(str(array.shape).encode() + array.tobytes())
+        key = digest.hexdigest()
+        if key not in _FITS:
+            if len(_FITS) >= _FITS_KEPT:
+                del _FITS[next(iter(_FITS))]
+            _FITS[key] = fit(*arrays)
+        return copy.deepcopy(_FITS[key])
+
+    fitted.__name__, fitted.__doc__, fitted.uncached = fit.__name__, fit.__doc__, fit
+    return fitted
+
+
+def forget_fits() -> None:
+    """Drop the remembered fits (benchmarks time a fit, not a lookup)."""
+    _FITS.clear()
+
+
+@remembered
 def fit_bgnbd(x, t_x, T) -> FitReport:
     """Maximum-likelihood r, α, a, b. Identical (x, t_x, T) triples are weighted, not repeated."""
     from scipy.optimize import minimize
@@ -152,6 +184,7 @@ def gamma_gamma_log_likelihood(params, x, m) -> float:
                         + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * np.log(gamma + m * x)))
 
 
+@remembered
 def fit_gamma_gamma(x, m) -> FitReport:
     from scipy.optimize import minimize
 

@@ -1,4 +1,4 @@
-"""The template context for one customer (documented in README, "Template context").
+"""The template context for one customer (documented in docs/zh/templates.md and docs/en/templates.md).
 
 Top level: every customer column, metric and decision output by name (a ``collect``
 output is a list, empty when nothing matched), plus ``company`` (rules/documents.yaml),
@@ -25,7 +25,7 @@ from ..metrics.rfm import segment_title
 from ..rules.decisions import CompiledRulebook
 from ..rules.engine import FIX, TRACE
 from ..rules.explain import WORDS
-from .config import DocumentSpec
+from ..rules.documents_config import DocumentSpec
 
 
 CONTEXT_EXTRAS = ("company", "as_of", "valid_until", "doc_no", "document_title", "reasons", "upcoming_visits",

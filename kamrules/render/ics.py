@@ -36,7 +36,7 @@ from urllib.parse import quote
 import polars as pl
 
 from ..i18n import Text, localize, msg
-from .calendar_config import CalendarSpec
+from ..rules.calendar_config import CalendarSpec
 
 CRLF = "\r\n"
 MAX_OCTETS = 75

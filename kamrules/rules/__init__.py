@@ -1,20 +1,10 @@
-"""Rules stage: rulebook loading and validation, the expression language, the engine.
-
-Exports are resolved lazily so that other stages can use the expression compiler
-(``kamrules.rules.compiler``) without importing the whole stage (and its imports of them).
+"""Rules stage: the rulebook (every ``rules/*.yaml`` merged and validated, DMN tables
+imported), its compilation into decisions, the engines that evaluate them, and the checks,
+explanations and rule tests built on them. The expression language is :mod:`kamrules.expr`.
 """
 
-from importlib import import_module
+from .decisions import CompiledRulebook
+from .engine import DecisionIssue, EvaluationResult, PolarsEngine
+from .rulebook_compiler import load_rulebook
 
-_EXPORTS = {
-    "CompiledRulebook": "decisions", "load_rulebook": "decisions",
-    "DecisionIssue": "engine", "EvaluationResult": "engine", "PolarsEngine": "engine",
-}
-
-__all__ = list(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = ["CompiledRulebook", "DecisionIssue", "EvaluationResult", "PolarsEngine", "load_rulebook"]

@@ -19,8 +19,8 @@ from typing import Any, Iterable, Optional
 
 from ..errors import RulebookError
 from ..i18n import Text, msg
-from . import ast as k
-from .unparse import value_text
+from ..expr import ast as k
+from ..expr.unparse import value_text
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ import polars as pl
 
 from ..errors import KamrulesError
 from ..i18n import msg
-from . import ast as k
+from ..expr import ast as k
 from .decisions import Decision
 from .engine import PolarsEngine
 

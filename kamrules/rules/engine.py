@@ -21,8 +21,7 @@ from ..errors import ExpressionError, RulebookError, RulebookInvalid
 from ..i18n import Text, msg
 from ..names import all_of
 from ..types import POLARS_TYPES, cast_to
-from . import ast as k
-from .compiler import compile_expression
+from ..expr.compiler import compile_expression
 from .decisions import CompiledRulebook, Constraint, Decision, Expr, Rule
 
 KEY = "customer_id"
@@ -64,6 +63,10 @@ class PolarsEngine:
 
     def __init__(self, rulebook: CompiledRulebook, as_of: dt.date):
         self.rulebook, self.as_of = rulebook, as_of
+        # an engine evaluating many frames (rule tests) compiles each expression once; the entry
+        # keeps its Expr alive, so no other expression can take over its id
+        self._compiled: dict[tuple, tuple[Expr, pl.Expr]] = {}
+        self._checked: set[tuple] = set()
 
     def evaluate(self, features: pl.DataFrame) -> EvaluationResult:
         frame = features.sort(KEY)
@@ -91,10 +94,19 @@ class PolarsEngine:
     def compile(self, expr: Expr, frame: pl.DataFrame, where, rule_id: str,
                 local: Optional[dict[str, pl.Expr]] = None) -> pl.Expr:
         """Compile and type-check against the frame's schema (on zero rows: no data cost)."""
+        key = (id(expr), tuple(local or ()))
         try:
-            compiled = compile_expression(expr.node, self.resolver(local), source=expr.text,
-                                          field_types=self.rulebook.field_types)
-            frame.head(0).select(compiled)
+            known = self._compiled.get(key)
+            if known is not None and known[0] is expr:
+                compiled = known[1]
+            else:
+                compiled = compile_expression(expr.node, self.resolver(local), source=expr.text,
+                                              field_types=self.rulebook.field_types)
+                self._compiled[key] = (expr, compiled)
+            checked = (key, tuple(frame.schema.items()))
+            if checked not in self._checked:
+                frame.head(0).select(compiled)
+                self._checked.add(checked)
         except ExpressionError as exc:
             raise RulebookInvalid([RulebookError(exc.message, file=where.file, line=where.line,
                                                  rule_id=rule_id, expression=expr.text)]) from None

@@ -22,7 +22,7 @@ import polars as pl
 from ..i18n import choose
 from .decisions import CompiledRulebook, Decision
 from .engine import FIX, KEY, TRACE, WAS, PolarsEngine
-from .unparse import unparse, value_text
+from ..expr.unparse import unparse, value_text
 
 WORDS = {
     "zh": {"customer": "客户", "as_of": "截至", "run": "运行", "hit": "命中策略", "no_match": "未命中任何规则",

@@ -1,4 +1,4 @@
-"""Schema of the decision part of the rulebook (``rules/policy.yaml``): DESIGN.md, format 1."""
+"""Schema of the decision part of the rulebook (``rules/policy.yaml``), format 1."""
 
 from __future__ import annotations
 

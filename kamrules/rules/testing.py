@@ -31,10 +31,10 @@ from ..metrics import INTERNAL_COLUMNS
 from ..names import did_you_mean
 from ..types import POLARS_TYPES, cast_to
 from ..yamlio import YList, load_yaml_document, locate
-from .compiler import compile_expression
+from ..expr.compiler import compile_expression
 from .decisions import CompiledRulebook
 from .engine import TRACE, PolarsEngine
-from .rulebook import schema_error
+from .schema_errors import schema_error
 
 DEFAULT_AS_OF = dt.date(2026, 1, 1)
 
@@ -107,7 +107,8 @@ def load_cases(project: Path, rulebook: CompiledRulebook) -> list[tuple[CaseSpec
             try:
                 case = CaseSpec.model_validate(raw)
             except ValidationError as exc:
-                errors.extend(schema_error(data, {**err, "loc": (index, *err["loc"])}) for err in exc.errors())
+                errors.extend(schema_error(data, {**err, "loc": (index, *err["loc"])}, CaseSpec)
+                              for err in exc.errors())
                 continue
             errors.extend(_check_names(case, rulebook, data, index))
             cases.append((case, name, line))
@@ -140,7 +141,8 @@ def _check_names(case: CaseSpec, rulebook: CompiledRulebook, data: YList, index:
 
 
 def run_rule_tests(project: Path, rulebook: CompiledRulebook) -> RuleTestReport:
-    results = [run_case(case, file, line, rulebook) for case, file, line in load_cases(project, rulebook)]
+    engines: dict[dt.date, PolarsEngine] = {}  # one per as_of: its compiled rules serve every case
+    results = [run_case(case, file, line, rulebook, engines) for case, file, line in load_cases(project, rulebook)]
     return RuleTestReport(results, coverage_ids(rulebook))
 
 
@@ -181,9 +183,14 @@ def _resolver(as_of: dt.date):
     return lambda name: pl.lit(as_of) if name == "as_of" else pl.col(name)
 
 
-def run_case(case: CaseSpec, file: str, line: Optional[int], rulebook: CompiledRulebook) -> CaseResult:
+def run_case(case: CaseSpec, file: str, line: Optional[int], rulebook: CompiledRulebook,
+             engines: Optional[dict[dt.date, PolarsEngine]] = None) -> CaseResult:
     frame = given_frame(case, rulebook)
-    row = PolarsEngine(rulebook, case.as_of).evaluate(frame).frame.row(0, named=True)
+    engines = {} if engines is None else engines
+    if case.as_of not in engines:
+        engines[case.as_of] = PolarsEngine(rulebook, case.as_of)
+    engine = engines[case.as_of]
+    row = engine.evaluate(frame).frame.row(0, named=True)
     trace = {d.id: row.get(TRACE + d.id) for d in rulebook.decisions}
     mismatches = [Mismatch(name, expected, row.get(name)) for name, expected in case.expect.items()
                   if not values_equal(expected, row.get(name), case.tolerance)]

@@ -1,4 +1,4 @@
-"""Parse rule-language text into :mod:`kamrules.rules.ast` nodes.
+"""Parse rule-language text into :mod:`kamrules.expr.ast` nodes.
 
 The syntax is a whitelisted subset of Python expressions, read with Python's own ``ast``
 module and then rebuilt node by node: anything not listed here (attributes, subscripts,

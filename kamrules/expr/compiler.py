@@ -1,6 +1,6 @@
 """Compile rule-language nodes to vectorised Polars expressions.
 
-Null semantics (DESIGN.md): arithmetic with null is null, a comparison with null is null
+Null semantics (docs/*/rules.md): arithmetic with null is null, a comparison with null is null
 (and a null condition is "no match"), ``and``/``or`` follow three-valued logic, division by
 zero is null, ``x == null`` means ``is_null(x)``. ``min``/``max`` are null when any argument
 is; ``coalesce`` and ``is_null`` handle missing values explicitly.

@@ -95,3 +95,26 @@ def _split_top_level(text: str) -> list[str]:
             start = i + 1
     parts.append(text[start:].strip())
     return [p for p in parts if p]
+
+
+def bind_input(node: k.Node, value: k.Node) -> k.Node:
+    """Replace every ``?`` in ``node`` by ``value``."""
+    if isinstance(node, k.Input):
+        return value
+    if isinstance(node, k.Unary):
+        return k.Unary(node.op, bind_input(node.operand, value), node.position)
+    if isinstance(node, k.Binary):
+        return k.Binary(node.op, bind_input(node.left, value), bind_input(node.right, value), node.position)
+    if isinstance(node, k.BoolOp):
+        return k.BoolOp(node.op, tuple(bind_input(v, value) for v in node.values), node.position)
+    if isinstance(node, k.Compare):
+        return k.Compare(bind_input(node.left, value), node.ops,
+                         tuple(bind_input(c, value) for c in node.comparators), node.position)
+    if isinstance(node, k.IfElse):
+        return k.IfElse(bind_input(node.condition, value), bind_input(node.then, value),
+                        bind_input(node.otherwise, value), node.position)
+    if isinstance(node, k.Call):
+        return k.Call(node.function, tuple(bind_input(a, value) for a in node.args), node.position)
+    if isinstance(node, k.ListOf):
+        return k.ListOf(tuple(bind_input(i, value) for i in node.items), node.position)
+    return node

@@ -1,0 +1,77 @@
+"""Which documents a run makes: the customers each document is for, its template and file names."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ..errors import RenderError
+from ..expr.compiler import compile_expression
+from ..expr.parser import parse
+from ..i18n import msg
+from ..rules.decisions import CompiledRulebook
+from .batch import Job
+from .context import customer_context, monthly_revenue
+from .docx import DocxRenderer, safe_filename
+
+
+def select_customers(frame: pl.DataFrame, condition: str, as_of: dt.date,
+                     field_types: dict[str, str]) -> pl.DataFrame:
+    """The customers (rows of the decided frame) for whom ``condition`` holds; null counts as false."""
+    def resolve(name: str) -> pl.Expr:
+        return pl.lit(as_of) if name == "as_of" else pl.col(name)
+
+    expr = compile_expression(parse(condition), resolve, source=condition, field_types=field_types)
+    return frame.filter(expr.fill_null(False))
+
+
+def template_for(project: Path, document, locale: str) -> str:
+    """``proposal.en.docx`` instead of ``proposal.docx`` when the locale is English and it exists."""
+    name = document.template
+    language = locale.split("_")[0].lower()
+    if language != "zh":
+        stem, dot, suffix = name.rpartition(".")
+        variant = f"{stem}.{language}.{suffix}"
+        if (project / "templates" / variant).exists():
+            return variant
+    return name
+
+
+def document_jobs(project: Path, staging: Path, rulebook: CompiledRulebook, frame: pl.DataFrame,
+                  document, as_of: dt.date, orders: pl.DataFrame | None) -> tuple[tuple, list[Job]]:
+    """The template (path, locale, display name) and one job per chosen customer."""
+    name = template_for(project, document, rulebook.spec.locale)
+    template = (project / "templates" / name, rulebook.spec.locale, f"templates/{name}")
+    DocxRenderer(*template)  # fail before any work when the template is unusable
+    chosen = select_customers(frame, document.for_, as_of, rulebook.field_types)
+    folder = staging / document.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    monthly = monthly_revenue(orders, chosen.get_column("customer_id").to_list(), as_of)
+    used: set[str] = set()
+    jobs = []
+    for row in chosen.iter_rows(named=True):
+        context = customer_context(row, rulebook, as_of, document, monthly.get(row["customer_id"]))
+        jobs.append(Job(document.id, context, folder / document_name(document, row, used),
+                        str(row.get("customer_id"))))
+    return template, jobs
+
+
+def document_name(document, row: dict[str, Any], used: set[str]) -> str:
+    """The file name the document's pattern gives for ``row``, sanitised and unique in its folder."""
+    values = {k: ("" if v is None else v) for k, v in row.items()}
+    try:
+        name = safe_filename(document.filename.format_map(values))
+    except (KeyError, ValueError, IndexError) as exc:
+        raise RenderError(msg("run.filename", pattern=document.filename, reason=str(exc)),
+                          template=msg("run.filename.where", document=document.id),
+                          suggestion=msg("run.filename.hint", example="{customer_id}_{name}.docx")) from None
+    stem, dot, suffix = name.rpartition(".")
+    candidate, n = name, 1
+    while candidate.lower() in used:
+        n += 1
+        candidate = f"{stem}-{n}.{suffix}" if dot else f"{name}-{n}"
+    used.add(candidate.lower())
+    return candidate
