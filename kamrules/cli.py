@@ -25,7 +25,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from .version import __version__
 from .errors import KamrulesError
-from .i18n import Words, choose, localize, msg
+from .expr.unparse import literal_text
+from .i18n import Text, Words, choose, localize, msg
+from .names import all_of
 from .rules.rulebook import project_locale
 
 HELP_LANG = choose(os.environ.get("KAMRULES_LANG") or None)
@@ -52,6 +54,11 @@ def language(lang: Optional[str], project: Optional[Path] = None) -> str:
     if lang not in (None, "zh", "en"):
         raise typer.BadParameter(msg("cli.unknown_lang", lang=lang).localize(choose(None)), param_hint="--lang")
     return choose(lang, project_locale(project) if project is not None else None)
+
+
+def plural(n: int) -> str:
+    """The English plural ending for ``n`` of something (Chinese has none)."""
+    return "" if n == 1 else "s"
 
 
 def say(lang: str, key: str, **values) -> None:
@@ -255,8 +262,15 @@ def _print_summary(result, lang: str) -> None:
         if counts:
             say(lang, "cli.run.skipped" if severity == "skipped" else "cli.run.warning",
                 codes=", ".join(f"{code} ×{n}" for code, n in sorted(counts.items())))
-    if result.result.issues:
-        say(lang, "cli.run.conflicts", count=len(result.result.issues), sheet=Words(lang)("sheet.issues"))
+    conflicts = result.result.issues
+    if conflicts:
+        say(lang, "cli.run.conflicts", count=len(conflicts), s=plural(len(conflicts)),
+            sheet=Words(lang)("sheet.conflicts"))
+        for conflict in conflicts[:5]:
+            say(lang, "cli.run.conflict", customer=conflict.customer_id, decision=conflict.decision,
+                message=localize(conflict.message, lang), hint=localize(conflict.suggestion, lang))
+        if len(conflicts) > 5:
+            say(lang, "cli.run.more_conflicts", count=len(conflicts) - 5)
     for issue in result.issues:
         if issue.code == "model_not_fitted":
             out.print(msg("located", where=issue.file, message=localize(issue.message, lang)).localize(lang)
@@ -294,8 +308,12 @@ def check(project: Path = ProjectOption, lang: Optional[str] = LangOption, as_js
         for finding in findings:
             out.print("  " + finding.render(words).replace("\n", "\n  "), markup=False)
         raise typer.Exit(1)
-    say(words, "cli.check.ok", decisions=len(rulebook.decisions), rules=sum(len(d.rules) for d in rulebook.decisions),
-        constraints=len(rulebook.constraints), datasets=len(rulebook.spec.datasets))
+    decisions, rules = len(rulebook.decisions), sum(len(d.rules) for d in rulebook.decisions)
+    constraints, datasets = len(rulebook.constraints), len(rulebook.spec.datasets)
+    say(words, "cli.check.ok", decisions=msg("cli.count.decisions", n=decisions, s=plural(decisions)),
+        rules=msg("cli.count.rules", n=rules, s=plural(rules)),
+        constraints=msg("cli.count.constraints", n=constraints, s=plural(constraints)),
+        datasets=msg("cli.count.datasets", n=datasets, s=plural(datasets)))
 
 
 @app.command("test", help=h("help.cmd.test"))
@@ -311,7 +329,8 @@ def test_rules(project: Path = ProjectOption, lang: Optional[str] = LangOption, 
     if as_json:
         cases = [{"name": r.name, "file": r.file, "line": r.line, "passed": r.passed,
                   "mismatches": [{"field": m.field, "expected": m.expected, "actual": m.actual} for m in r.mismatches],
-                  "trace": r.trace} for r in report.results]
+                  "trace": r.trace, "conflicts": {d: list(ids) for d, ids in r.conflicts.items()}}
+                 for r in report.results]
         out.print(json.dumps({"ok": not report.failed, "passed": len(report.results) - len(report.failed),
                               "failed": len(report.failed), "cases": cases, "unexercised": report.unexercised},
                              ensure_ascii=False, default=str), markup=False)
@@ -327,10 +346,12 @@ def test_rules(project: Path = ProjectOption, lang: Optional[str] = LangOption, 
             continue
         say(words, "cli.test.fail", name=result.name, file=result.file, line=result.line)
         for mismatch in result.mismatches:
-            say(words, "cli.test.mismatch", field=mismatch.field, expected=_show(mismatch.expected),
-                actual=_show(mismatch.actual))
+            say(words, "cli.test.mismatch", field=mismatch.field, expected=_show(mismatch.expected, words),
+                actual=_show(mismatch.actual, words))
         trace = ", ".join(f"{decision}={rules}" for decision, rules in result.trace.items() if rules)
         say(words, "cli.test.trace", trace=trace)
+        for decision, rules in result.conflicts.items():
+            say(words, "cli.test.conflict", decision=decision, rules=all_of(list(rules)))
     failed = len(report.failed)
     say(words, "cli.test.summary", passed=len(report.results) - failed, failed=failed)
     if report.unexercised:
@@ -339,10 +360,13 @@ def test_rules(project: Path = ProjectOption, lang: Optional[str] = LangOption, 
         raise typer.Exit(1)
 
 
-def _show(value) -> str:
+def _show(value, lang: str) -> str:
+    """A value as the rule language writes it (``true``, ``null``, ``'A'``)."""
+    if isinstance(value, Text):
+        return value.localize(lang)
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
-    return repr(value)
+    return literal_text(value)
 
 
 @app.command(help=h("help.cmd.explain"))

@@ -46,7 +46,9 @@ WORKBOOK: dict[str, dict[str, str]] = {
         "issues.column": "列", "issues.value": "值", "issues.problem": "问题", "issues.suggestion": "建议",
         "issues.code": "规则", "issues.dataset": "数据集",
         "level.error": "错误（未使用）", "level.skipped": "跳过", "level.warning": "警告",
-        "conflict.level": "错误", "conflict.dataset": "决策",
+        "sheet.conflicts": "决策冲突", "conflicts.customer_id": "客户编号", "conflicts.name": "客户名称",
+        "conflicts.decision": "决策", "conflicts.rules": "冲突的规则", "conflicts.problem": "问题",
+        "conflicts.suggestion": "建议",
     },
     "en": {
         "sheet.summary": "Summary", "sheet.customers": "Customers", "sheet.visits": "Visit plan",
@@ -75,7 +77,9 @@ WORKBOOK: dict[str, dict[str, str]] = {
         "issues.column": "Column", "issues.value": "Value", "issues.problem": "Problem",
         "issues.suggestion": "Suggestion", "issues.code": "Rule", "issues.dataset": "Dataset",
         "level.error": "Error (not used)", "level.skipped": "Skipped", "level.warning": "Warning",
-        "conflict.level": "Error", "conflict.dataset": "Decision",
+        "sheet.conflicts": "Decision conflicts", "conflicts.customer_id": "Customer id", "conflicts.name": "Customer",
+        "conflicts.decision": "Decision", "conflicts.rules": "Rules in conflict", "conflicts.problem": "Problem",
+        "conflicts.suggestion": "Suggestion",
     },
 }
 LANGUAGES = tuple(WORKBOOK)

@@ -365,6 +365,8 @@ def _write_manifest(path: Path, run: RunResult, rulebook: CompiledRulebook, run_
                  "failed": run.options.pdf_failed} if run.options and run.options.pdf else None),
         "decisions_sha256": decisions_digest(result.frame, rulebook),
         "predictive_models": result.models or None,
+        "conflicts": [{"customer_id": c.customer_id, "decision": c.decision, "rules": list(c.rule_ids),
+                       "message": c.message, "suggestion": c.suggestion} for c in result.issues[:1000]],
         "issues": {
             "errors": severities.get("error", 0),
             "skipped": severities.get("skipped", 0),

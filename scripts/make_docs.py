@@ -35,14 +35,18 @@ TARGET = ROOT / "docs" / "reference.md"
 HIT_POLICIES = {
     "unique": ("至多一条规则命中；两条同时命中是冲突（报告，输出留空）", "at most one rule may match; two matching is a conflict (reported, output left empty)"),
     "first": ("按书写顺序第一条命中的规则生效", "the first matching rule in written order decides"),
-    "priority": ("命中规则中 priority 最大的生效（并列是冲突）", "the matching rule with the highest priority decides (a tie is a conflict)"),
+    "priority": ("命中规则中优先级最高的生效：priority: 数字，或 values: 中靠前的输出值（并列且输出不同是冲突）",
+                 "the matching rule of the highest priority decides: priority: numbers, or the output's place in values: "
+                 "(a tie with different outputs is a conflict)"),
     "any": ("可以多条命中，但输出必须相同，否则是冲突", "several may match but must agree, otherwise a conflict"),
     "collect": ("所有命中规则的输出组成列表", "the outputs of every matching rule, as a list"),
     "rule_order": ("同 collect，按规则顺序", "like collect, in rule order"),
+    "output_order": ("所有命中规则的输出组成列表，按输出优先级排序（values: 中靠前的在前）",
+                     "the outputs of every matching rule, as a list, highest output priority first (order of values:)"),
     "collect_sum": ("命中规则的输出相加（如折扣叠加）", "the sum of the matching rules' outputs (e.g. stacked discounts)"),
     "collect_min": ("命中规则输出中的最小值", "the smallest of the matching rules' outputs"),
     "collect_max": ("命中规则输出中的最大值", "the largest of the matching rules' outputs"),
-    "collect_count": ("命中规则的条数", "how many rules matched"),
+    "collect_count": ("命中规则的条数（没有命中时为 0）", "how many rules matched (0 when none does)"),
 }
 
 CONTEXT = {

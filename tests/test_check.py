@@ -33,7 +33,7 @@ def project_with_policy(tmp_path: Path, policy: str) -> Path:
 def test_bundled_project_is_clean():
     result = check(REPO)
     assert result.exit_code == 0
-    assert result.output == "rulebook OK: 14 decisions, 52 rules, 1 constraints, 5 datasets\n"
+    assert result.output == "rulebook OK: 14 decisions, 52 rules, 1 constraint, 5 datasets\n"
 
 
 def test_overlapping_unique_rows(tmp_path):
@@ -77,7 +77,7 @@ def test_overlap_needs_every_column_to_meet(tmp_path):
     assert result.output.splitlines()[:2] == [
         "check found 1 problem:",
         "  rules/policy.yaml:12:11 [level#4]: rows level#3 and level#4 can both match "
-        "(e.g. abc_class = B, margin_pct_12m = 1.5); hit policy unique allows only one"]
+        "(e.g. abc_class = 'B', margin_pct_12m = 1.5); hit policy unique allows only one"]
 
 
 def test_unreachable_first_rows(tmp_path):

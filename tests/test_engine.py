@@ -87,7 +87,8 @@ def test_unique_conflict_names_both_rules_and_the_run_goes_on(tmp_path):
             rules: [{id: O1, when: "true", then: {y: 1}}]
         """)
     assert column(result, "level") == [None, "高", "低", None]
-    assert result.issues == [DecisionIssue("C1", "level", "", "hit policy unique: rules U1 and U2 all match")]
+    assert result.issues == [DecisionIssue("C1", "level", ("U1", "U2"), "hit policy unique: rules U1 and U2 all match",
+                                           "make these rules' conditions exclusive; to take the first in order, use hit: first")]
     assert column(result, "y") == [1.0, 1.0, 1.0, 1.0]
     assert result.unmatched == {"level": 1}  # C4; C1 is a conflict, not "no match"
 
@@ -105,7 +106,9 @@ def test_priority_picks_the_highest_and_reports_ties(tmp_path):
         """)
     assert column(result, "level") == ["中", None, None, "低"]
     assert column(result, "_rule.level") == ["P2", None, None, "P1"]
-    assert result.issues == [DecisionIssue("C2", "level", "", "hit policy priority: rules P2 and P3 match with the same priority")]
+    assert result.issues == [DecisionIssue(
+        "C2", "level", ("P2", "P3"), "hit policy priority: rules P2 and P3 match with the same priority but give "
+        "different outputs", "give these rules different priorities (priority:, or different output values in values:)")]
 
 
 def test_any_requires_agreement(tmp_path):
@@ -121,7 +124,9 @@ def test_any_requires_agreement(tmp_path):
         """)
     assert column(result, "flag") == [True, None, True, None]
     assert column(result, "_rule.flag") == ["A1, A2", None, "A2", None]
-    assert result.issues == [DecisionIssue("C2", "flag", "", "hit policy any: rules A1 and A3 match but give different outputs")]
+    assert result.issues == [DecisionIssue(
+        "C2", "flag", ("A1", "A3"), "hit policy any: rules A1 and A3 match but give different outputs",
+        "make these rules agree or their conditions exclusive; to take the first, use hit: first")]
 
 
 def test_collect_policies(tmp_path):
@@ -236,8 +241,9 @@ def test_constraint_error_reports_each_customer(tmp_path):
         constraints:
           - {id: positive, title: 必须为正, check: "v > 0", error: true}
         """)
-    assert result.issues == [DecisionIssue("C4", "constraint:positive", "positive",
-                                           "constraint positive failed: 必须为正")]
+    assert result.issues == [DecisionIssue("C4", "constraint:positive", ("positive",),
+                                           "constraint positive failed: 必须为正",
+                                           "the constraint is an error (error: true): fix the rules or data that break it")]
 
 
 def test_type_errors_are_reported_at_the_rule(tmp_path):

@@ -45,16 +45,16 @@ def test_labels_other_order_notes_and_cell_values(tmp_path):
         file=DISPLAY, sheet="折扣", header_row=1,
         inputs=["tier", "累计消费"], input_cells=["A1", "B1"],
         rows=[
-            ["A", ">= 150万", 0.08, "战略", "A级客户 基础折扣8%"],
-            ["B, C", "[100万..150万)", 0.05, "重点"],
-            [None, 5, 2, "新客", "3"],
-            ["-", dt.date(2026, 1, 1), 0, True],
+            (["A", ">= 150万", 0.08, "战略"], "A级客户 基础折扣8%"),
+            (["B, C", "[100万..150万)", 0.05, "重点"], None),
+            ([None, 5, 2, "新客"], "3"),
+            (["-", dt.date(2026, 1, 1), 0, True], None),
         ],
         row_numbers=[2, 3, 5, 6],
         columns=["A", "B", "D", "C", "E"],
     )
     table = read(path)
-    assert type(table.rows[2][2]) is int
+    assert type(table.rows[2][0][2]) is int
     assert [table.cell(0, 2), table.cell(1, 3), table.cell(2, 4), table.cell(3, 1)] == \
         ["D2", "C3", "E5", "B6"]
 
@@ -69,7 +69,7 @@ def test_header_below_empty_rows_without_note_column(tmp_path):
     ], "折扣": [["unused"]]})
     assert read(path, sheet=None) == ExcelTable(
         file=DISPLAY, sheet="First", header_row=3, inputs=["tier"], input_cells=["A3"],
-        rows=[["A", 0.08, "战略"], ["-", 0, "普通"]], row_numbers=[5, 6],
+        rows=[(["A", 0.08, "战略"], None), (["-", 0, "普通"], None)], row_numbers=[5, 6],
         columns=["A", "B", "C"],
     )
 
@@ -81,7 +81,7 @@ def test_table_may_start_right_of_column_a(tmp_path):
     ]})
     table = read(path)
     assert (table.inputs, table.input_cells, table.rows, table.columns) == \
-        (["tier"], ["B1"], [["A", 0.08, "战略", "x"]], ["B", "C", "D", "F"])
+        (["tier"], ["B1"], [(["A", 0.08, "战略"], "x")], ["B", "C", "D", "F"])
 
 
 def test_stale_dimension_in_the_file_does_not_clip_cells(tmp_path):
@@ -95,7 +95,7 @@ def test_stale_dimension_in_the_file_does_not_clip_cells(tmp_path):
             if item.filename.startswith("xl/worksheets/"):
                 data = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:B2"', data)
             dst.writestr(item, data)
-    assert read(stale).rows == [["A", 0.08, "战略"], ["-", 0, "普通"]]
+    assert read(stale).rows == [(["A", 0.08, "战略"], None), (["-", 0, "普通"], None)]
 
 
 def test_missing_file(tmp_path):

@@ -40,11 +40,11 @@ def test_an_unknown_name_and_did_you_mean(tmp_path):
     assert both("check", "-p", str(tmp_path)) == (
         1,
         "错误：规则有 1 处错误：\n"
-        f"  rules/policy.yaml:184:9 [R-high]：未知的名称 'revenue_totl'（在 {expression} 中）\n"
+        f"  rules/policy.yaml:187:9 [R-high]：未知的名称 'revenue_totl'（在 {expression} 中）\n"
         "    建议：您是否指 'revenue_total'？\n",
         1,
         "error: rulebook has 1 error:\n"
-        f"  rules/policy.yaml:184:9 [R-high]: unknown name 'revenue_totl' (in {expression})\n"
+        f"  rules/policy.yaml:187:9 [R-high]: unknown name 'revenue_totl' (in {expression})\n"
         "    hint: did you mean 'revenue_total'?\n")
 
 

@@ -164,7 +164,8 @@ def test_table_rows_must_have_the_right_width(tmp_path):
         """})
     assert errors_of(project) == [
         ("rules/policy.yaml", 9, "tier#2",
-         "row has 1 cells; expected 2 (1 inputs + 1 outputs) or 3 with a note", None)]
+         "row has 1 cells; this table has 1 input(s) (revenue_total) and 1 output(s) (tier), so a row has 2",
+         'add or remove cells: inputs first, then outputs; an empty input is "-"')]
 
 
 def test_outputs_cannot_shadow_fields_or_each_other(tmp_path):

@@ -25,6 +25,7 @@ from ..metrics.rfm import segment_title
 from ..rules.decisions import CompiledRulebook
 from ..rules.engine import FIX, TRACE
 from ..rules.explain import WORDS
+from ..rules.model import LIST_POLICIES
 from ..rules.documents_config import DocumentSpec
 
 
@@ -110,7 +111,7 @@ def customer_context(row: dict[str, Any], rulebook: CompiledRulebook, as_of: dt.
                      document: DocumentSpec | None = None, monthly: list[dict] | None = None) -> dict[str, Any]:
     context = {key: value for key, value in row.items() if not key.startswith("_")}
     for decision in rulebook.decisions:  # a collect decision with no match is an empty list, not null
-        if decision.hit in ("collect", "rule_order"):
+        if decision.hit in LIST_POLICIES:
             context.update({name: context.get(name) or [] for name in decision.outputs})
     locale = rulebook.spec.locale
     context["monthly"] = [{**month, "label": month_label(month["month"], locale)} for month in monthly or []]

@@ -32,6 +32,7 @@ from ..metrics.catalog import CATALOG, MetricInfo
 from ..rules.decisions import CompiledRulebook
 from ..rules.engine import DecisionIssue, TRACE
 from ..rules.explain import WORDS, phrase_expr, phrase_map
+from ..rules.model import LIST_POLICIES
 from .sheetdata import BulkRows, insert_rows
 
 FORMATS = {"money": "#,##0.00", "percent": "0.0%", "date": "yyyy-mm-dd", "integer": "0",
@@ -192,7 +193,9 @@ class PortfolioWriter:
         self._reminders(wb, reminders or [], w)
         for title, rows in alerts.items():
             self._table(wb, title[:31], columns, rows)
-        self._issues(wb, issues, conflicts)
+        self._issues(wb, issues)
+        if conflicts:
+            self._conflicts(wb, conflicts, frame)
         pareto = self._pareto(wb, frame)
         self._summary(summary, frame, issues, conflicts, alerts, stats, pareto)
         wb.save(str(target))
@@ -347,7 +350,7 @@ class PortfolioWriter:
     def _breakdown(self, sheet: SheetWriter, frame: pl.DataFrame, decision, revenue) -> tuple[int, int] | None:
         """Customers and revenue per value of the decision's first text output; (header row, last row)."""
         text_outputs = [o for o, t in decision.outputs.items() if t == "text" and o in frame.columns]
-        if not text_outputs or "revenue_12m" not in frame.columns or decision.hit in ("collect", "rule_order"):
+        if not text_outputs or "revenue_12m" not in frame.columns or decision.hit in LIST_POLICIES:
             return None
         output = text_outputs[0]
         order = {value: i for i, value in enumerate(decision.literal_values(output))}
@@ -384,7 +387,7 @@ class PortfolioWriter:
                                 [None, None, "money"])
         return first, last
 
-    def _issues(self, wb: Workbook, issues: list[Issue], conflicts: list[DecisionIssue]) -> None:
+    def _issues(self, wb: Workbook, issues: list[Issue]) -> None:
         w = self.words
         sheet = SheetWriter(wb, w("sheet.issues"))
         sheet.widths([8, 24, 14, 8, 14, 20, 50, 40, 18, 12])
@@ -392,12 +395,32 @@ class PortfolioWriter:
         sheet.append(issue_headers(w), header=True)
         for issue in issues:
             sheet.append(issue_row(issue, w))
-        for conflict in conflicts:
-            sheet.append([w("conflict.level"), "", "", None, conflict.decision, conflict.customer_id,
-                          localize(conflict.message, w.lang), None, "decision_conflict", w("conflict.dataset")])
         sheet.ws.auto_filter.ref = f"A1:{get_column_letter(len(ISSUE_HEADERS))}{sheet.rows}"
 
+    def _conflicts(self, wb: Workbook, conflicts: list[DecisionIssue], frame: pl.DataFrame) -> None:
+        """One row per customer and decision that could not be decided: the rules involved and the remedy."""
+        w = self.words
+        sheet = SheetWriter(wb, w("sheet.conflicts"))
+        sheet.widths([12, 28, 18, 22, 60, 60])
+        sheet.ws.freeze_panes = "A2"
+        sheet.append([w(f"conflicts.{key}") for key in CONFLICT_KEYS], header=True)
+        names = dict(frame.select("customer_id", "name").iter_rows()) if "name" in frame.columns else {}
+        for conflict in conflicts:
+            sheet.append([conflict.customer_id, names.get(conflict.customer_id), self._decision_title(conflict.decision),
+                          ", ".join(conflict.rule_ids), localize(conflict.message, w.lang),
+                          localize(conflict.suggestion, w.lang)])
+        sheet.ws.auto_filter.ref = f"A1:{get_column_letter(len(CONFLICT_KEYS))}{sheet.rows}"
 
+    def _decision_title(self, decision: str) -> str:
+        """A decision's title, or a failed constraint's."""
+        if decision.startswith("constraint:"):
+            found = next((c for c in self.rulebook.constraints if c.id == decision.removeprefix("constraint:")), None)
+            return found.title if found else decision
+        found = next((d for d in self.rulebook.decisions if d.id == decision), None)
+        return found.title if found else decision
+
+
+CONFLICT_KEYS = ("customer_id", "name", "decision", "rules", "problem", "suggestion")
 ISSUE_KEYS = ("level", "file", "sheet", "row", "column", "value", "problem", "suggestion", "code", "dataset")
 
 

@@ -6,8 +6,11 @@ Cells using ``?``-expressions or other functions are *unknown*; pairs involving 
 never reported, so every finding is certain:
 
 - ``unique``: two rows that can both match (every column's sets intersect), with an example;
+- ``any``: two rows that can both match and give different outputs;
+- ``priority``: two rows of the same priority that can both match and give different outputs;
 - ``first``: a row that can never match because one earlier row accepts everything it does;
-- single-input tables without a default: numeric values no row accepts (gaps).
+- single-input tables without a default: numeric values no row accepts (gaps) — except where
+  an empty result is an answer (``collect*``, ``rule_order``, ``output_order``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from ..errors import RulebookError
 from ..i18n import Text, msg
 from ..expr import ast as k
 from ..expr.unparse import value_text
+from .model import EMPTY_IS_AN_ANSWER
 
 
 @dataclass(frozen=True)
@@ -185,10 +189,10 @@ class CellSet:
         if source.kind == "intervals" and source.intervals:
             return f"{name} = {value_text(source.intervals[0].example())}"
         if source.kind == "values" and not source.negated:
-            common = sorted(map(str, (source.values & other.values) if both is None and not other.negated
-                                else source.values))
+            common = sorted((source.values & other.values) if both is None and not other.negated
+                            else source.values, key=str)
             if common:
-                return f"{name} = {common[0]}"
+                return f"{name} = {value_text(common[0])}"
         if source.kind == "null":
             return msg("analysis.empty", name=name)
         return msg("analysis.any", name=name)
@@ -267,12 +271,36 @@ def analyse_table(decision) -> list[RulebookError]:
     rows = [(rule, [cell_set(c) for c in rule.cells]) for rule in decision.rules]
     findings = []
     if decision.hit == "unique":
-        findings += _overlaps(decision, rows, names)
+        findings += _overlaps(rows, names, _always, _UNIQUE)
+    if decision.hit == "any":
+        findings += _overlaps(rows, names, _differ, _ANY)
+    if decision.hit == "priority":
+        findings += _overlaps(rows, names, _tied, _PRIORITY)
     if decision.hit == "first":
         findings += _shadowed(decision, rows)
-    if len(names) == 1 and decision.default is None:
+    if len(names) == 1 and decision.default is None and decision.hit not in EMPTY_IS_AN_ANSWER:
         findings += _gaps(decision, rows, names[0])
     return findings
+
+
+def _literal_outputs(rule) -> Optional[dict]:
+    """The rule's outputs when every one is a fixed value (otherwise they cannot be compared)."""
+    if not all(isinstance(e.node, k.Literal) for e in rule.outputs.values()):
+        return None
+    return {name: e.node.value for name, e in rule.outputs.items()}
+
+
+def _always(first, second) -> bool:
+    return True
+
+
+def _differ(first, second) -> bool:
+    a, b = _literal_outputs(first), _literal_outputs(second)
+    return a is not None and b is not None and a != b
+
+
+def _tied(first, second) -> bool:
+    return first.priority == second.priority and _differ(first, second)
 
 
 def _finding(rule, message: Text, suggestion: Text) -> RulebookError:
@@ -281,16 +309,27 @@ def _finding(rule, message: Text, suggestion: Text) -> RulebookError:
                          suggestion=suggestion, sheet=where.sheet, cell=where.cell, column=where.column)
 
 
-def _overlaps(decision, rows, names) -> list[RulebookError]:
+# what two rows that can both match mean under each policy: (message, hint)
+_UNIQUE = (lambda first, second, example: msg("analysis.overlap", first=first, second=second, example=example),
+           lambda: msg("analysis.overlap.hint"))
+_ANY = (lambda first, second, example: msg("analysis.any_conflict", first=first, second=second, example=example),
+        lambda: msg("analysis.any_conflict.hint"))
+_PRIORITY = (lambda first, second, example: msg("analysis.priority_tie", first=first, second=second,
+                                                example=example),
+             lambda: msg("analysis.priority_tie.hint"))
+
+
+def _overlaps(rows, names, matters, words) -> list[RulebookError]:
+    """Pairs of rows that can both match (and for which ``matters``), each with an example input."""
+    message, hint = words
     findings = []
     for j, (rule_j, sets_j) in enumerate(rows):
         for rule_i, sets_i in rows[:j]:
             meets = [a.intersects(b) for a, b in zip(sets_i, sets_j)]
-            if all(m is True for m in meets):
+            if all(m is True for m in meets) and matters(rule_i, rule_j):
                 example = reduce(lambda first, second: msg("analysis.comma", first=first, second=second),
                                  [a.example(b, n) for a, b, n in zip(sets_i, sets_j, names)])
-                findings.append(_finding(rule_j, msg("analysis.overlap", first=rule_i.id, second=rule_j.id,
-                                                     example=example), msg("analysis.overlap.hint")))
+                findings.append(_finding(rule_j, message(rule_i.id, rule_j.id, example), hint()))
     return findings
 
 

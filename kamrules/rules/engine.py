@@ -34,12 +34,14 @@ _ID_SEP = "\x1f"  # between rule ids in a conflict column
 
 @dataclass(frozen=True)
 class DecisionIssue:
-    """A decision that could not be made for one customer (the run goes on)."""
+    """A decision that could not be made for one customer (the run goes on): the rules in
+    conflict (or the constraint that failed), what happened, and what the rule author can do."""
 
     customer_id: str
-    decision: str
-    rule_ids: str
+    decision: str  # a decision id, or ``constraint:<id>``
+    rule_ids: tuple[str, ...]
     message: str
+    suggestion: Optional[str] = None
 
 
 @dataclass
@@ -147,7 +149,7 @@ class PolarsEngine:
         columns = combine(decision, rules, matched, outputs, count)
         frame = frame.with_columns(columns)
         frame = frame.with_columns(self._defaults(decision, defaults, frame.schema)).drop(cond_cols)
-        if decision.default is None:
+        if decision.default is None and decision.hit != "collect_count":  # a count of 0 is its answer
             unmatched = frame.filter(pl.col(trace_column(decision.id)).is_null()
                                      & pl.col(CONFLICT + decision.id).is_null()).height
             if unmatched:
@@ -210,21 +212,24 @@ class PolarsEngine:
             rows = frame.filter(pl.col(column).is_not_null()).select(KEY, column)
             for customer_id, found in rows.iter_rows():
                 if decision.startswith("constraint:"):
-                    ids, message = found, msg("engine.constraint_failed", id=found, title=titles[found])
+                    issues.append(DecisionIssue(str(customer_id), decision, (found,),
+                                                msg("engine.constraint_failed", id=found, title=titles[found]),
+                                                msg("engine.constraint_failed.hint")))
                 else:
-                    ids, message = "", _conflict(hits[decision], found)
-                issues.append(DecisionIssue(str(customer_id), decision, ids, message))
+                    ids = tuple(found.split(_ID_SEP))
+                    message, hint = _conflict(hits[decision], ids)
+                    issues.append(DecisionIssue(str(customer_id), decision, ids, message, hint))
         return issues
 
 
-def _conflict(hit: str, found: str) -> Text:
-    """What a conflict column's rule ids mean under the decision's hit policy."""
-    rules = all_of(found.split(_ID_SEP))
+def _conflict(hit: str, ids: tuple[str, ...]) -> tuple[Text, Text]:
+    """What a conflict means under the decision's hit policy, and what to change."""
+    rules = all_of(list(ids))
     if hit == "priority":
-        return msg("engine.priority_conflict", rules=rules)
+        return msg("engine.priority_conflict", rules=rules), msg("engine.priority_conflict.hint")
     if hit == "any":
-        return msg("engine.any_conflict", rules=rules)
-    return msg("engine.unique_conflict", rules=rules)
+        return msg("engine.any_conflict", rules=rules), msg("engine.any_conflict.hint")
+    return msg("engine.unique_conflict", rules=rules), msg("engine.unique_conflict.hint")
 
 
 def _as_type(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -278,40 +283,52 @@ def hit_unique(decision, rules, matched, outputs, count):
     return _single(decision, rules, matched, outputs, count, count == 1, conflict)
 
 
-def hit_priority(decision, rules, matched, outputs, count):
+def _by_priority(rules, matched, outputs):
+    """Rules, conditions and outputs, highest priority first (rule order among equals)."""
     order = sorted(range(len(rules)), key=lambda i: -(rules[i].priority or 0))
-    rules_sorted = [rules[i] for i in order]
-    matched_sorted = [matched[i] for i in order]
-    outputs_sorted = [outputs[i] for i in order]
-    levels = sorted({r.priority or 0 for r in rules}, reverse=True)
-    top_count, top_ids = None, None
-    for level in levels:
-        at = [(r, m) for r, m in zip(rules, matched) if (r.priority or 0) == level]
-        any_at = pl.any_horizontal([m for _, m in at])
-        n_at = pl.sum_horizontal([m.cast(pl.Int32) for _, m in at])
-        ids_at = _ids_where([r for r, _ in at], [m for _, m in at], _ID_SEP)
-        top_count = pl.when(any_at).then(n_at) if top_count is None else top_count.when(any_at).then(n_at)
-        top_ids = pl.when(any_at).then(ids_at) if top_ids is None else top_ids.when(any_at).then(ids_at)
-    if top_count is None:
+    return [rules[i] for i in order], [matched[i] for i in order], [outputs[i] for i in order]
+
+
+def _disagree(decision, matched, outputs) -> pl.Expr:
+    """Whether two of the matched rules give different outputs."""
+    parts = []
+    for name, type_name in decision.outputs.items():
+        values = [o.get(name, pl.lit(None, dtype=_dtype(type_name))) for o in outputs]
+        first = _first(matched, matched, values, _dtype(type_name))
+        parts += [m & v.ne_missing(first) for m, v in zip(matched, values)]
+    return pl.any_horizontal(parts) if parts else pl.lit(False)
+
+
+def hit_priority(decision, rules, matched, outputs, count):
+    """The match of the highest priority; matches tied at the top must agree (DMN: the same outputs)."""
+    rules_sorted, matched_sorted, outputs_sorted = _by_priority(rules, matched, outputs)
+    tie_ids, tied = None, None
+    for level in sorted({r.priority or 0 for r in rules}, reverse=True):
+        at = [i for i, r in enumerate(rules) if (r.priority or 0) == level]
+        any_at = pl.any_horizontal([matched[i] for i in at])
+        bad = _disagree(decision, [matched[i] for i in at], [outputs[i] for i in at])
+        ids = _ids_where([rules[i] for i in at], [matched[i] for i in at], _ID_SEP)
+        tied = pl.when(any_at).then(bad) if tied is None else tied.when(any_at).then(bad)
+        tie_ids = pl.when(any_at).then(ids) if tie_ids is None else tie_ids.when(any_at).then(ids)
+    if tied is None:
         return hit_first(decision, rules, matched, outputs, count)
-    top_count, top_ids = top_count.otherwise(0), top_ids.otherwise(None)
-    conflict = pl.when(top_count > 1).then(top_ids).otherwise(None)
-    return _single(decision, rules_sorted, matched_sorted, outputs_sorted, count, (count >= 1) & (top_count <= 1), conflict)
+    tied = tied.otherwise(False)
+    conflict = pl.when(tied).then(tie_ids.otherwise(None)).otherwise(None)
+    return _single(decision, rules_sorted, matched_sorted, outputs_sorted, count, (count >= 1) & ~tied, conflict)
 
 
 def hit_any(decision, rules, matched, outputs, count):
-    disagree = []
-    for name, type_name in decision.outputs.items():
-        first = _first(rules, matched, [o.get(name) for o in outputs], _dtype(type_name))
-        for m, o in zip(matched, outputs):
-            value = o.get(name, pl.lit(None, dtype=_dtype(type_name)))
-            disagree.append(m & value.ne_missing(first))
-    bad = pl.any_horizontal(disagree) if disagree else pl.lit(False)
+    bad = _disagree(decision, matched, outputs)
     conflict = pl.when(bad).then(_ids_where(rules, matched, _ID_SEP)).otherwise(None)
     columns = _single(decision, rules, matched, outputs, count, (count >= 1) & ~bad, conflict)
     columns[len(decision.outputs)] = pl.when((count >= 1) & ~bad).then(_ids_where(rules, matched)) \
         .otherwise(None).alias(trace_column(decision.id))
     return columns
+
+
+def hit_output_order(decision, rules, matched, outputs, count):
+    """Every match, highest output priority first (DMN "O")."""
+    return _collected(decision, *_by_priority(rules, matched, outputs), count, _aggregate("list"))
 
 
 def _collected(decision, rules, matched, outputs, count, aggregate):
@@ -339,7 +356,8 @@ def _aggregate(kind: str):
 
 
 def hit_collect_count(decision, rules, matched, outputs, count):
-    columns = [pl.when(count >= 1).then(count.cast(pl.Int64)).otherwise(None).alias(n) for n in decision.outputs]
+    """How many rules match: 0 when none does (DMN's C#), not empty."""
+    columns = [count.cast(pl.Int64).alias(n) for n in decision.outputs]
     columns.append(pl.when(count >= 1).then(_ids_where(rules, matched)).otherwise(None).alias(trace_column(decision.id)))
     columns.append(pl.lit(None, dtype=pl.String).alias(CONFLICT + decision.id))
     return columns
@@ -352,6 +370,7 @@ HIT_POLICIES = {
     "any": hit_any,
     "collect": lambda *a: _collected(*a, _aggregate("list")),
     "rule_order": lambda *a: _collected(*a, _aggregate("list")),
+    "output_order": hit_output_order,
     "collect_sum": lambda *a: _collected(*a, _aggregate("sum")),
     "collect_min": lambda *a: _collected(*a, _aggregate("min")),
     "collect_max": lambda *a: _collected(*a, _aggregate("max")),

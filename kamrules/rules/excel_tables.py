@@ -52,7 +52,7 @@ class ExcelTable:
     header_row: int
     inputs: list[str]
     input_cells: list[str]
-    rows: list[list]
+    rows: list[tuple[list, str | None]]  # (a cell per input and per output, the note)
     row_numbers: list[int]
     columns: list[str]
 
@@ -277,7 +277,7 @@ def _unexpected_header(text: str, outputs: dict[str, str], labels: dict[str, str
 
 
 def _rule_rows(grid: list[list], header_row: int, layout: _Layout,
-               where: _Where) -> tuple[list[list], list[int]]:
+               where: _Where) -> tuple[list[tuple[list, str | None]], list[int]]:
     rows, numbers = [], []
     used = layout.used()
     for number, values in enumerate(grid[header_row:], start=header_row + 1):
@@ -285,10 +285,9 @@ def _rule_rows(grid: list[list], header_row: int, layout: _Layout,
             continue
         _check_no_stray_values(values, used, where, number)
         values = values + [None] * (max(used) + 1 - len(values))  # rows end at their last cell
-        row = [values[col] for col in layout.inputs + layout.outputs]
-        if layout.note is not None and values[layout.note] is not None:
-            row.append(_text(values[layout.note]))
-        rows.append(row)
+        cells = [values[col] for col in layout.inputs + layout.outputs]
+        note = values[layout.note] if layout.note is not None else None
+        rows.append((cells, None if note is None else _text(note)))
         numbers.append(number)
     if not rows:
         raise where.error(msg("excel.no_rows"), msg("excel.no_rows.hint", row=header_row),

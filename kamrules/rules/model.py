@@ -9,8 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ..i18n import msg
 
 OutputType = Literal["text", "integer", "number", "money", "percent", "date", "bool"]
-HitPolicy = Literal["unique", "first", "priority", "any", "collect", "rule_order",
+HitPolicy = Literal["unique", "first", "priority", "any", "collect", "rule_order", "output_order",
                     "collect_sum", "collect_min", "collect_max", "collect_count"]
+LIST_POLICIES = ("collect", "rule_order", "output_order")  # every match, as a list
+EMPTY_IS_AN_ANSWER = LIST_POLICIES + ("collect_sum", "collect_min", "collect_max", "collect_count")
 
 
 class _Strict(BaseModel):
@@ -25,11 +27,22 @@ class RuleSpec(_Strict):
     priority: Optional[int] = None
 
 
+class TableRowSpec(_Strict):
+    """A row written as a mapping: ``{cells: [inputs…, outputs…], note: 依据}``."""
+
+    cells: list[Any]
+    note: Optional[str] = None
+
+
 class TableSpec(_Strict):
-    """Either ``inputs`` + ``rows`` in YAML, or ``file`` (+ ``sheet``): an .xlsx under rules/."""
+    """Either ``inputs`` + ``rows`` in YAML, or ``file`` (+ ``sheet``): an .xlsx under rules/.
+
+    A list row holds exactly one cell per input and per output; with ``notes: true`` it holds
+    one more, the note, as its last cell. A mapping row gives its note by name."""
 
     inputs: Optional[list[str]] = Field(None, min_length=1)
-    rows: Optional[list[list[Any]]] = Field(None, min_length=1)
+    rows: Optional[list[Union[list[Any], TableRowSpec]]] = Field(None, min_length=1)
+    notes: bool = False
     file: Optional[str] = None
     sheet: Optional[str] = None
 
@@ -54,6 +67,7 @@ class DecisionSpec(_Strict):
     hit: HitPolicy = "first"
     outputs: dict[str, OutputType] = Field(min_length=1)
     labels: dict[str, str] = Field(default_factory=dict)
+    values: dict[str, list[Any]] = Field(default_factory=dict)  # allowed output values, highest priority first
     rules: Optional[list[RuleSpec]] = None
     table: Optional[TableSpec] = None
     default: Optional[dict[str, Any]] = None

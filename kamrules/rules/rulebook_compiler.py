@@ -24,6 +24,7 @@ from ..expr import ast as k
 from ..expr.parser import parse
 from ..expr.typecheck import check_condition, check_value
 from ..expr.unary import parse_unary
+from ..expr.unparse import literal_text
 from ..i18n import Text, msg
 from ..metrics import aggregate_types
 from ..metrics.catalog import CATALOG
@@ -66,14 +67,16 @@ class RulebookCompiler:
                                     sheet=where.sheet, cell=where.cell, column=where.column, **extra))
 
     def parse(self, text: Any, where: Located, rule_id: str | None, *, cell: bool = False) -> Optional[Expr]:
-        if isinstance(text, bool) or (isinstance(text, (int, float)) and not cell):
-            return Expr(k.Literal(text), str(text))
+        """An expression; with ``cell``, a table cell's unary test against its input column,
+        whatever scalar YAML or Excel made of it (``true`` tests ``? == true``; it is not "any")."""
+        if not cell and (isinstance(text, bool) or isinstance(text, (int, float))):
+            return Expr(k.Literal(text), literal_text(text))
         try:
             node = parse_unary(text) if cell else parse(str(text))
         except ExpressionError as exc:
             self.sink.add(expression_error(exc, where, rule_id))
             return None
-        return Expr(node, str(text))
+        return Expr(node, literal_text(text) if isinstance(text, (bool, int, float)) else str(text))
 
     def output_value(self, value: Any, type_name: str, where: Located, rule_id: str) -> Optional[Expr]:
         if value is None or isinstance(value, bool) or (isinstance(value, (int, float))):
@@ -195,15 +198,65 @@ class RulebookCompiler:
                     default[name] = expr
         if spec.quota is not None:
             self.check_quota(decision_id, spec)
-        if spec.hit == "priority":
-            for rule in rules:
-                if rule.priority is None:
-                    self.error(msg("decisions.priority_missing"), rule.where, rule.id)
+        self.check_values(decision_id, spec, rules)
+        if spec.hit in ("priority", "output_order"):
+            self.assign_priorities(decision_id, spec, rules)
         for name in spec.labels:
             if name not in spec.outputs:
                 self.unknown_output(name, spec, self.at("decisions", decision_id, "labels", name), decision_id)
         return Decision(decision_id, spec.title or decision_id, spec.hit, dict(spec.outputs), rules,
                         default, spec.quota, where, dict(spec.labels), table_inputs)
+
+    def allowed_values(self, decision_id: str, spec: DecisionSpec) -> dict[str, list]:
+        """``values:`` of each output, typed like the output (``8%`` is 0.08)."""
+        allowed = {}
+        for name, values in spec.values.items():
+            here = self.at("decisions", decision_id, "values", name)
+            if name not in spec.outputs:
+                self.unknown_output(name, spec, here, decision_id)
+                continue
+            typed = [self.output_value(v, spec.outputs[name], here, decision_id) for v in values]
+            allowed[name] = [e.node.value for e in typed if e is not None and isinstance(e.node, k.Literal)]
+        return allowed
+
+    def check_values(self, decision_id: str, spec: DecisionSpec, rules: list[Rule]) -> None:
+        """Every literal output is one of its ``values:`` (DMN's output values), when they are given."""
+        allowed = self.allowed_values(decision_id, spec)
+        for rule in rules:
+            for name, expr in rule.outputs.items():
+                if name in allowed and isinstance(expr.node, k.Literal) and expr.node.value is not None \
+                        and expr.node.value not in allowed[name]:
+                    self.error(msg("decisions.not_allowed", value=literal_text(expr.node.value), output=name,
+                                   values=", ".join(literal_text(v) for v in allowed[name])),
+                               self.below(rule.where, "then", name), rule.id,
+                               suggestion=msg("decisions.not_allowed.hint", output=name))
+
+    def assign_priorities(self, decision_id: str, spec: DecisionSpec, rules: list[Rule]) -> None:
+        """A rule's priority is its ``priority:`` when every rule has one; otherwise (DMN) the rank of
+        its outputs in ``values:``, first output first: the earlier a value is listed, the higher."""
+        if all(rule.priority is not None for rule in rules):
+            return
+        allowed = {name: values for name, values in self.allowed_values(decision_id, spec).items() if values}
+        if not allowed:
+            for rule in rules:
+                if rule.priority is None:
+                    self.error(msg("decisions.priority_missing", hit=spec.hit), rule.where, rule.id,
+                               suggestion=msg("decisions.priority_missing.hint"))
+            return
+        ranks: dict[str, tuple] = {}
+        for rule in rules:
+            rank = []
+            for name, values in allowed.items():
+                expr = rule.outputs.get(name)
+                if expr is None or not isinstance(expr.node, k.Literal) or expr.node.value not in values:
+                    self.error(msg("decisions.priority_not_literal", output=name), rule.where, rule.id,
+                               suggestion=msg("decisions.priority_not_literal.hint", output=name))
+                    return
+                rank.append(values.index(expr.node.value))
+            ranks[rule.id] = tuple(rank)
+        levels = sorted(set(ranks.values()))
+        for rule in rules:
+            rule.priority = len(levels) - levels.index(ranks[rule.id])
 
     def unknown_output(self, name: str, spec: DecisionSpec, where: Located, rule_id: str) -> None:
         if any(ch in str(name) for ch in ")]'\""):

@@ -6,7 +6,12 @@
   expect: {tier: A, discount_pct: 0.09, key_account: true}
   rules: {discount: [D-A, D-loyal]}      # optional: which rule(s) must decide each decision
   as_of: 2026-10-31                       # optional, default 2026-01-01 — tests must not depend on today
+- name: 两条规则冲突
+  given: {age: 20}
+  conflicts: {approval: [R1, R3]}         # expected conflicts: decision -> the rules in conflict ([] = any)
 ```
+
+A conflict the case does not expect is a failure, shown with the rules involved.
 
 Each case is one customer. Fields not in ``given`` are missing (null), exactly as a customer
 with no such data; derived metrics (``rules/metrics.yaml``) are computed from ``given``
@@ -20,7 +25,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -45,7 +50,11 @@ class CaseSpec(BaseModel):
     given: dict[str, Any] = Field(default_factory=dict)
     expect: dict[str, Any] = Field(default_factory=dict)
     rules: dict[str, Any] = Field(default_factory=dict)
+    conflicts: Union[list[str], dict[str, list[str]]] = Field(default_factory=dict)
     as_of: dt.date = DEFAULT_AS_OF
+
+    def expected_conflicts(self) -> dict[str, list[str]]:
+        return dict.fromkeys(self.conflicts, []) if isinstance(self.conflicts, list) else dict(self.conflicts)
     tolerance: float = Field(1e-6, ge=0)
 
 
@@ -64,6 +73,7 @@ class CaseResult:
     mismatches: list[Mismatch]
     trace: dict[str, Optional[str]]
     fired: set[str] = field(default_factory=set)
+    conflicts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # decision -> the rules in conflict
 
     @property
     def passed(self) -> bool:
@@ -128,11 +138,13 @@ def _check_names(case: CaseSpec, rulebook: CompiledRulebook, data: YList, index:
             problems.append(RulebookError(
                 msg("testing.given_output", name=key, decision=owner[key].id),
                 file=file, line=line, column=column, rule_id=case.name, suggestion=msg("testing.given_output.hint")))
-    for section, known in (("given", fields), ("expect", fields), ("rules", decisions)):
-        for key in getattr(case, section):
+    conflicts = decisions | {f"constraint:{c.id}" for c in rulebook.constraints}
+    for section, known in (("given", fields), ("expect", fields), ("rules", decisions), ("conflicts", conflicts)):
+        entries = getattr(case, section)
+        for position, key in enumerate(entries):
             if key not in known:
-                file, line, column = locate(data, (index, section, key))
-                message = (msg("testing.unknown_decision", name=key) if section == "rules"
+                file, line, column = locate(data, (index, section, position if isinstance(entries, list) else key))
+                message = (msg("testing.unknown_decision", section=section, name=key) if section in ("rules", "conflicts")
                            else msg("testing.unknown_field", section=section, name=key))
                 problems.append(RulebookError(message,
                                               file=file, line=line, column=column, rule_id=case.name,
@@ -190,8 +202,10 @@ def run_case(case: CaseSpec, file: str, line: Optional[int], rulebook: CompiledR
     if case.as_of not in engines:
         engines[case.as_of] = PolarsEngine(rulebook, case.as_of)
     engine = engines[case.as_of]
-    row = engine.evaluate(frame).frame.row(0, named=True)
+    result = engine.evaluate(frame)
+    row = result.frame.row(0, named=True)
     trace = {d.id: row.get(TRACE + d.id) for d in rulebook.decisions}
+    conflicts = {issue.decision: issue.rule_ids for issue in result.issues}
     mismatches = [Mismatch(name, expected, row.get(name)) for name, expected in case.expect.items()
                   if not values_equal(expected, row.get(name), case.tolerance)]
     for decision, expected in case.rules.items():
@@ -199,9 +213,25 @@ def run_case(case: CaseSpec, file: str, line: Optional[int], rulebook: CompiledR
         actual = _ids(trace.get(decision))
         if actual != wanted:
             mismatches.append(Mismatch(f"rules.{decision}", wanted, actual))
+    mismatches += _conflict_mismatches(case.expected_conflicts(), conflicts)
     fired = {rule_id for value in trace.values() for rule_id in _ids(value)}
+    fired |= {rule_id for ids in conflicts.values() for rule_id in ids}  # a conflict is a case that exercises them
     fired |= {f"{decision}:default" for decision, value in trace.items() if _ids(value)[:1] == ["default"]}
-    return CaseResult(case.name, file, line, mismatches, trace, fired)
+    return CaseResult(case.name, file, line, mismatches, trace, fired, conflicts)
+
+
+def _conflict_mismatches(expected: dict[str, list[str]], actual: dict[str, tuple[str, ...]]) -> list[Mismatch]:
+    """Expected conflicts that did not happen (or between other rules), and unexpected ones."""
+    mismatches = []
+    for decision, rules in expected.items():
+        found = actual.get(decision)
+        if found is None or (rules and sorted(rules) != sorted(found)):
+            mismatches.append(Mismatch(f"conflicts.{decision}", rules or msg("testing.a_conflict"),
+                                       list(found) if found else msg("testing.no_conflict")))
+    for decision, found in actual.items():
+        if decision not in expected:
+            mismatches.append(Mismatch(f"conflicts.{decision}", msg("testing.no_conflict"), list(found)))
+    return mismatches
 
 
 def _ids(trace: Optional[str]) -> list[str]:
