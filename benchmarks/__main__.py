@@ -20,6 +20,7 @@ import datetime as dt
 import io
 import os
 import subprocess
+import shutil
 import sys
 import tempfile
 import time
@@ -128,6 +129,7 @@ def bench_rules(project: Path) -> None:
     per_decision = loop_seconds / (sample.height * decisions)
     print(f"  {'per-customer loop (same rules)':<34} {per_decision * 1e6:8.0f} µs/customer-decision"
           f"   polars is {per_decision * features.height * decisions / seconds:,.0f}x faster", flush=True)
+    bench_dmn_policy(project, rulebook, features, seconds)
     try:
         from kamrules.rules.durable_engine import DurableEngine
         durable = DurableEngine(rulebook, AS_OF)
@@ -139,6 +141,25 @@ def bench_rules(project: Path) -> None:
     rate = sample.height * decisions / durable_seconds
     print(f"  {'durable-rules engine':<34} {durable_seconds:8.2f} s  {rate:>14,.0f} customer-decisions/s"
           f"   polars is {features.height * decisions / seconds / rate:,.0f}x faster", flush=True)
+
+
+def bench_dmn_policy(project: Path, rulebook, features: pl.DataFrame, yaml_seconds: float) -> None:
+    """The same policy exported to DMN and imported back (rules/policy.dmn): same speed expected."""
+    from kamrules.rules.dmn.writer import write_dmn
+    from kamrules.rules.rulebook_compiler import load_rulebook
+
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder)
+        shutil.copytree(project / "rules", copy / "rules")
+        (copy / "rules" / "policy.yaml").unlink()
+        (copy / "rules" / "policy.dmn").write_bytes(write_dmn(rulebook, "policy"))
+        imported = load_rulebook(copy)
+    engine = PolarsEngine(imported, AS_OF)
+    seconds, _ = timed(engine.evaluate, features)
+    decisions = len(imported.decisions)
+    print(f"  {'polars engine, policy from DMN':<34} {seconds:8.2f} s  "
+          f"{features.height * decisions / seconds:>14,.0f} customer-decisions/s   "
+          f"{yaml_seconds / seconds:5.2f}x the YAML policy's rate", flush=True)
 
 
 def bench_documents(project: Path, count: int = 200) -> None:

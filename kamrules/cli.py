@@ -24,7 +24,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from .version import __version__
-from .errors import KamrulesError
+from .errors import KamrulesError, ProjectError
 from .expr.unparse import literal_text
 from .i18n import Text, Words, choose, localize, msg
 from .names import all_of
@@ -452,6 +452,88 @@ def schema(output: Optional[Path] = typer.Option(None, "--output", "-o", help=h(
         return
     output.write_text(text, encoding="utf-8")
     say(language(lang), "cli.schema.written", path=str(output))
+
+
+dmn_app = typer.Typer(add_completion=False, no_args_is_help=True, help=h("help.cmd.dmn"))
+app.add_typer(dmn_app, name="dmn")
+
+
+def _write_atomically(target: Path, data: bytes, force: bool, lang: str) -> None:
+    if target.exists() and not force:
+        _fail(ProjectError(msg("cli.dmn.exists"), path=str(target), suggestion=msg("cli.dmn.exists.hint")), lang)
+    temporary = target.with_name(f".{target.name}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, target)
+
+
+@dmn_app.command("import", help=h("help.dmn.import"))
+def dmn_import(model: Path = typer.Argument(..., help=h("help.dmn.model")),
+               output: Optional[Path] = typer.Option(None, "--out", "-o", help=h("help.dmn.out")),
+               force: bool = typer.Option(False, "--force", help=h("help.dmn.force")),
+               lang: Optional[str] = LangOption) -> None:
+    from .rules.dmn import import_yaml
+
+    words = language(lang)
+    try:
+        text = import_yaml(model, model.name)
+    except OSError as exc:
+        _fail(ProjectError(msg("cli.dmn.unreadable", reason=exc.strerror or str(exc)), path=str(model)), words)
+    except KamrulesError as exc:
+        _fail(exc, words)
+    if output is None:
+        out.print(text, markup=False, end="")
+        return
+    _write_atomically(output, text.encode("utf-8"), force, words)
+    say(words, "cli.dmn.imported", path=str(output))
+
+
+@dmn_app.command("export", help=h("help.dmn.export"))
+def dmn_export(project: Path = ProjectOption,
+               output: Optional[Path] = typer.Option(None, "--out", "-o", help=h("help.dmn.out")),
+               force: bool = typer.Option(False, "--force", help=h("help.dmn.force")),
+               lang: Optional[str] = LangOption) -> None:
+    from .rules.dmn.writer import write_dmn
+    from .rules.rulebook_compiler import load_rulebook
+
+    words = language(lang, project)
+    try:
+        data = write_dmn(load_rulebook(project.resolve()), project.resolve().name)
+    except KamrulesError as exc:
+        _fail(exc, words)
+    if output is None:
+        out.print(data.decode("utf-8"), markup=False, end="")
+        return
+    _write_atomically(output, data, force, words)
+    say(words, "cli.dmn.exported", path=str(output))
+
+
+@dmn_app.command("test", help=h("help.dmn.test"))
+def dmn_test(model: Path = typer.Argument(..., help=h("help.dmn.model")),
+             cases: Path = typer.Argument(..., help=h("help.dmn.cases")),
+             lang: Optional[str] = LangOption) -> None:
+    from .rules.dmn.tck import run_tck
+
+    words = language(lang)
+    try:
+        report = run_tck(model, cases)
+    except OSError as exc:
+        _fail(ProjectError(msg("cli.dmn.unreadable", reason=exc.strerror or str(exc)),
+                           path=str(exc.filename or model)), words)
+    except KamrulesError as exc:
+        _fail(exc, words)
+    for outcome in report.outcomes:
+        detail = localize(outcome.detail, words) if outcome.detail is not None else ""
+        if outcome.status == "passed":
+            say(words, "cli.dmn.passed", case=outcome.case)
+        elif outcome.status == "failed":
+            say(words, "cli.dmn.failed", case=outcome.case, detail=detail)
+        else:
+            say(words, "cli.dmn.unsupported", case=outcome.case, detail=detail)
+    unsupported = report.count("unsupported")
+    say(words, "cli.dmn.summary", passed=report.count("passed"), failed=report.count("failed"),
+        unsupported=msg("cli.dmn.summary_unsupported", count=unsupported) if unsupported else "")
+    if report.count("failed"):
+        raise typer.Exit(1)
 
 
 @app.command(help=h("help.cmd.version"))

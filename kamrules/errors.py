@@ -158,6 +158,23 @@ class RulebookError(KamrulesError):
         return text
 
 
+class DmnError(RulebookError):
+    """A DMN model (``rules/*.dmn`` or ``kamrules dmn import``) that kamrules will not import, or a
+    DMN TCK test file it cannot read. Nothing of the model is used when one is raised.
+
+    Attributes (besides RulebookError's file, line and suggestion):
+        element: the id (or, without one, the name) of the XML element concerned, or None.
+        construct: what the element is, e.g. "businessKnowledgeModel", "FEEL function date and time()".
+    """
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 element: str | None = None, construct: str | None = None, suggestion: str | None = None,
+                 expression: str | None = None):
+        super().__init__(message, file=file, line=line, rule_id=element, expression=expression,
+                         suggestion=suggestion)
+        self.element, self.construct = element, construct
+
+
 class ModelFitError(KamrulesError):
     """The ledger cannot support the predictive model of ``rules/metrics.yaml`` (``predictive``).
 

@@ -68,13 +68,19 @@ def _commands() -> list[str]:
     lines = ["## 命令 · Commands", "", "| 命令 command | 说明 (the command's own help, `--help`) | 选项 options |", "|---|---|---|"]
     for name in sorted(command.commands):
         sub = command.commands[name]
-        options = ", ".join(f"`{opt}`" for param in sub.params if param.param_type_name == "option"
-                            for opt in param.opts if opt.startswith("--"))
-        arguments = " ".join(param.name.upper() for param in sub.params if param.param_type_name == "argument")
-        zh, en = CATALOGUE[f"help.cmd.{name}"]
-        help_text = f"{zh}<br>{en}"
-        lines.append(f"| `kamrules {name}{' ' + arguments if arguments else ''}` | {help_text} | {options} |")
+        lines.append(_command_row(f"kamrules {name}", sub, CATALOGUE[f"help.cmd.{name}"]))
+        for child in sorted(getattr(sub, "commands", {})):
+            lines.append(_command_row(f"kamrules {name} {child}", sub.commands[child],
+                                      CATALOGUE[f"help.{name}.{child}"]))
     return lines
+
+
+def _command_row(title: str, command, help_pair: tuple[str, str]) -> str:
+    options = ", ".join(f"`{opt}`" for param in command.params if param.param_type_name == "option"
+                        for opt in param.opts if opt.startswith("--"))
+    arguments = " ".join(param.name.upper() for param in command.params if param.param_type_name == "argument")
+    zh, en = help_pair
+    return f"| `{title}{' ' + arguments if arguments else ''}` | {zh}<br>{en} | {options} |"
 
 
 def _rulebook() -> list[str]:

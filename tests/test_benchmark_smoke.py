@@ -15,6 +15,6 @@ def test_benchmark_smoke(capsys, monkeypatch):
     bench.main(["--size", "smoke"])
     out = capsys.readouterr().out
     for label in ("bare calamine (fastexcel) read", "openpyxl read-only (rate)", "kamrules ledger (read+validate)",
-                  "polars engine", "per-customer loop (same rules)", "bare docxtpl (serial)", "kamrules serial",
+                  "polars engine", "per-customer loop (same rules)", "polars engine, policy from DMN", "bare docxtpl (serial)", "kamrules serial",
                   "kamrules parallel", "baseline: calamine read + dump", "kamrules run"):
         assert label in out, label

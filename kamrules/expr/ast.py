@@ -111,3 +111,28 @@ def walk(node: Node) -> Iterator[Node]:
 def names(node: Node) -> set[str]:
     """Every field name the expression reads."""
     return {n.name for n in walk(node) if isinstance(n, Name)}
+
+
+def replace(node: Node, leaf) -> Node:
+    """``node`` rebuilt with every leaf (Literal, Name, Input) for which ``leaf(n)`` returns a
+    node replaced by that node."""
+    if isinstance(node, (Literal, Name, Input)):
+        found = leaf(node)
+        return node if found is None else found
+    if isinstance(node, Unary):
+        return Unary(node.op, replace(node.operand, leaf), node.position)
+    if isinstance(node, Binary):
+        return Binary(node.op, replace(node.left, leaf), replace(node.right, leaf), node.position)
+    if isinstance(node, BoolOp):
+        return BoolOp(node.op, tuple(replace(v, leaf) for v in node.values), node.position)
+    if isinstance(node, Compare):
+        return Compare(replace(node.left, leaf), node.ops, tuple(replace(c, leaf) for c in node.comparators),
+                       node.position)
+    if isinstance(node, IfElse):
+        return IfElse(replace(node.condition, leaf), replace(node.then, leaf), replace(node.otherwise, leaf),
+                      node.position)
+    if isinstance(node, Call):
+        return Call(node.function, tuple(replace(a, leaf) for a in node.args), node.position)
+    if isinstance(node, ListOf):
+        return ListOf(tuple(replace(i, leaf) for i in node.items), node.position)
+    return node

@@ -179,6 +179,11 @@ class ExpressionCompiler:
     def _fn_abs(x):
         return x.abs()
 
+    @staticmethod
+    def _fn_power(x, n):
+        result = x.cast(pl.Float64).pow(n.cast(pl.Float64))
+        return pl.when(result.is_nan() | result.is_infinite()).then(None).otherwise(result)
+
     # (0.3 - 0.25) * 1000 is 49.99999999999999 in binary floating point; a manager means 50.
     @staticmethod
     def _fn_floor(x):

@@ -41,6 +41,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     "min": FunctionSpec(2, 64, "smallest of the arguments (null if any is null)"),
     "max": FunctionSpec(2, 64, "largest of the arguments (null if any is null)"),
     "abs": FunctionSpec(1, 1, "absolute value"),
+    "power": FunctionSpec(2, 2, "power(x, n): x to the power n (FEEL's x ** n); null if the result is not a real number"),
     "round": FunctionSpec(1, 2, "round(x, n): half away from zero; n may be negative (round(x, -3) → thousands)"),
     "floor": FunctionSpec(1, 1, "largest whole number ≤ x (binary noise below 1e-9 ignored)"),
     "ceil": FunctionSpec(1, 1, "smallest whole number ≥ x (binary noise below 1e-9 ignored)"),

@@ -23,6 +23,7 @@ ARTICLE = {"number": msg("typecheck.kind.number"), "text": msg("typecheck.kind.t
 # function -> (argument kinds, result kind); "same" = all arguments share one kind, the result too
 SIGNATURES: dict[str, tuple] = {
     "abs": (("number",), "number"), "floor": (("number",), "number"), "ceil": (("number",), "number"),
+    "power": (("number", "number"), "number"),
     "round": (("number", "number"), "number"),
     "min": ("same", "same"), "max": ("same", "same"), "coalesce": ("same", "same"),
     "is_null": (("any",), "bool"),

@@ -14,6 +14,7 @@ import re
 from ..errors import ExpressionError
 from . import ast as k
 from .parser import parse
+from .unparse import literal_text, unparse
 
 _RANGE = re.compile(r"^([\[\(\]])\s*(.+?)\s*\.\.\s*(.+?)\s*([\]\)\[])$", re.S)
 _COMPARISON = re.compile(r"^(<=|>=|!=|==|<|>|=)\s*(.+)$", re.S)
@@ -99,22 +100,45 @@ def _split_top_level(text: str) -> list[str]:
 
 def bind_input(node: k.Node, value: k.Node) -> k.Node:
     """Replace every ``?`` in ``node`` by ``value``."""
-    if isinstance(node, k.Input):
-        return value
-    if isinstance(node, k.Unary):
-        return k.Unary(node.op, bind_input(node.operand, value), node.position)
-    if isinstance(node, k.Binary):
-        return k.Binary(node.op, bind_input(node.left, value), bind_input(node.right, value), node.position)
-    if isinstance(node, k.BoolOp):
-        return k.BoolOp(node.op, tuple(bind_input(v, value) for v in node.values), node.position)
-    if isinstance(node, k.Compare):
-        return k.Compare(bind_input(node.left, value), node.ops,
-                         tuple(bind_input(c, value) for c in node.comparators), node.position)
-    if isinstance(node, k.IfElse):
-        return k.IfElse(bind_input(node.condition, value), bind_input(node.then, value),
-                        bind_input(node.otherwise, value), node.position)
-    if isinstance(node, k.Call):
-        return k.Call(node.function, tuple(bind_input(a, value) for a in node.args), node.position)
-    if isinstance(node, k.ListOf):
-        return k.ListOf(tuple(bind_input(i, value) for i in node.items), node.position)
-    return node
+    return k.replace(node, lambda leaf: value if isinstance(leaf, k.Input) else None)
+
+
+def unary_text(node: k.Node) -> str:
+    """A unary test written as a table cell (``-``, ``>= 18``, ``'A', 'B'``, ``[1..5)``, ``null``,
+    ``not('A')``); a test no cell shorthand says is written as an expression of ``?``.
+    :func:`parse_unary` reads every result back to the same test."""
+    def value(v: k.Literal) -> str:
+        return literal_text(v.value)
+
+    def simple(test: k.Node) -> str | None:
+        if isinstance(test, k.Literal) and test.value is True:
+            return "-"
+        if isinstance(test, k.Compare) and len(test.ops) == 1 and isinstance(test.left, k.Input) \
+                and isinstance(test.comparators[0], k.Literal):
+            op, text = test.ops[0], value(test.comparators[0])
+            if test.comparators[0].value is None:
+                return "null" if op == "==" else None
+            if op == "==":
+                return text
+            if op in ("<", "<=", ">", ">=", "!="):
+                return f"{op} {text}"
+        if isinstance(test, k.BoolOp) and test.op == "and" and len(test.values) == 2:
+            low, high = test.values
+            if all(isinstance(c, k.Compare) and len(c.ops) == 1 and isinstance(c.left, k.Input)
+                   and isinstance(c.comparators[0], k.Literal) for c in (low, high)) \
+                    and low.ops[0] in (">", ">=") and high.ops[0] in ("<", "<="):
+                opening = "[" if low.ops[0] == ">=" else "("
+                closing = "]" if high.ops[0] == "<=" else ")"
+                return f"{opening}{value(low.comparators[0])}..{value(high.comparators[0])}{closing}"
+        if isinstance(test, k.BoolOp) and test.op == "or":
+            parts = [simple(v) for v in test.values]
+            if all(p is not None and p != "-" and not p.startswith(("not(", "[", "(")) for p in parts):
+                return ", ".join(parts)
+        if isinstance(test, k.Unary) and test.op == "not":
+            inner = simple(test.operand)
+            if inner is not None and inner != "-":
+                return f"not({inner})"
+        return None
+
+    text = simple(node)
+    return text if text is not None else unparse(node)

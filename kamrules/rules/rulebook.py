@@ -22,6 +22,9 @@ from ..yamlio import YDict, YList, load_yaml_document, locate
 from .calendar_config import CalendarSpec
 from .documents_config import CompanySpec, DocumentSpec, PortfolioSpec, VisitPlanSpec
 from .model import ConstraintSpec, DecisionSpec
+from ..limits import current as current_limits
+from ..limits import env_name
+from .dmn import import_model, rules_section
 from .schema_errors import LIST_SECTIONS, schema_error
 
 MAPPING_SECTIONS = ("datasets", "decisions")
@@ -91,14 +94,16 @@ def read_sources(project: Path) -> RulebookSource:
         raise ProjectError(msg("rulebook.no_rules_folder"), path=str(project),
                            suggestion=msg("rulebook.no_rules_folder.hint"))
     files = rule_files(rules_dir)
-    if not files:
+    models = sorted(p for p in rules_dir.glob("*.dmn") if p.is_file())
+    if not files and not models:
         raise ProjectError(msg("rulebook.no_yaml_files"), path=str(rules_dir))
     merged, hashes, errors = _new_root(), {}, []
-    for path in files:
+    for path in files + models:
         name = path.relative_to(project).as_posix()
         hashes[name] = hashlib.sha256(path.read_bytes()).hexdigest()
         try:
-            data = load_yaml_document(path, name, YDict, msg("rulebook.not_a_mapping"))
+            data = _dmn_section(path, name) if path.suffix == ".dmn" else \
+                load_yaml_document(path, name, YDict, msg("rulebook.not_a_mapping"))
         except RulebookError as exc:
             errors.append(exc)
             continue
@@ -107,6 +112,17 @@ def read_sources(project: Path) -> RulebookSource:
     if errors:
         raise RulebookInvalid(errors)
     return RulebookSource(merged, hashes, project)
+
+
+def _dmn_section(path: Path, name: str) -> YDict:
+    """A DMN model kept in rules/: its decision tables (and a kamrules export's constraints),
+    merged like another YAML file."""
+    limits = current_limits()
+    size = path.stat().st_size
+    if size > limits.max_yaml_bytes:
+        raise RulebookError(msg("yaml.too_big", size=size, limit=limits.max_yaml_bytes), file=name,
+                            suggestion=msg("yaml.too_big.hint", env=env_name("max_yaml_bytes")))
+    return rules_section(import_model(path, name))
 
 
 def _new_root() -> YDict:
