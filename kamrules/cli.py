@@ -223,9 +223,22 @@ def describe_issue(issue, lang: str = "en") -> str:
     return msg("located", where=f"{where}{cell}", message=localize(issue.message, lang)).localize(lang) + remedy
 
 
+def _code_words(code: str, lang: str) -> str:
+    """An issue code as the summary names it: in Chinese the words of the Data issues sheet's
+    kind column with the code after them (``合计行 (totals_row)``), in English the code."""
+    if lang != "zh":
+        return code
+    words = Words(lang)
+    return f"{words('code.' + code)} ({code})" if "code." + code in words.catalogue else code
+
+
 def _pad(text: str, width: int) -> str:
     """``text`` padded to ``width`` terminal columns (a Chinese character takes two)."""
     return text + " " * max(0, width - cell_len(text))
+
+
+# warnings about the figures themselves: said in full, not only counted by code
+SPELLED_OUT = ("model_not_fitted", "as_of_after_data", "column_without_values")
 
 
 def _print_summary(result, lang: str) -> None:
@@ -233,6 +246,10 @@ def _print_summary(result, lang: str) -> None:
     say(lang, "cli.run.heading", version=__version__, as_of=result.as_of.isoformat())
     say(lang, "cli.run.read")
     for name, stats in result.ledger.stats.items():
+        if stats.derived_from and not stats.rows_read:  # no sheet: made from another dataset
+            say(lang, "ledger.summary.derived", dataset=_pad(stats.title or name, 12), rows=stats.rows_derived,
+                source=stats.derived_from)
+            continue
         line = msg("cli.run.rows_used", dataset=_pad(stats.title or name, 12), rows=stats.rows_used).localize(lang)
         if stats.rows_rejected:
             line += msg("cli.run.rows_rejected", rows=stats.rows_rejected).localize(lang)
@@ -261,7 +278,7 @@ def _print_summary(result, lang: str) -> None:
         counts = Counter(i.code for i in result.issues if i.severity == severity)
         if counts:
             say(lang, "cli.run.skipped" if severity == "skipped" else "cli.run.warning",
-                codes=", ".join(f"{code} ×{n}" for code, n in sorted(counts.items())))
+                codes=", ".join(f"{_code_words(code, lang)} ×{n}" for code, n in sorted(counts.items())))
     conflicts = result.result.issues
     if conflicts:
         say(lang, "cli.run.conflicts", count=len(conflicts), s=plural(len(conflicts)),
@@ -272,13 +289,20 @@ def _print_summary(result, lang: str) -> None:
         if len(conflicts) > 5:
             say(lang, "cli.run.more_conflicts", count=len(conflicts) - 5)
     for issue in result.issues:
-        if issue.code == "model_not_fitted":
-            out.print(msg("located", where=issue.file, message=localize(issue.message, lang)).localize(lang)
+        if issue.code in SPELLED_OUT:
+            where = issue.file if issue.code == "model_not_fitted" else f"{issue.file} [{issue.dataset}.{issue.column}]"
+            out.print(msg("located", where=where, message=localize(issue.message, lang)).localize(lang)
                       + "\n  " + msg("hint", hint=localize(issue.suggestion, lang)).localize(lang), markup=False)
     for decision, count in result.result.unmatched.items():
         say(lang, "cli.run.unmatched", decision=decision, count=count)
     for decision, count in result.result.quota_trimmed.items():
         say(lang, "cli.run.quota", decision=decision, count=count)
+    for decision, counts in result.result.quota_without_key.items():
+        keys = counts["keys"]
+        say(lang, "cli.run.quota_without_key", decision=decision, count=counts["first_key"], field=keys[0],
+            rest=", ".join(keys[1:]) or msg("cli.run.quota_by_id"))
+        if counts["every_key"]:
+            say(lang, "cli.run.quota_by_id_count", decision=decision, count=counts["every_key"])
     for constraint, count in result.result.constraint_fixes.items():
         say(lang, "cli.run.constraint", constraint=constraint, count=count)
     say(lang, "cli.run.outputs", run_dir=str(result.run_dir))

@@ -25,7 +25,7 @@ from .errors import Issue, LockedError, ProjectError, RulebookError
 from .expr.compiler import compile_expression
 from .i18n import Text, msg
 from .ledger import Ledger, read_ledger
-from .metrics import compute_features
+from .metrics import compute_features, data_notes
 from .names import did_you_mean
 from .render.batch import render_all
 from .render.context import CONTEXT_EXTRAS
@@ -137,7 +137,8 @@ def check(project: Path) -> tuple[CompiledRulebook, list[RulebookError]]:
     for document in rulebook.spec.documents:
         template = template_for(project, document, rulebook.spec.locale)
         name = f"templates/{template}"
-        renderer = DocxRenderer(project / "templates" / template, rulebook.spec.locale, name)
+        renderer = DocxRenderer(project / "templates" / template, rulebook.spec.locale, name,
+                                currency=rulebook.spec.currency)
         for placeholder in sorted(renderer.placeholders() - known):
             findings.append(RulebookError(
                 msg("check.unknown_placeholder", name=placeholder), file=name, rule_id=document.id,
@@ -161,6 +162,7 @@ def evaluate(project: Path, as_of: dt.date, rulebook: CompiledRulebook | None = 
     derived = [(d.name, _derived_builder(d, rulebook.field_types), d.type) for d in rulebook.derived]
     models: dict[str, dict] = {}
     features = compute_features(ledger.datasets, as_of, rulebook.spec.metrics, derived, models)
+    ledger.issues.extend(data_notes(ledger.datasets, as_of))
     timings["metrics"] = time.perf_counter() - clock
     clock = time.perf_counter()
     result = engine_class(options.engine if options else "polars")(rulebook, as_of).evaluate(features)
@@ -301,7 +303,8 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
     if template:
         counts = {o: int(frame[o].fill_null(False).sum()) for d in rulebook.decisions
                   for o, t in d.outputs.items() if t == "bool" and o in frame.columns}
-        filler = TemplatePortfolioWriter(project / "templates" / template, f"templates/{template}", writer.columns, as_of)
+        filler = TemplatePortfolioWriter(project / "templates" / template, f"templates/{template}", writer.columns,
+                                         as_of, currency=rulebook.spec.currency)
         ledger.issues.extend(filler.write(staging / "portfolio.xlsx", writer.worded(frame), ledger.issues, counts))
     else:
         writer.write(staging / "portfolio.xlsx", frame, ledger.issues, result.issues, alerts, stats,
@@ -353,11 +356,11 @@ def _write_manifest(path: Path, run: RunResult, rulebook: CompiledRulebook, run_
         "rulebook": {"sha256": rulebook.digest, "files": rulebook.source.hashes},
         "counts": {
             "customers": run.customers,
-            "datasets": {name: {"rows_read": s.rows_read, "rows_used": s.rows_used, "rows_rejected": s.rows_rejected,
-                                "rows_skipped": s.rows_skipped} for name, s in ledger.stats.items()},
+            "datasets": {name: _dataset_counts(s) for name, s in ledger.stats.items()},
             "documents": run.documents,
             "decisions_without_match": result.unmatched,
             "quota_trimmed": result.quota_trimmed,
+            "quota_ranked_without_key": result.quota_without_key,
             "constraint_fixes": result.constraint_fixes,
             "decision_conflicts": len(result.issues),
         },
@@ -377,6 +380,14 @@ def _write_manifest(path: Path, run: RunResult, rulebook: CompiledRulebook, run_
         "timings_seconds": {k: round(v, 4) for k, v in run.timings.items()},
     }
     path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+
+
+def _dataset_counts(stats) -> dict[str, Any]:
+    counts = {"rows_read": stats.rows_read, "rows_used": stats.rows_used, "rows_rejected": stats.rows_rejected,
+              "rows_skipped": stats.rows_skipped}
+    if stats.derived_from:  # no sheet: its rows were made from another dataset
+        counts.update({"derived_from": stats.derived_from, "rows_derived": stats.rows_derived})
+    return counts
 
 
 def _issue_dict(issue: Issue) -> dict[str, Any]:

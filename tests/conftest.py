@@ -38,13 +38,13 @@ def small_ledger() -> dict[str, list[list]]:
         "客户档案": [
             ["客户档案（截至2026年10月31日）"],
             [],
-            CUSTOMER_HEADER,
+            list(CUSTOMER_HEADER),  # a copy: tests change headers in place
             ["C001", "A&B <Co> 贸易有限公司", "制造业", "华东", "张伟", d(2020, 1, 15), "月结", "李娜", d(1980, 5, 6), d(2027, 3, 31)],
             ["C002", "二号商贸有限公司", "零售", "华南", "王芳", "2025年6月1日", "现结", "赵强", None, None],
             ["C003", "三号物流有限公司", "物流", "华北", "张伟", "2018/5/1", "月结", "钱多", None, None],
         ],
         "销售明细": [
-            ORDER_HEADER,
+            list(ORDER_HEADER),
             ["SO1", "C001", d(2026, 10, 1), "钢材", 10, 1_000_000, 700_000],
             ["SO2", "C001", d(2026, 3, 15), "钢材", 6, 600_000, 420_000],
             ["SO3", "C001", d(2025, 8, 20), "钢材", 4, 400_000, 300_000],
@@ -84,3 +84,31 @@ def make_project(root: Path, sheets: dict[str, list[list]] | None = None) -> Pat
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     return make_project(tmp_path / "proj")
+
+
+@pytest.fixture(scope="session")
+def bundled_run(tmp_path_factory):
+    """The bundled example run once per language in this test process (``kamrules run --as-of
+    2026-10-31 --workers 1 [--lang <lang>]``; None: no --lang, the rules' locale decides):
+    ``get(lang)`` gives (CLI output, run folder). Tests only read what it wrote."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from kamrules.cli import app
+
+    done: dict[str | None, tuple[str, Path]] = {}
+
+    def get(lang: str | None) -> tuple[str, Path]:
+        if lang not in done:
+            project = tmp_path_factory.mktemp(f"bundled-{lang or 'locale'}")
+            for name in ("inputs", "rules", "templates"):
+                shutil.copytree(REPO / name, project / name)
+            chosen = ["--lang", lang] if lang else []
+            result = CliRunner().invoke(app, ["run", "-p", str(project), "--as-of", "2026-10-31", "--workers", "1",
+                                              *chosen], env={"KAMRULES_LANG": ""})
+            assert result.exit_code == 0, result.output
+            done[lang] = result.output, Path(re.split(r": |：", result.output.strip().splitlines()[-1], maxsplit=1)[-1])
+        return done[lang]
+
+    return get

@@ -8,6 +8,7 @@ pytest.importorskip("numpy")
 pytest.importorskip("xlsxwriter")
 
 
+@pytest.mark.slow  # a benchmark run (tiny, but every stage and baseline): CI's second step
 def test_benchmark_smoke(capsys, monkeypatch):
     from benchmarks import __main__ as bench
 

@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 from kamrules.cli import app
 from kamrules.pipeline import LOCK_NAME, STAGING_PREFIX
 
-from conftest import REPO
 
 
 def invoke(*args: str, lang: str | None = "en"):
@@ -99,16 +98,11 @@ def test_a_live_lock_refuses_and_a_stale_lock_is_taken_over(project):
     assert len(folders) == 1 and result.output == f"{outputs / folders[0]}\n"
 
 
-def test_bundled_example_runs(tmp_path):
-    import shutil
-    for name in ("rules", "templates", "inputs"):
-        shutil.copytree(REPO / name, tmp_path / name)
-    result = invoke("run", "-p", str(tmp_path), "--as-of", "2026-10-31")
-    assert result.exit_code == 0, result.output
-    assert "8 rows were rejected" in result.output
+def test_bundled_example_runs(bundled_run):
+    output, run_dir = bundled_run("en")
+    assert "8 rows were rejected" in output
     for row in (331, 2951, 5224, 7873, 11207, 13519, 16656, 19233):
-        assert f"· row {row} ·" in result.output
-    run_dir = tmp_path / "outputs" / run_folders(tmp_path)[0]
+        assert f"· row {row} ·" in output
     proposals = list((run_dir / "proposals").iterdir())
     assert 5 <= len(proposals) <= 25
     assert any("A&B _国际_ 贸易有限公司" in p.name for p in proposals)

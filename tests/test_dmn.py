@@ -4,7 +4,6 @@ validates against the OMG DMN 1.5 schema, and a round trip that keeps every deci
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 import subprocess
 import sys

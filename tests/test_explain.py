@@ -46,7 +46,7 @@ def test_explain_in_chinese(adjusted_project):
             "margin_pct_12m[0.3] - discount_pct[0.1] >= 0.25 → discount_pct 由 0.1 调整为 0.05") in lines
     assert "大客户 (key_account, 命中策略 first) → key_account = false" in lines
     assert "  ✓ KA-tier: tier['A'] in ['A', 'B'] and tenure_years[6.79] >= 1 → key_account = true — A/B级且合作满一年" in lines
-    assert "  ✗ 超出名额：按 clv_12m 排名第 1，上限 0 → key_account = false" in lines
+    assert "  ✗ 超出名额：按 clv_12m, revenue_12m 排名第 1，上限 0 → key_account = false" in lines
     # the credit rule saw key_account after the quota (false), so C-key did not apply
     assert any(line.startswith("  ✓ C-monthly: settlement['月结'] == '月结' and tier['A'] != '普通'") for line in lines)
 
@@ -68,7 +68,7 @@ def test_explain_json(adjusted_project):
                                   "check": "margin_pct_12m[0.3] - discount_pct[0.1] >= 0.25", "output": "discount_pct",
                                   "before": 0.1, "after": 0.05}]
     key = next(d for d in data["decisions"] if d["id"] == "key_account")
-    assert key["quota"] == {"output": "key_account", "rank_by": "clv_12m", "rank": 1, "max": 0}
+    assert key["quota"] == {"output": "key_account", "rank_by": "clv_12m, revenue_12m", "rank": 1, "max": 0}
     assert key["summary"] == "KA-tier（A/B级且合作满一年）；超出名额上限"
 
 

@@ -48,6 +48,45 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> sub
                           env={**os.environ, "KAMRULES_LANG": "en", **(env or {})})
 
 
+BATCH = """
+import contextlib, io, json, sys, traceback
+from kamrules.cli import main
+results = []
+for args in json.loads(sys.argv[1]):
+    out, err, code = io.StringIO(), io.StringIO(), 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        sys.argv = ["kamrules", *args]
+        try:
+            main()
+        except SystemExit as exit:
+            code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
+        except BaseException:
+            traceback.print_exc()
+            code = 99
+    results.append({"returncode": code, "stdout": out.getvalue(), "stderr": err.getvalue()})
+print(json.dumps(results))
+"""
+
+
+def run_batch(jobs: list[list[str]]) -> list[subprocess.CompletedProcess]:
+    """Several kamrules commands, one after another, in ONE bounded process (memory ceiling, one
+    timeout for all): the interpreter starts once instead of once per hostile file."""
+    done = subprocess.run([sys.executable, "-c", BATCH, json.dumps(jobs)], capture_output=True, text=True,
+                          timeout=SECONDS + 10 * len(jobs), preexec_fn=_bounded,
+                          env={**os.environ, "KAMRULES_LANG": "en"})
+    assert done.returncode == 0, done.stderr
+    return [subprocess.CompletedProcess(job, r["returncode"], r["stdout"], r["stderr"])
+            for job, r in zip(jobs, json.loads(done.stdout.strip().splitlines()[-1]))]
+
+
+def _is_full_size(case) -> bool:
+    return hasattr(case, "marks") and any(mark.name == "slow" for mark in case.marks)
+
+
+def _maker(case):
+    return case.values[0] if hasattr(case, "values") else case[0]
+
+
 def digest(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
 
@@ -91,18 +130,40 @@ WORKBOOK_CASES = [
 ]
 
 
+def _refuse_workbook(folder: Path, maker) -> tuple[Path, Path, dict, list[str]]:
+    project, path = project_with_input(folder / "project", maker)
+    return project, path, digest(project / "inputs"), ["run", "-p", str(project), "--as-of", "2026-10-31", "-q"]
+
+
+@pytest.fixture(scope="module")
+def refused_workbooks(tmp_path_factory) -> dict:
+    """Every workbook case but the full-size ones, run in one bounded process: name -> (folder,
+    project, file, inputs digest before, result)."""
+    prepared = {}
+    for case in WORKBOOK_CASES:
+        if not _is_full_size(case):
+            maker = _maker(case)
+            folder = tmp_path_factory.mktemp(maker.__name__)
+            prepared[maker.__name__] = (folder, *_refuse_workbook(folder, maker))
+    results = run_batch([job for *_, job in prepared.values()])
+    return {name: (folder, project, path, before, result)
+            for (name, (folder, project, path, before, _)), result in zip(prepared.items(), results)}
+
+
 @pytest.mark.parametrize("maker, message", WORKBOOK_CASES, ids=[case_id(c) for c in WORKBOOK_CASES])
-def test_hostile_workbooks_are_refused_by_name(tmp_path, maker, message):
-    project, path = project_with_input(tmp_path / "project", maker)
-    before = digest(project / "inputs")
-    done = run_cli("run", "-p", str(project), "--as-of", "2026-10-31", "-q")
+def test_hostile_workbooks_are_refused_by_name(request, tmp_path, maker, message):
+    if maker.__name__ in ("zip_bomb",):  # full size: its own process, in CI's slow step
+        project, path, before, job = _refuse_workbook(tmp_path, maker)
+        folder, done = tmp_path, run_cli(*job)
+    else:
+        folder, project, path, before, done = request.getfixturevalue("refused_workbooks")[maker.__name__]
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stderr.startswith(f"error: inputs/{path.name}"), done.stderr
     assert message in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
     assert digest(project / "inputs") == before
     assert published_runs(project) == [] and not list((project / "outputs").glob(".staging-*"))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["project"]
+    assert sorted(p.name for p in folder.iterdir()) == ["project"]
 
 
 @FULL_SIZE
@@ -189,15 +250,31 @@ YAML_CASES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def refused_yaml(tmp_path_factory) -> dict:
+    """Every YAML case but the full-size one, checked in one bounded process."""
+    prepared = {}
+    for case in YAML_CASES:
+        if not _is_full_size(case):
+            maker = _maker(case)
+            project = make_project(tmp_path_factory.mktemp(maker.__name__) / "p")
+            prepared[maker.__name__] = (project, maker(project / "rules"))
+    results = run_batch([["check", "-p", str(project)] for project, _ in prepared.values()])
+    return {name: (*found, result) for (name, found), result in zip(prepared.items(), results)}
+
+
 @pytest.mark.parametrize("maker, message", YAML_CASES, ids=[case_id(c) for c in YAML_CASES])
-def test_hostile_yaml_is_refused_with_file_and_line(tmp_path, maker, message):
-    project = make_project(tmp_path / "p")
-    path = maker(project / "rules")
-    done = run_cli("check", "-p", str(project), cwd=tmp_path)
+def test_hostile_yaml_is_refused_with_file_and_line(request, tmp_path, maker, message):
+    if maker.__name__ == "yaml_50mb":  # full size: its own process, in CI's slow step
+        project = make_project(tmp_path / "p")
+        path = maker(project / "rules")
+        done = run_cli("check", "-p", str(project), cwd=tmp_path)
+    else:
+        project, path, done = request.getfixturevalue("refused_yaml")[maker.__name__]
     assert done.returncode == 1, done.stdout
     assert f"  rules/{path.name}{message}" in done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
-    assert not (tmp_path / "pwned.txt").exists() and not (project / "pwned.txt").exists()
+    assert not (project.parent / "pwned.txt").exists() and not (project / "pwned.txt").exists()
 
 
 def test_yaml_values_limit_at_the_boundary(tmp_path, monkeypatch):

@@ -49,22 +49,13 @@ def test_language_precedence(monkeypatch):
     assert choose(None, None) == "zh"
 
 
-def _run(tmp_path, *extra):
-    project = tmp_path / "p"
-    for name in ("inputs", "rules", "templates"):
-        shutil.copytree(REPO / name, project / name)
-    result = CliRunner().invoke(app, ["run", "-p", str(project), "--as-of", "2026-10-31", "-q", "--workers", "1",
-                                      *extra])
-    assert result.exit_code == 0, result.output
-    return openpyxl.load_workbook(result.output.strip().splitlines()[-1] + "/portfolio.xlsx", read_only=True)
-
-
-def test_english_workbook(tmp_path):
-    wb = _run(tmp_path, "--lang", "en")
+def test_english_workbook(bundled_run):
+    wb = openpyxl.load_workbook(bundled_run("en")[1] / "portfolio.xlsx", read_only=True)
     assert wb.sheetnames == ["Summary", "Customers", "Visit plan", "Reminders", "信用预警", "流失风险",
                              "Data issues", "Pareto"]  # alert sheets are named in rules/documents.yaml
     issues = next(wb["Data issues"].iter_rows(max_row=1, values_only=True))
-    assert issues == ("Level", "File", "Sheet", "Row", "Column", "Value", "Problem", "Suggestion", "Rule", "Dataset")
+    assert issues == ("Level", "File", "Sheet", "Row", "Column", "Value", "Problem", "Suggestion", "Rule", "Kind",
+                      "Dataset")
     visits = next(wb["Visit plan"].iter_rows(max_row=1, values_only=True))
     assert visits[:3] == ("Next visit", "State", "Customer id")
     summary = [r[0] for r in wb["Summary"].iter_rows(max_col=1, values_only=True) if r[0]]
@@ -74,8 +65,8 @@ def test_english_workbook(tmp_path):
     assert "客户等级 (basis)" in header  # decision titles are the rulebook author's words
 
 
-def test_chinese_workbook_by_locale(tmp_path):
-    wb = _run(tmp_path)
+def test_chinese_workbook_by_locale(bundled_run):
+    wb = openpyxl.load_workbook(bundled_run(None)[1] / "portfolio.xlsx", read_only=True)  # the rules' locale
     assert wb.sheetnames[:4] == ["概览", "客户", "拜访计划", "提醒"]
     assert "客户等级依据" in next(wb["客户"].iter_rows(max_row=1, values_only=True))
 

@@ -4,16 +4,21 @@ for real and checked word for word in both languages."""
 
 from __future__ import annotations
 
+import json
 import zipfile
+from collections import Counter
 from pathlib import Path
+
+import openpyxl
 
 import pytest
 from typer.testing import CliRunner
 
 from kamrules.cli import app
-from kamrules.errors import RulebookError
-from kamrules.i18n import localize
+from kamrules.errors import Issue, RulebookError
+from kamrules.i18n import Words, localize
 from kamrules.ledger import read_ledger
+from kamrules.render.xlsx import issue_headers, issue_row
 from kamrules.rules.rulebook_compiler import load_rulebook
 from kamrules.yamlio import load_yaml, load_yaml_file
 
@@ -53,12 +58,12 @@ def test_rejected_rows_in_the_chinese_run_summary(messy_project):
     where = "  inputs/台账.xlsx · "
     assert rejected_lines(result.output) == [
         "5 行数据被拒绝（见 portfolio.xlsx 的“数据问题”页和 issues.xlsx）：",
-        where + "客户档案 · 第 7 行 · 客户编号 = 'C003'：与 inputs/台账.xlsx 的工作表 客户档案 第 6 行冲突：customer_id "
+        where + "客户档案 · 第 7 行 · 客户编号 = 'C003'：与 inputs/台账.xlsx 的工作表 客户档案 第 6 行冲突：客户编号 "
                 "同为 C003，但 客户名称 不同（三号物流（重复）有限公司 与 三号物流有限公司） — "
                 "请在源文件中只保留两行中的一行（或给它们不同的编号）",
         where + "销售明细 · 第 6 行 · 金额 = '待确认'：不是金额 — 请填写数字，例如 1234.50、¥1,234.50 或 12万",
-        where + "销售明细 · 第 7 行 · 客户编号 = 'C999'：未知的 customer_id C999：不在 客户档案 中；该行未使用 — "
-                "请把它添加到 客户档案，或更正该值",
+        where + "销售明细 · 第 7 行 · 客户编号 = 'C999'：未知的客户编号 C999：不在客户档案中；该行未使用 — "
+                "请把它添加到客户档案，或更正该值",
         where + "销售明细 · 第 8 行 · 客户编号 = ''：缺少必填值 — 请在源文件中补填，然后重新放入文件",
         where + "销售明细 · 第 10 行 · 下单日期 = '2026-13-45'：不是有效日期 — "
                 "请写成 2025-01-03、2025/1/3 或 2025年1月3日",
@@ -72,10 +77,10 @@ def test_rejected_rows_in_the_english_run_summary_are_unchanged(messy_project):
     assert rejected_lines(result.output) == [
         "5 rows were rejected (see Data issues in portfolio.xlsx, and issues.xlsx):",
         where + "客户档案 · row 7 · 客户编号 = 'C003': conflicts with inputs/台账.xlsx, sheet 客户档案, row 6: "
-                "same customer_id C003, different 客户名称 (三号物流（重复）有限公司 vs 三号物流有限公司) — "
+                "same 客户编号 C003, different 客户名称 (三号物流（重复）有限公司 vs 三号物流有限公司) — "
                 "keep one of the two rows at the source (or give them different ids)",
         where + "销售明细 · row 6 · 金额 = '待确认': not an amount of money — write digits, e.g. 1234.50, ¥1,234.50 or 12万",
-        where + "销售明细 · row 7 · 客户编号 = 'C999': unknown customer_id C999: not in 客户档案; this row was not used — "
+        where + "销售明细 · row 7 · 客户编号 = 'C999': unknown 客户编号 C999: not in 客户档案; this row was not used — "
                 "add it to 客户档案 or correct it",
         where + "销售明细 · row 8 · 客户编号 = '': required value is missing — "
                 "fill it in at the source and drop the file in again",
@@ -205,3 +210,87 @@ def test_yaml_errors_render_in_chinese(tmp_path, monkeypatch):
     assert str(big.value) == ("rules/r.yaml: file is 12 bytes; the limit for a rulebook file is 11\n"
                               "  hint: a rulebook is a few kilobytes: check it is the right file, or raise "
                               "KAMRULES_MAX_YAML_BYTES")
+
+
+def ledger_with_problems() -> dict:
+    """The small ledger with a 订单状态 column, one cancelled order, the header repeated in the data
+    and an order with three bad cells (one row rejected, one error listed for it)."""
+    sheets = small_ledger()
+    orders = sheets["销售明细"]
+    for row in orders:
+        row.append(None)
+    orders[0][-1] = "订单状态"
+    orders.insert(3, list(orders[0]))  # row 4: the header again (two exports pasted together)
+    orders.append(["SO9", "C001", "2026-02-30", "钢材", "几个", "很多", 1, None])
+    orders.append(["SO10", "C002", "2026-09-15", "五金", 1, 800, 600, "已取消"])
+    return sheets
+
+
+def test_rejected_and_skipped_rows_agree_in_the_summary_run_json_and_data_issues(tmp_path):
+    project = make_project(tmp_path / "p", ledger_with_problems())
+    where = "is_null(status) or status not in ['已取消', '作废']"
+    expected = {
+        "zh": ["  客户档案     使用        3 行",
+               "  销售明细     使用        5 行，拒绝 4 行，跳过 2 行",
+               "4 行数据被拒绝（见 portfolio.xlsx 的“数据问题”页和 issues.xlsx）：",
+               "  inputs/台账.xlsx · 销售明细 · 第 11 行 · 下单日期 = '2026-02-30'：日期不存在：2026年2月只有28天；"
+               "该行还有：金额 '很多'：不是金额 和 数量 '几个'：不是数字 — 请在源文件中核对这一天（可能是录入错误）",
+               "跳过：被筛选条件跳过 (filtered) ×1, 重复的表头行 (repeated_header) ×1"],
+        "en": ["  客户档案            3 rows used",  # the titles are the rulebook's, in Chinese
+               "  销售明细            5 rows used, 4 rejected, 2 skipped",
+               "4 rows were rejected (see Data issues in portfolio.xlsx, and issues.xlsx):",
+               "  inputs/台账.xlsx · 销售明细 · row 11 · 下单日期 = '2026-02-30': no such date: February 2026 has 28 days; "
+               "also in this row: 金额 '很多': not an amount of money and 数量 '几个': not a number — "
+               "check the day at the source (probably a typing error)",
+               "skipped: filtered ×1, repeated_header ×1"],
+    }
+    skipped = {
+        "zh": [("跳过", 4, "订单编号", "订单编号", "表头行在数据中重复出现，不计入数据", "repeated_header", "重复的表头行"),
+               ("跳过", 12, "订单编号", "SO10", f"被筛选条件 where: {where} 跳过（订单状态 为 已取消）", "filtered",
+                "被筛选条件跳过")],
+        "en": [("Skipped", 4, "订单编号", "订单编号", "the header row repeated inside the data; not counted as data",
+                "repeated_header", "Repeated header row"),
+               ("Skipped", 12, "订单编号", "SO10", f"skipped by the filter where: {where} (订单状态 is 已取消)", "filtered",
+                "Skipped by the filter")],
+    }
+    for lang in ("zh", "en"):
+        result = invoke("run", "-p", str(project), "--lang", lang)
+        assert result.exit_code == 0, result.output
+        lines = result.output.splitlines()
+        for line in expected[lang]:
+            assert line in lines, (lang, line)
+        run_dir = Path(lines[-1].split("：" if lang == "zh" else ": ", 1)[1])
+        manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+        assert manifest["counts"]["datasets"]["orders"] == {"rows_read": 11, "rows_used": 5, "rows_rejected": 4,
+                                                            "rows_skipped": 2}
+        assert (manifest["issues"]["errors"], manifest["issues"]["skipped"]) == (4, 2)
+        wb = openpyxl.load_workbook(run_dir / "portfolio.xlsx")
+        summary = {r[0]: r[1] for r in wb.worksheets[0].iter_rows(values_only=True) if r and r[0]}
+        assert summary["被拒绝的数据行" if lang == "zh" else "Rows rejected"] == 4
+        rows = list(wb.worksheets[wb.sheetnames.index("数据问题" if lang == "zh" else "Data issues")]
+                    .iter_rows(min_row=2, values_only=True))
+        levels = Counter(r[0] for r in rows if r[10] == "orders")
+        error, skip = ("错误（未使用）", "跳过") if lang == "zh" else ("Error (not used)", "Skipped")
+        assert (levels[error], levels[skip]) == (4, 2)
+        assert [(r[0], r[3], r[4], r[5], r[6], r[8], r[9]) for r in rows if r[0] == skip] == skipped[lang]
+
+
+def test_chinese_messages_use_titles_not_internal_names(tmp_path):
+    sheets = small_ledger()
+    del sheets["客户档案"]  # customers derived from the orders
+    sheets["销售明细"][0][1] = "客户编号#"
+    write_workbook(tmp_path / "台账.xlsx", sheets)
+    spec = load_rulebook(REPO).spec
+    ledger = read_ledger(tmp_path, spec.datasets, spec.ledger)
+    [note] = [i for i in ledger.issues if i.code == "derived_dataset"]
+    assert localize(note.message, "zh") == "没有客户档案工作表：按销售明细中的客户编号生成了 3 条客户档案"
+    assert note.message == "no sheet for 客户档案: 3 derived from the 客户编号 values in 销售明细"
+    assert localize(note.suggestion, "zh") == (
+        "这些列为空：行业, 地区, 客户经理, 合作开始日期, 结算方式, 联系人, 联系人生日, 合同到期日；"
+        "如需填写，请添加客户档案工作表，或在 derive.columns 中从订单中取值")
+    row = issue_row(note, Words("zh"))
+    assert row[8:] == ["derived_dataset", "由其他数据生成", "customers"]
+    conflict = Issue("台账.xlsx", "客户档案", 7, "客户编号", "C003", "x", "key_conflict", "error", "customers")
+    assert issue_row(conflict, Words("zh"))[8:] == ["key_conflict", "编号冲突", "customers"]
+    assert issue_row(conflict, Words("en"))[8:] == ["key_conflict", "Key conflict", "customers"]
+    assert issue_headers(Words("zh"))[8:] == ["规则", "问题类型", "数据集"]

@@ -263,12 +263,14 @@ def test_an_aggregate_over_an_unknown_dataset(tmp_path):
     path = project / "rules" / "metrics.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace(
         "  aggregates:\n", "  aggregates:\n    bad_sum: {sum: orderz.amount}\n"), encoding="utf-8")
+    # found by loading the rules (check, or the start of a run), at the aggregate's line
     assert both("run", "-p", str(project), "--as-of", "2026-10-31", "-q", "--workers", "1") == (
         1,
-        "错误：rules/metrics.yaml：汇总指标 'bad_sum'：没有数据集 'orderz'\n  建议：您是否指 'orders'？\n",
+        "错误：规则有 1 处错误：\n  rules/metrics.yaml:21:5 [bad_sum]：汇总指标 'bad_sum'：没有数据集 'orderz'\n"
+        "    建议：您是否指 'orders'？\n",
         1,
-        "error: rules/metrics.yaml: aggregate 'bad_sum': there is no dataset 'orderz'\n"
-        "  hint: did you mean 'orders'?\n")
+        "error: rulebook has 1 error:\n  rules/metrics.yaml:21:5 [bad_sum]: aggregate 'bad_sum': there is no dataset "
+        "'orderz'\n    hint: did you mean 'orders'?\n")
 
 
 def test_decision_conflicts_for_the_portfolio(tmp_path):

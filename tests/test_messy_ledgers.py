@@ -140,18 +140,18 @@ def test_erp_export_without_a_customer_sheet(tmp_path):
     customers = ledger.datasets["customers"].sort("customer_id")
     # customers come from the orders used: K03's only order has no status, so the filter skipped it
     assert customers.select("customer_id", "name", "settlement").rows() == [("K01", "甲公司", None), ("K02", "K02", None)]
-    assert issues_of(ledger, "filtered") == [("Sheet1", 5, None, None, "skipped", "filtered"),
-                                             ("Sheet1", 6, None, None, "skipped", "filtered")]
+    assert issues_of(ledger, "filtered") == [("Sheet1", 5, "单据编号", "XS003", "skipped", "filtered"),
+                                             ("Sheet1", 6, "单据编号", "XS004", "skipped", "filtered")]
     derived = [i for i in ledger.issues if i.code == "derived_dataset"]
-    assert derived[0].message == "no sheet for customers: 2 customers derived from the ids in orders"
+    assert derived[0].message == "no sheet for customers: 2 derived from the customer_id values in orders"
     stats = ledger.stats["orders"]
     assert (stats.rows_read, stats.rows_used, stats.rows_rejected, stats.rows_skipped) == (4, 2, 0, 2)
 
 
 def test_a_missing_required_computed_value_rejects_the_row(tmp_path):
     write_workbook(tmp_path / "x.xlsx", {"订单": [
-        ["单据编号", "单据日期", "往来单位编码", "数量", "含税单价"],
-        ["XS001", "2026-09-01", "K01", 2, None],
+        ["单据编号", "单据日期", "往来单位编码", "数量", "含税单价", "单据状态"],
+        ["XS001", "2026-09-01", "K01", 2, None, "已审核"],
     ]})
     ledger = read(tmp_path, erp_datasets())
     assert issues_of(ledger, "missing_value") == [("订单", 2, "amount", None, "error", "missing_value")]

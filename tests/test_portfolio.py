@@ -122,7 +122,7 @@ def test_company_excel_template_is_filled_and_losses_are_warned(tmp_path):
 
     result = CliRunner().invoke(app, ["run", "-p", str(project), "--as-of", "2026-10-31", "--lang", "en"])
     assert result.exit_code == 0, result.output
-    assert "warning: model_not_fitted ×1, portfolio_template ×1" in result.output
+    assert "warning: column_without_values ×1, model_not_fitted ×1, portfolio_template ×1" in result.output
     run = next(p for p in (project / "outputs").iterdir() if p.is_dir())
     out = openpyxl.load_workbook(run / "portfolio.xlsx")
     assert out["封面"]["B2"].value == dt.datetime(2026, 10, 31) and out["封面"]["B2"].number_format == "yyyy年m月d日"

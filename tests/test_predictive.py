@@ -122,7 +122,10 @@ def test_too_few_repeat_customers_leaves_the_metrics_empty_and_says_why(tmp_path
             "more), or lower predictive.min_repeat_customers") in result.output
     run_dir = Path(result.output.strip().splitlines()[-1].split("outputs: ")[-1])
     manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-    assert manifest["predictive_models"] is None
+    reason = "only 1 of 2 customers bought again after their first purchase; the purchase model needs at least 20"
+    assert manifest["predictive_models"] == {
+        "bgnbd": {"status": "not_fitted", "model": None, "reason": reason},
+        "gamma_gamma": {"status": "not_fitted", "model": None, "reason": reason}}
     assert manifest["issues"]["by_code"]["model_not_fitted"] == 1
     frame = pl.read_parquet(run_dir / "decisions.parquet")
     assert frame["p_alive"].null_count() == frame.height == 3
@@ -161,13 +164,8 @@ def test_bad_predictive_settings_are_rulebook_errors(tmp_path, setting, message)
     assert message in result.output and "metrics.yaml" in result.output
 
 
-def test_bundled_run_records_the_models(tmp_path):
-    project = tmp_path / "bundled"
-    for name in ("inputs", "rules", "templates"):
-        shutil.copytree(REPO / name, project / name)
-    result = CliRunner().invoke(app, ["run", "-p", str(project), "--as-of", "2026-10-31", "-q"])
-    assert result.exit_code == 0, result.output
-    run_dir = Path(result.output.strip().splitlines()[-1])
+def test_bundled_run_records_the_models(bundled_run):
+    run_dir = bundled_run(None)[1]
     models = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["predictive_models"]
     assert set(models) == {"bgnbd", "gamma_gamma"}
     assert set(models["bgnbd"]["params"]) == {"r", "alpha", "a", "b"}

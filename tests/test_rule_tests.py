@@ -79,3 +79,28 @@ def test_no_cases(tmp_path):
     result = invoke("test", "-p", str(tmp_path))
     assert result.exit_code == 0
     assert result.output == "no rule tests: add cases to rules/tests/*.yaml\n"
+
+
+def test_cases_run_together_but_each_is_a_portfolio_of_its_own(tmp_path):
+    """Cases are evaluated in one frame; a quota (max 1) must not compare them, and cases giving
+    the same customer_id must not mix."""
+    project = project_with_cases(tmp_path, """\
+        - name: 甲
+          given: {revenue_total: 1600000, tenure_years: 3, clv_12m: 10, revenue_12m: 1}
+          expect: {key_account: true}
+        - name: 乙
+          given: {revenue_total: 1700000, tenure_years: 3, clv_12m: 20, revenue_12m: 1}
+          expect: {key_account: true}
+        - name: 同一编号一
+          given: {customer_id: C1, revenue_total: 1600000, tenure_years: 3}
+          expect: {tier: A}
+        - name: 同一编号二
+          given: {customer_id: C1, revenue_total: 100}
+          expect: {tier: 普通}
+        """)
+    policy = project / "rules" / "policy.yaml"
+    policy.write_text(policy.read_text(encoding="utf-8").replace("quota: {max: 20,", "quota: {max: 1,"),
+                      encoding="utf-8")
+    result = invoke("test", "-p", str(project))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-2] == "4 passed, 0 failed"

@@ -223,8 +223,6 @@ def test_output_values_are_enforced_and_priority_needs_them(tmp_path):
         """) == [
         (8, "R1", "'很高' is not an allowed value of output risk ('高', '中', '低')",
          "use one of them, or add it to risk under values:"),
-        (8, "R1", "with priorities from values:, output risk must be one of its listed values",
-         "write risk as a fixed value, or give every rule a priority:"),
         (13, "L1", "hit policy 'output_order' needs priorities: a 'priority:' on every rule, or the output's "
                    "values: listed highest priority first",
          "e.g. values: {risk: [high, medium, low]} (DMN's output values order)"),
@@ -462,3 +460,43 @@ def test_a_run_names_its_conflicts_in_the_summary_the_workbook_and_run_json(tmp_
         "customer_id": "C001", "decision": "double_check", "rules": ["DC1", "DC2"],
         "message": "hit policy unique: rules DC1 and DC2 all match",
         "suggestion": "make these rules' conditions exclusive; to take the first in order, use hit: first"}]
+
+
+def test_check_findings_in_chinese(tmp_path):
+    project = project_with_policy(tmp_path, """\
+        decisions:
+          flag:
+            hit: any
+            outputs: {flag: text}
+            table:
+              inputs: [revenue_total]
+              rows:
+                - [">= 100", 高]
+                - [">= 100", 低]
+            default: {flag: 无}
+        """)
+    result = CliRunner().invoke(app, ["check", "-p", str(project), "--lang", "zh"])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[1:] == [
+        "  rules/policy.yaml:10:11 [flag#2]：行 flag#1 与行 flag#2 可能同时命中（例如 revenue_total = 100），但输出不同；"
+        "命中策略 any 要求同时命中的行输出一致",
+        "    建议：请让条件互斥或输出一致；如果按顺序决定，请使用 hit: first"]
+
+
+def test_defaults_must_be_allowed_values_and_priorities_come_from_one_place(tmp_path):
+    assert errors(tmp_path, """\
+        decisions:
+          risk:
+            hit: priority
+            outputs: {risk: text}
+            values: {risk: [高, 中, 低]}
+            rules:
+              - {id: R1, when: "age > 60", then: {risk: 高}, priority: 9}
+              - {id: R2, when: "age > 30", then: {risk: 中}}
+            default: {risk: 未知}
+        """) == [
+        (8, "R1", "some rules have a priority: and others not, and values: are given: priorities come from one "
+                  "or the other", "give every rule a priority:, or none and let the order of values: decide"),
+        (10, "risk", "'未知' is not an allowed value of output risk ('高', '中', '低')",
+         "use one of them, or add it to risk under values:"),
+    ]

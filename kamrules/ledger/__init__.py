@@ -17,13 +17,13 @@ import polars as pl
 
 from ..errors import Issue, LedgerError, ProjectError
 from ..i18n import msg
-from ..names import any_of, did_you_mean
+from ..names import all_of, any_of
 from ..limits import Limits, env_name
 from ..limits import current as current_limits
 from .config import DatasetSpec, LedgerSettings
 from .guard import check_input
 from .derive import derive
-from .headers import HeaderMatch, find_header, sheet_name_matches
+from .headers import HeaderMatch, closest_header, find_header, first_row_cells, sheet_name_matches
 from .readers import RawSheet, reader_for
 from .rows import FILE, ROW, SHEET, SheetTyper
 from .validate import check_keys, check_references, check_repeated_files
@@ -47,10 +47,23 @@ class DatasetStats:
     rows_rejected: int = 0
     rows_skipped: int = 0
     title: str | None = None  # the dataset's title in rules/ledger.yaml, for people
+    derived_from: str | None = None  # no sheet: made from this dataset (its title)
+    rows_derived: int = 0  # ... with this many rows
 
     @property
     def rows_used(self) -> int:
         return self.rows_read - self.rows_rejected - self.rows_skipped
+
+
+@dataclass
+class SeenSheet:
+    """A sheet of the inputs and what it was read as (None: nothing), with its first rows
+    when unused, to explain later why no sheet was found for a dataset."""
+
+    file: str
+    sheet: str
+    dataset: str | None
+    head: pl.DataFrame | None = None
 
 
 @dataclass
@@ -60,6 +73,7 @@ class Ledger:
     files: list[InputFile] = field(default_factory=list)
     stats: dict[str, DatasetStats] = field(default_factory=dict)
     headers: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # (file, sheet) -> field -> header
+    seen: list[SeenSheet] = field(default_factory=list)
 
     def header(self, file: str, sheet: str, column: str, spec: DatasetSpec) -> str:
         """The header text ``column`` had in that sheet (first alias if unknown)."""
@@ -112,7 +126,7 @@ def read_ledger(inputs: Path, datasets: dict[str, DatasetSpec], settings: Ledger
     for name, frames in parts.items():
         if frames:
             ledger.datasets[name] = pl.concat(frames, how="diagonal_relaxed")
-    _derive_missing(ledger, datasets, inputs)
+    _derive_missing(ledger, datasets, inputs, settings)
     check_keys(ledger, datasets)
     check_repeated_files(ledger, datasets)
     check_references(ledger, datasets)
@@ -120,16 +134,72 @@ def read_ledger(inputs: Path, datasets: dict[str, DatasetSpec], settings: Ledger
     return ledger
 
 
-def _derive_missing(ledger: Ledger, datasets: dict[str, DatasetSpec], inputs: Path) -> None:
-    for name, spec in datasets.items():
-        if name in ledger.datasets:
+def _derive_missing(ledger: Ledger, datasets: dict[str, DatasetSpec], inputs: Path,
+                    settings: LedgerSettings) -> None:
+    missing = [name for name in datasets if name not in ledger.datasets]
+    # a required dataset that nothing can stand in for is the real problem: said first, with
+    # the sheets that were seen, rather than as a dataset that cannot be derived from it
+    for name in missing:
+        if datasets[name].required and datasets[name].derive is None:
+            raise no_sheet_error(ledger, name, datasets, inputs, settings)
+    for name in missing:
+        spec = datasets[name]
+        if spec.derive is None:
             continue
-        if spec.derive is not None:
-            ledger.datasets[name], note = derive(name, spec, ledger.datasets)
-            ledger.issues.append(note)
-        elif spec.required:
-            raise LedgerError(msg("ledger.no_sheet", name=name), file=str(inputs.name),
-                              suggestion=msg("ledger.no_sheet.hint", sheets=any_of(spec.sheets or [name]), name=name))
+        source = spec.derive.from_
+        if source not in ledger.datasets and source in datasets:
+            raise no_sheet_error(ledger, source, datasets, inputs, settings, needed_by=name)
+        ledger.datasets[name], notes = derive(name, spec, ledger.datasets, datasets)
+        ledger.issues.extend(notes)
+        stats = ledger.stats[name]
+        stats.derived_from = datasets[source].title or source if source in datasets else source
+        stats.rows_derived = ledger.datasets[name].height
+
+
+SHOWN_SHEETS, SHOWN_HEADERS = 5, 20
+
+
+def no_sheet_error(ledger: Ledger, name: str, datasets: dict[str, DatasetSpec], inputs: Path,
+                   settings: LedgerSettings, needed_by: str | None = None) -> LedgerError:
+    """No sheet for the dataset ``name``: which sheets were seen, what each was read as, and for
+    the unused ones the headers found and, per missing column, the closest header."""
+    spec = datasets[name]
+    title = spec.title or name
+    seen, examples = [], []
+    for sheet in ledger.seen[:SHOWN_SHEETS]:
+        where = msg("ledger.no_sheet.where", file=sheet.file, sheet=sheet.sheet)
+        if sheet.dataset is not None:
+            used = datasets[sheet.dataset].title or sheet.dataset
+            seen.append(msg("ledger.no_sheet.used", where=where, dataset=used))
+            continue
+        header = find_header(sheet.head, spec, settings.header_search_rows)
+        cells = header.cells if header else first_row_cells(sheet.head, settings.header_search_rows)
+        taken = {text: field for field, text in header.headers.items()} if header else {}
+        missing = header.missing(spec) if header else [n for n, c in spec.columns.items()
+                                                       if c.required and c.read_from_sheet]
+        gaps = []
+        for column in missing:
+            aliases = spec.columns[column].aliases
+            near = closest_header(column, aliases, cells)
+            if near is None:
+                gaps.append(msg("ledger.no_sheet.gap_none", column=column))
+            elif near in taken:
+                gaps.append(msg("ledger.no_sheet.gap_taken", column=column, header=near, other=taken[near]))
+            else:
+                gaps.append(msg("ledger.no_sheet.gap", column=column, header=near))
+                examples.append(f"{column}: [{near}]")
+        shown = ", ".join(cells[:SHOWN_HEADERS]) + (" …" if len(cells) > SHOWN_HEADERS else "")
+        seen.append(msg("ledger.no_sheet.unused", where=where, headers=shown or "-", missing=all_of(gaps)))
+    if len(ledger.seen) > SHOWN_SHEETS:
+        seen.append(msg("ledger.no_sheet.more", count=len(ledger.seen) - SHOWN_SHEETS))
+    message = msg("ledger.no_sheet", name=name, title=title)
+    if needed_by is not None:
+        message = msg("ledger.no_sheet.needed_by", reason=message, dataset=datasets[needed_by].title or needed_by)
+    if seen:
+        message = msg("ledger.no_sheet.seen", reason=message, sheets=_listed(seen))
+    suggestion = (msg("ledger.no_sheet.alias_hint", name=name, examples="; ".join(examples)) if examples
+                  else msg("ledger.no_sheet.hint", sheets=any_of(spec.sheets or [name]), name=name))
+    return LedgerError(message, file=str(inputs.name), suggestion=suggestion)
 
 
 def _read_file(path: Path, name: str, datasets: dict[str, DatasetSpec], settings: LedgerSettings):
@@ -161,6 +231,7 @@ def _merge_file(ledger: Ledger, parts: dict[str, list[pl.DataFrame]], one) -> No
     ledger.files += file_ledger.files
     ledger.issues += file_ledger.issues
     ledger.headers.update(file_ledger.headers)
+    ledger.seen += file_ledger.seen
     for name, stats in file_ledger.stats.items():
         total = ledger.stats[name]
         total.rows_read += stats.rows_read
@@ -177,13 +248,18 @@ def _read_sheet(sheet: RawSheet, datasets: dict[str, DatasetSpec], settings: Led
     if named:
         dataset = named[0]
         header = find_header(sheet.grid, datasets[dataset], settings.header_search_rows)
-        _require_columns(sheet, dataset, datasets[dataset], header)
+        _require_columns(sheet, dataset, datasets[dataset], header, settings)
     else:
         dataset, header = _match_by_headers(sheet, datasets, settings)
         if dataset is None:
+            # a copy of the first rows, not a slice that would keep the whole sheet in memory
+            head = sheet.grid.head(settings.header_search_rows)
+            ledger.seen.append(SeenSheet(sheet.file, sheet.sheet, None,
+                                         pl.DataFrame(head.rows(), schema=head.schema, orient="row")))
             ledger.issues.append(Issue(sheet.file, sheet.sheet, None, None, None, msg("ledger.sheet_ignored"),
                                        "sheet_ignored", "warning", None, msg("ledger.sheet_ignored.hint")))
             return
+    ledger.seen.append(SeenSheet(sheet.file, sheet.sheet, dataset))
     ledger.headers[(sheet.file, sheet.sheet)] = header.headers
     result = SheetTyper(sheet, dataset, datasets[dataset], header, settings).run()
     ledger.issues.extend(result.issues)
@@ -205,20 +281,34 @@ def _match_by_headers(sheet: RawSheet, datasets: dict[str, DatasetSpec], setting
     return best, best_header
 
 
-def _require_columns(sheet: RawSheet, dataset: str, spec: DatasetSpec, header: HeaderMatch | None) -> None:
+def _listed(items: list):
+    """``a; b; c`` in either language, nested in halves like :func:`kamrules.names.all_of`."""
+    if len(items) <= 1:
+        return items[0] if items else ""
+    half = len(items) // 2
+    return msg("ledger.list", first=_listed(items[:half]), second=_listed(items[half:]))
+
+
+def _require_columns(sheet: RawSheet, dataset: str, spec: DatasetSpec, header: HeaderMatch | None,
+                     settings: LedgerSettings) -> None:
     missing = header.missing(spec) if header else [n for n, c in spec.columns.items()
                                                    if c.required and c.read_from_sheet]
     if not missing:
         return
     column = spec.columns[missing[0]]
-    found = [str(v).strip() for v in sheet.grid.row(header.row_index) if v is not None] if header else []
-    hint = did_you_mean(column.aliases[0] if column.aliases else missing[0], found)
+    found = header.cells if header else first_row_cells(sheet.grid, settings.header_search_rows)
+    near = closest_header(missing[0], column.aliases, found)
+    taken = {text: field for field, text in header.headers.items()} if header else {}
     tried = " / ".join(column.aliases or [missing[0]])
     seen = (msg("ledger.missing_column.header_row", headers=", ".join(found)) if found
             else msg("ledger.missing_column.no_header"))
     where = {"dataset": dataset, "column": missing[0]}
+    if near is not None and near in taken:
+        suggestion = msg("ledger.missing_column.taken", header=near, other=taken[near], **where)
+    elif near is not None:
+        suggestion = msg("ledger.missing_column.did_you_mean", header=near, **where)
+    else:
+        suggestion = msg("ledger.missing_column.hint", **where)
     raise LedgerError(
         msg("ledger.missing_column", tried=tried, seen=seen, **where),
-        file=sheet.file, sheet=sheet.sheet, row=header.excel_row if header else None,
-        suggestion=(msg("ledger.missing_column.did_you_mean", hint=hint, **where) if hint
-                    else msg("ledger.missing_column.hint", **where)))
+        file=sheet.file, sheet=sheet.sheet, row=header.excel_row if header else None, suggestion=suggestion)

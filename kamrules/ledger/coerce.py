@@ -29,6 +29,7 @@ FALSE_WORDS = ["否", "n", "no", "false", "0", "×", "✗", "错", "无"]
 NOT_A_NUMBER = "not a number"
 NOT_MONEY = "not an amount of money"
 NOT_A_DATE = "not a valid date"
+NO_SUCH_DAY = "no such day: "  # + "2018-02 28": the month and how many days it has
 AMBIGUOUS_DATE = "ambiguous date (day/month order unknown)"
 NOT_A_PERCENT = "not a percentage"
 AMBIGUOUS_PERCENT = "a bare number above 1 is ambiguous as a percentage"
@@ -57,7 +58,14 @@ REASONS = {
     AMBIGUOUS_PERCENT: msg("ledger.cell.ambiguous_percent"),
     NOT_A_BOOL: msg("ledger.cell.not_a_bool"),
 }
+def _no_such_day(rest: str):
+    month, days = rest.split()
+    first = dt.date.fromisoformat(month + "-01")
+    return msg("ledger.cell.no_such_day", first=first, days=int(days))
+
+
 PREFIXED = (
+    (NO_SUCH_DAY, _no_such_day),
     (NOT_ONE_OF, lambda rest: msg("ledger.cell.not_one_of", values=rest)),
     (BELOW, lambda rest: msg("ledger.cell.below_minimum", minimum=rest)),
     (ABOVE, lambda rest: msg("ledger.cell.above_maximum", maximum=rest)),
@@ -170,8 +178,14 @@ def to_date(text: pl.Expr, date_order: str = "ymd") -> tuple[pl.Expr, pl.Expr]:
     value = pl.coalesce(from_text, from_serial)
     value = pl.when(value.dt.year().is_between(1900, 2200)).then(value).otherwise(None)
     ambiguous = y.is_null() & a.is_not_null() if date_order == "ymd" else pl.lit(False)
+    # 2018-02-29: a real month and a day number a month can have, but not this month
+    year, month, day = (part.cast(pl.Int32, strict=False) for part in (y, m, d))
+    days = pl.date(year.clip(1900, 2200), month.clip(1, 12), 1).dt.month_end().dt.day()
+    no_such_day = (year.is_between(1900, 2200) & month.is_between(1, 12) & day.is_between(29, 31) & (day > days))
     error = (pl.when(text.is_null() | value.is_not_null()).then(None)
              .when(ambiguous).then(pl.lit(AMBIGUOUS_DATE))
+             .when(no_such_day).then(pl.format(NO_SUCH_DAY + "{}-{} {}", year, month.cast(pl.String).str.zfill(2),
+                                               days))
              .otherwise(pl.lit(NOT_A_DATE)))
     return value, error
 

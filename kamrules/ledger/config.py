@@ -24,15 +24,37 @@ More mapping power::
       where: "status != '已取消'"          # rows that do not match are skipped and counted
     customers:
       derive: {from: orders, name: customer_name}   # no customer sheet: one customer per id in orders
+
+Order of work for each sheet (:mod:`kamrules.ledger.rows`): totals rows and repeated header rows
+are skipped; every cell is typed; then ``where`` decides which rows count (a row it leaves out
+is skipped, whatever else is wrong with it, unless a value ``where`` needs could not be read:
+then it is validated like any row); only then are ``required``, ``key`` and ``references``
+checked on the rows that count. So ``where: not is_null(customer_id)`` skips guest sales
+without a customer id rather than rejecting them for the missing required value.
+
+A derived dataset may carry attributes from the source rows of each id, with a reducer::
+
+      derive:
+        from: orders
+        by: order_date                       # orders the rows for first/latest (default: the
+                                             # source's first required date column, else file order)
+        columns:
+          region: most_frequent(country)     # the value on most rows (ties: the latest of them)
+          name: latest(customer_name)        # the value of the latest row that has one
+          since: min(order_date)             # also: first(...), max(...)
+
+Empty values are ignored by every reducer; an id whose rows are all empty gets an empty value.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional, Union
+import re
+from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from ..i18n import msg
+from .normal import normalise
 
 ColumnType = Literal["text", "integer", "number", "money", "percent", "date", "bool", "enum"]
 
@@ -80,13 +102,45 @@ class ColumnSpec(_Strict):
         return self
 
 
+REDUCERS = ("first", "latest", "most_frequent", "min", "max")
+_REDUCTION = re.compile(r"^\s*([A-Za-z_]\w*)\s*\(\s*([^()\s]+)\s*\)\s*$")
+
+
+def parse_reduction(text: str) -> tuple[str, str]:
+    """``most_frequent(country)`` → ``("most_frequent", "country")``; ValueError if malformed."""
+    found = _REDUCTION.match(str(text))
+    if not found:
+        raise ValueError(msg("ledger.config.derive_syntax", text=str(text), reducers=", ".join(REDUCERS)))
+    reducer, column = found.groups()
+    if reducer not in REDUCERS:
+        raise ValueError(msg("ledger.config.derive_reducer", reducer=reducer, reducers=", ".join(REDUCERS)))
+    return reducer, column
+
+
+def _reduction(text: Any) -> str:
+    if not isinstance(text, str):
+        raise ValueError(msg("ledger.config.derive_syntax", text=str(text), reducers=", ".join(REDUCERS)))
+    parse_reduction(text)
+    return text
+
+
 class DeriveSpec(_Strict):
     """Build this dataset from another one's distinct ids when no sheet provides it."""
 
     from_: str = Field(alias="from")
-    name: Optional[str] = None  # column of the source dataset holding the name
+    name: Optional[str] = None  # column of the source dataset holding the name (first non-empty)
+    by: Optional[str] = None  # date column of the source that orders its rows for first/latest
+    columns: dict[str, Annotated[str, BeforeValidator(_reduction)]] = Field(default_factory=dict)
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @property
+    def reductions(self) -> dict[str, tuple[str, str]]:
+        """target column -> (reducer, source column); ``name:`` as ``first(name)``."""
+        found = {target: parse_reduction(text) for target, text in self.columns.items()}
+        if self.name and "name" not in found:
+            found = {"name": ("first", self.name), **found}
+        return found
 
 
 class DatasetSpec(_Strict):
@@ -110,7 +164,33 @@ class DatasetSpec(_Strict):
         for name in self.key_columns:
             if name not in self.columns:
                 raise ValueError(msg("ledger.config.key_column", name=name))
+        if self.derive is not None:
+            if self.derive.name and "name" in self.derive.columns:
+                raise ValueError(msg("ledger.config.derive_name_twice"))
+            for target in self.derive.columns:
+                if target not in self.columns:
+                    raise ValueError(msg("ledger.config.derive_target", column=target,
+                                         columns=", ".join(self.columns)))
+                if target in self.key_columns:
+                    raise ValueError(msg("ledger.config.derive_key", column=target))
+                if not self.columns[target].read_from_sheet:
+                    raise ValueError(msg("ledger.config.derive_fixed", column=target))
         return self
+
+
+def alias_clashes(spec: DatasetSpec) -> list[tuple[str, str, str]]:
+    """``(alias, first column, second column)`` for every header two columns both claim: the
+    second could never be read, since a header goes to the first column that lists it."""
+    owner: dict[str, str] = {}
+    clashes = []
+    for name, column in spec.columns.items():
+        if not column.read_from_sheet:
+            continue
+        for alias in [name, *column.aliases]:
+            first = owner.setdefault(normalise(alias), name)
+            if first != name:
+                clashes.append((alias, first, name))
+    return clashes
 
 
 class LedgerSettings(_Strict):

@@ -1,34 +1,29 @@
 """Find the header row of a sheet and map its columns to dataset fields.
 
 Ledgers often carry a title row (or several) above the header, so the header is the row,
-among the first ``header_search_rows``, that matches the most aliases. Matching ignores
-case, spaces (including full-width), ``*`` required-markers, and a trailing unit in
-parentheses: ``金额（元）`` matches ``金额``.
+among the first ``header_search_rows``, that matches the most aliases.
+
+Matching compares headers after normalising them (:func:`normalise`): full-width forms become
+ordinary ones, case is ignored, and so are spaces, ``*`` required-markers and punctuation
+(``_ - . : ; , / \\ | # ' "`` and brackets): ``Customer.ID``, ``customer_id`` and
+``Customer ID`` are one header. A word that marks an identifier — ``ID``, ``No.``, ``Nr.``,
+``Number``, ``#`` — counts as ``id``, so ``Customer No.`` and ``CustomerID`` match
+``customer id``; a ``#`` after Chinese is dropped (``客户编号#`` is ``客户编号``). A trailing unit
+in brackets may be left out: ``金额（元）`` matches ``金额``.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
+import difflib
 from dataclasses import dataclass, field
 
 import polars as pl
 
-from .config import DatasetSpec
+from .config import DatasetSpec, alias_clashes
+from .normal import header_keys, normalise, word_tokens
 
-_IGNORED = re.compile(r"[\s*_\-:：]+")
-_UNIT = re.compile(r"\([^()]*\)$")
-
-
-def normalise(text: object) -> str:
-    value = unicodedata.normalize("NFKC", str(text)).lower()
-    return _IGNORED.sub("", value)
-
-
-def header_keys(text: object) -> list[str]:
-    key = normalise(text)
-    bare = _UNIT.sub("", key)
-    return [key] if bare == key or not bare else [key, bare]
+__all__ = ["HeaderMatch", "alias_clashes", "alias_map", "closest_header", "find_header", "first_row_cells",
+           "header_keys", "normalise", "sheet_name_matches"]
 
 
 @dataclass
@@ -37,6 +32,7 @@ class HeaderMatch:
     columns: dict[str, str] = field(default_factory=dict)  # field -> grid column
     headers: dict[str, str] = field(default_factory=dict)  # field -> header text in the file
     duplicates: dict[str, str] = field(default_factory=dict)  # field -> ignored second header
+    cells: list[str] = field(default_factory=list)  # every non-empty header cell, as written
 
     def missing(self, spec: DatasetSpec) -> list[str]:
         return [name for name, col in spec.columns.items()
@@ -71,6 +67,7 @@ def find_header(grid: pl.DataFrame, spec: DatasetSpec, search_rows: int) -> Head
         for column, cell in zip(grid.columns, cells):
             if cell is None:
                 continue
+            match.cells.append(str(cell).strip())
             name = next((aliases[k] for k in header_keys(cell) if k in aliases), None)
             if name is None:
                 continue
@@ -82,6 +79,43 @@ def find_header(grid: pl.DataFrame, spec: DatasetSpec, search_rows: int) -> Head
         if match.columns and (best is None or len(match.columns) > len(best.columns)):
             best = match
     return best
+
+
+def first_row_cells(grid: pl.DataFrame, search_rows: int) -> list[str]:
+    """The texts of the first non-empty row among the first ``search_rows``: what a person
+    takes for the headers when none of them is recognised."""
+    for row in grid.head(search_rows).iter_rows():
+        cells = [str(c).strip() for c in row if c is not None and str(c).strip()]
+        if cells:
+            return cells
+    return []
+
+
+def closest_header(name: str, aliases: list[str], headers: list[str], cutoff: float = 0.7) -> str | None:
+    """The header among ``headers`` most like the column ``name`` or one of its aliases, or
+    None when none is close. Compared normalised: a header containing an alias (or contained in
+    one) scores 0.8, one sharing a word of three letters or more (``InvoiceDate`` and
+    ``order date``) 0.7, else the similarity of the two texts; ``cutoff`` is the least score."""
+    wanted = [a for a in [name, *aliases] if normalise(a)]
+    best, best_score = None, cutoff
+    for header in headers:
+        key = normalise(header)
+        if not key:
+            continue
+        score = max((_likeness(alias, header) for alias in wanted), default=0.0)
+        if score > best_score or (best is None and score >= best_score):
+            best, best_score = header, score
+    return best
+
+
+def _likeness(alias: str, header: str) -> float:
+    a, b = normalise(alias), normalise(header)
+    score = difflib.SequenceMatcher(None, a, b).ratio()
+    if len(a) >= 2 and len(b) >= 2 and (a in b or b in a):
+        score = max(score, 0.8)
+    if word_tokens(alias) & word_tokens(header):
+        score = max(score, 0.7)
+    return score
 
 
 def sheet_name_matches(sheet: str, spec: DatasetSpec, dataset: str) -> bool:

@@ -61,15 +61,30 @@ def check_keys(ledger, datasets: dict[str, DatasetSpec]) -> None:
                                            name))
                 ledger.stats[name].rows_skipped += 1
             else:
+                labels = "/".join(_label(ledger, row, k, spec, datasets) for k in keys)
                 ledger.issues.append(Issue(
                     row[FILE], row[SHEET], row[ROW], column, value,
-                    msg("ledger.key_conflict", origin=origin, keys="/".join(keys), value=value,
+                    msg("ledger.key_conflict", origin=origin, keys=labels, value=value,
                         column=ledger.header(row[FILE], row[SHEET], differs, spec), new=str(row[differs]),
                         old=str(first[differs])),
                     "key_conflict", "error", name, msg("ledger.key_conflict.hint")))
                 ledger.stats[name].rows_rejected += 1
         if later.height:
             ledger.datasets[name] = marked.filter(pl.col("_n") == 0).drop("_n", "_first")
+
+
+def _label(ledger, row: dict, column: str, spec: DatasetSpec, datasets: dict[str, DatasetSpec]) -> str:
+    """How a person knows a column: its title in rules/ledger.yaml, else the title of the column
+    it references, else its header in that file."""
+    own = spec.columns[column]
+    if own.title:
+        return own.title
+    if own.references:
+        target, target_column = own.references.split(".")
+        found = datasets.get(target)
+        if found is not None and target_column in found.columns and found.columns[target_column].title:
+            return found.columns[target_column].title
+    return ledger.header(row[FILE], row[SHEET], column, spec)
 
 
 def _origin(first: dict):
@@ -96,8 +111,8 @@ def check_references(ledger, datasets: dict[str, DatasetSpec]) -> None:
             for row in bad.iter_rows(named=True):
                 ledger.issues.append(Issue(
                     row[FILE], row[SHEET], row[ROW], ledger.header(row[FILE], row[SHEET], column, spec),
-                    str(row[column]), msg("ledger.unknown_reference", column=column, value=str(row[column]),
-                                          dataset=title),
+                    str(row[column]), msg("ledger.unknown_reference", value=str(row[column]), dataset=title,
+                                          column=_label(ledger, row, column, spec, datasets)),
                     "unknown_reference", "error", name, msg("ledger.unknown_reference.hint", dataset=title)))
             if bad.height:
                 ledger.stats[name].rows_rejected += bad.height

@@ -42,6 +42,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
                           "decision {decision}: no rule matched for {count} customers (output left empty)"),
     "cli.run.quota": ("决策 {decision}：已达名额上限，超出的 {count} 位客户设为 false",
                       "decision {decision}: quota reached, {count} customers over the cap set to false"),
+    "cli.run.quota_without_key": ("决策 {decision}：{count} 位客户没有 {field}，排在有值的客户之后（再按 {rest} 排）",
+                                  "decision {decision}: {count} customers have no {field} and rank after those who do "
+                                  "(then by {rest})"),
+    "cli.run.quota_by_id": ("客户编号", "customer id"),
+    "cli.run.quota_by_id_count": ("决策 {decision}：{count} 位客户所有排名字段都为空，只能按客户编号排",
+                                  "decision {decision}: {count} customers have none of the ranking fields and are "
+                                  "ranked by customer id"),
     "cli.run.constraint": ("约束 {constraint}：调整了 {count} 位客户", "constraint {constraint}: adjusted {count} customers"),
     "cli.stage.rules": ("读取台账并决策", "reading and deciding"),
     "cli.stage.documents": ("生成文档", "documents"),

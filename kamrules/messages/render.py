@@ -41,6 +41,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
                             "a filter argument above {limit:,} is not allowed in templates"),
     # render/filters.py
     "filters.daxie_too_large": ("金额太大，无法写成大写：{value}", "amount too large for 大写: {value}"),
+    "filters.daxie_not_cny": ("大写金额只用于人民币（currency: CNY），本项目的货币是 {currency}：请在模板中把 |daxie 换成 |money",
+                              "大写 (Chinese capital) amounts are for yuan only (currency: CNY) and this project's "
+                              "currency is {currency}: use |money instead of |daxie in the template"),
+    # the project's currency (rules/documents_config.py, render/docx.py)
+    "currency.unknown": ("未知的货币代码 {value!r}：请使用 ISO 4217 三字母代码，例如 CNY、HKD、USD、EUR、GBP、JPY",
+                         "unknown currency code {value!r}: use an ISO 4217 three-letter code such as CNY, HKD, USD, "
+                         "EUR, GBP or JPY"),
+    "render.daxie_not_cny": ("模板使用了 |daxie（大写金额），它只用于人民币；本项目的货币是 {currency}",
+                             "the template uses |daxie (大写, Chinese capital amounts), which is for yuan only; "
+                             "this project's currency is {currency}"),
+    "render.daxie_not_cny.hint": ("请在 Word 中把 |daxie 换成 |money，或删去大写金额",
+                                  "in Word, replace |daxie with |money or remove the capital amount"),
     # render/pdf.py
     "pdf.no_office": ("未安装 LibreOffice（soffice）", "LibreOffice (soffice) is not installed"),
     # rules/calendar_config.py

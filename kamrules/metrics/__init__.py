@@ -15,8 +15,8 @@ from typing import Callable
 
 import polars as pl
 
-from ..errors import LedgerError
-from ..i18n import msg
+from ..errors import Issue, LedgerError
+from ..i18n import Text, msg
 from ..types import cast_to
 from .catalog import (AGEING_BUCKETS, CATALOG, KEY, ZERO_FILLED, Windows, complaint_metrics, finish,
                       order_metrics, pareto, receivable_metrics, visit_metrics)
@@ -25,10 +25,60 @@ from .config import MetricsSpec
 from .predictive import predictive_metrics
 from .rfm import rfm
 
-__all__ = ["CATALOG", "compute_features", "INTERNAL_COLUMNS", "aggregate_catalog", "aggregate_types"]
+__all__ = ["CATALOG", "REQUIRED_COLUMNS", "compute_features", "data_notes", "INTERNAL_COLUMNS", "aggregate_catalog",
+           "aggregate_types"]
 
 INTERNAL_COLUMNS = ("_file", "_sheet", "_row")
 AGEING = tuple(name for name, _, _ in AGEING_BUCKETS)
+STALE_AFTER_DAYS = 31  # at least: an as_of a month after the last order may just be a quiet month
+STALE_GAPS = 3  # and three times the usual gap between days with orders
+
+
+def _without_values() -> dict[tuple[str, str], Text]:
+    """Optional columns the catalog reads, and what happens to the metrics when one mapped in
+    ledger.yaml has no value in the ledger (absent from the sheets, or empty)."""
+    return {
+        ("orders", "order_id"): msg("metrics.no_order_id"),
+        ("orders", "cost"): msg("metrics.no_cost"),
+        ("receivables", "paid_amount"): msg("metrics.no_paid_amount"),
+        ("receivables", "paid_date"): msg("metrics.no_paid_date"),
+        ("receivables", "invoice_date"): msg("metrics.no_invoice_date"),
+        ("visits", "satisfaction"): msg("metrics.no_satisfaction"),
+        ("customers", "since"): msg("metrics.no_since"),
+    }
+
+
+def columns_with_values(frame: pl.DataFrame) -> set[str]:
+    """The columns that hold at least one value (every column of an empty dataset)."""
+    if frame.height == 0:
+        return set(frame.columns)
+    counts = frame.null_count().row(0, named=True)
+    return {name for name, nulls in counts.items() if nulls < frame.height}
+
+
+def data_notes(datasets: dict[str, pl.DataFrame], as_of: dt.date) -> list[Issue]:
+    """Warnings about what the metrics could not use as mapped, once per dataset and column, and
+    about an as_of well after the ledger's last order (more than a month, and more than three times
+    the median gap between days with orders: then the ledger is most likely an older export)."""
+    notes = []
+    for (name, column), effect in _without_values().items():
+        frame = datasets.get(name)
+        if frame is not None and column in frame.columns and column not in columns_with_values(frame):
+            notes.append(Issue("rules/ledger.yaml", None, None, column, None,
+                               msg("metrics.column_without_values", column=column, effect=effect),
+                               "column_without_values", "warning", name,
+                               msg("metrics.column_without_values.hint", column=column)))
+    orders = datasets.get("orders")
+    if orders is not None and orders.height and "order_date" in orders.columns:
+        days = orders.select(pl.col("order_date").filter(pl.col("order_date") <= as_of).drop_nulls().unique().sort())
+        last = days["order_date"].max() if days.height else None
+        usual = days.select(pl.col("order_date").diff().dt.total_days().median()).item() if days.height > 2 else 0
+        if last is not None and (as_of - last).days > max(STALE_AFTER_DAYS, STALE_GAPS * (usual or 0)):
+            notes.append(Issue("inputs", None, None, "order_date", last.isoformat(),
+                               msg("metrics.stale_ledger", last=last.isoformat(), days=(as_of - last).days,
+                                   as_of=as_of.isoformat()), "as_of_after_data", "warning", "orders",
+                               msg("metrics.stale_ledger.hint", last=last.isoformat())))
+    return notes
 
 REQUIRED_COLUMNS = {
     "customers": ("customer_id",),
@@ -72,20 +122,20 @@ def compute_features(datasets: dict[str, pl.DataFrame], as_of: dt.date, spec: Me
     parts: list[pl.LazyFrame] = []
     if "orders" in datasets:
         orders = datasets["orders"]
-        has_cost = "cost" in orders.columns
-        parts.append(order_metrics(orders.lazy(), set(orders.columns), w))
+        has_cost = "cost" in columns_with_values(orders)
+        parts.append(order_metrics(orders.lazy(), columns_with_values(orders), w))
     if "receivables" in datasets:
         invoices = datasets["receivables"]
-        parts.append(receivable_metrics(invoices.lazy(), set(invoices.columns), w))
+        parts.append(receivable_metrics(invoices.lazy(), columns_with_values(invoices), w))
     if "complaints" in datasets:
         parts.append(complaint_metrics(datasets["complaints"].lazy(), w))
     if "visits" in datasets:
         visits = datasets["visits"]
-        parts.append(visit_metrics(visits.lazy(), set(visits.columns), w))
+        parts.append(visit_metrics(visits.lazy(), columns_with_values(visits), w))
     for part in parts:
         frame = frame.join(part, on=KEY, how="left")
     frame = _ensure_catalog_columns(frame)
-    frame = frame.with_columns([pl.col(c).fill_null(0) for c in ZERO_FILLED])
+    frame = frame.with_columns([pl.col(c).fill_null(0) for c in ZERO_FILLED if c != "cost_12m" or has_cost])
     frame = finish(frame, w, has_cost)
     money = [cast_to(pl.col(name), "money") for name, info in CATALOG.items()
              if info.type == "money" and name in frame.collect_schema()]

@@ -125,16 +125,20 @@ def _days_to(as_of: dt.date, col: pl.Expr) -> pl.Expr:
 
 
 def order_metrics(orders: pl.LazyFrame, columns: set[str], w: Windows) -> pl.LazyFrame:
+    """Revenue is net of returns (lines with a negative amount); orders, first and last order
+    dates count purchases only, so a return is neither an order nor a sign of activity."""
     date, amount = pl.col("order_date"), pl.col("amount")
     in_12m = w.last_12m(date)
-    order_key = pl.col("order_id") if "order_id" in columns else pl.int_range(pl.len())
+    bought = amount >= 0  # a free line is still a purchase
+    # without order numbers an order is a day with purchases (several lines of one day are one order)
+    order_key = pl.col("order_id") if "order_id" in columns else date
     aggregates = [
         amount.filter(in_12m).sum().alias("revenue_12m"),
         amount.filter(w.prev_12m(date)).sum().alias("revenue_prev_12m"),
         amount.sum().alias("revenue_total"),
-        order_key.filter(in_12m).n_unique().cast(pl.Int64).alias("orders_12m"),
-        date.min().alias("first_order_date"),
-        date.max().alias("last_order_date"),
+        order_key.filter(in_12m & bought).n_unique().cast(pl.Int64).alias("orders_12m"),
+        date.filter(bought).min().alias("first_order_date"),
+        date.filter(bought).max().alias("last_order_date"),
     ]
     if "cost" in columns:
         aggregates.append(pl.col("cost").filter(in_12m).sum().alias("cost_12m"))
@@ -232,7 +236,7 @@ def finish(frame: pl.LazyFrame, w: Windows, has_cost: bool) -> pl.LazyFrame:
     r12, prev = pl.col("revenue_12m"), pl.col("revenue_prev_12m")
     margin = (r12 - pl.col("cost_12m")) if has_cost else pl.lit(None, dtype=pl.Float64)
     start = pl.coalesce(pl.col("since"), pl.col("first_order_date")) if "since" in frame.collect_schema() \
-        else pl.col("first_order_date")
+        else pl.col("first_order_date")  # a customer file without 合作开始日期: tenure from the first order
     return frame.with_columns(
         pl.when(prev > 0).then(r12 / prev - 1).otherwise(None).alias("revenue_growth"),
         pl.when(pl.col("orders_12m") > 0).then(r12 / pl.col("orders_12m")).otherwise(None)

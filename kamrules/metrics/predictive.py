@@ -14,6 +14,18 @@ The likelihoods are evaluated in log space with ``gammaln``/``betaln``; the para
 fitted as logarithms inside bounds, so the optimiser can neither leave the positive range
 nor overflow. A ledger with too few repeat customers raises :class:`ModelFitError` instead
 of returning parameters nobody should trust.
+
+**The limiting model.** When customers barely differ in how likely they are to drop out (a
+ledger with little or no churn), the BG/NBD likelihood keeps rising as a and b grow together
+with a/(a+b) steady, or as a falls to 0: the Beta distribution of the dropout probability p
+collapses onto one value (0 when nobody drops out). The fit then runs to its bounds, and
+kamrules fits the model that is that limit instead, and uses it when it explains the ledger as
+well (log-likelihood within 0.001): BG/NBD with one dropout probability p common to all customers
+(``bgnbd_common_p``; status ``limiting``). With p at 0 it is the NBD, nobody drops out and
+P(alive) is 1 (``nbd``). Per customer, with λ ~ Gamma(r + x, α + T) a posteriori:
+P(alive) = 1 / (1 + [x > 0] · p/(1 − p) · ((α + T)/(α + t_x))^(r + x)) and the expected
+purchases in the next t are P(alive) · (1 − ((α + T)/(α + T + p t))^(r + x)) / p, which is
+(r + x) t / (α + T) as p → 0.
 """
 
 from __future__ import annotations
@@ -34,6 +46,9 @@ from .config import PredictiveSpec
 
 KEY = "customer_id"
 LOG_BOUNDS = (-12.0, 12.0)  # every parameter in [6e-6, 1.6e5]
+DEGENERATE = 1e4  # a + b beyond this: the dropout probability is one value, not a distribution
+P_ZERO = 1e-6  # a common dropout probability below this is no dropout (the NBD)
+LIKELIHOOD_SLACK = 1e-3  # the limiting model is used when it explains the ledger as well as the run-off fit
 
 
 @dataclass
@@ -47,17 +62,21 @@ class FitReport:
     converged: bool
     iterations: int
     extra: dict[str, float] = field(default_factory=dict)
+    status: str = "fitted"  # fitted | limiting (see the module's docstring)
+    used: str = ""  # the model actually used: bgnbd, bgnbd_common_p, nbd, gamma_gamma
 
     def as_dict(self) -> dict:
         data = asdict(self)
         data["params"] = {k: round(float(v), 6) for k, v in self.params.items()}
         data["log_likelihood"] = round(float(self.log_likelihood), 4)
+        data["model"] = data.pop("used") or self.model
         return data
 
 
 def purchase_summary(orders: pl.DataFrame, as_of: dt.date, unit_days: float = 7.0) -> pl.DataFrame:
-    """customer_id, x, t_x, T, m (null when x = 0) and first order date, from orders up to as_of."""
-    days = (orders.filter(pl.col("order_date") <= as_of)
+    """customer_id, x, t_x, T, m (null when x = 0) and first order date, from the purchases (lines
+    with an amount of 0 or more; returns are not purchases) up to as_of."""
+    days = (orders.filter((pl.col("order_date") <= as_of) & (pl.col("amount") >= 0))
             .group_by(KEY, "order_date").agg(pl.col("amount").sum().alias("value")))
     first = pl.col("order_date").min()
     return (days.sort(KEY, "order_date")
@@ -140,10 +159,11 @@ def fit_bgnbd(x, t_x, T) -> FitReport:
 
 
 def _minimise(minimize, objective, start):
-    first = minimize(objective, start, method="L-BFGS-B", bounds=[LOG_BOUNDS] * len(start),
-                     options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 2000})
-    polished = minimize(objective, first.x, method="Nelder-Mead",
-                        options={"xatol": 1e-9, "fatol": 1e-13, "maxiter": 4000})
+    with np.errstate(all="ignore"):  # trial points far out overflow; the optimisers step back from them
+        first = minimize(objective, start, method="L-BFGS-B", bounds=[LOG_BOUNDS] * len(start),
+                         options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 2000})
+        polished = minimize(objective, first.x, method="Nelder-Mead",
+                            options={"xatol": 1e-9, "fatol": 1e-13, "maxiter": 4000})
     best = polished if polished.fun <= first.fun else first
     best.success = bool(first.success or polished.success)
     best.nit = int(getattr(first, "nit", 0)) + int(getattr(polished, "nit", 0))
@@ -171,6 +191,67 @@ def expected_purchases(params: dict, t, x, t_x, T) -> np.ndarray:
         numerator = (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyper)
         odds = np.where(x > 0, a / (b + np.maximum(x, 1) - 1) * ((alpha + T) / (alpha + t_x)) ** (r + x), 0.0)
         return numerator / (1 + odds)
+
+
+# --- the limit of BG/NBD: one dropout probability for everyone ------------------------------
+
+def common_p_log_likelihood(params, x, t_x, T, weights=None) -> float:
+    r, alpha, p = params
+    from scipy.special import gammaln
+
+    head = gammaln(r + x) - gammaln(r) + r * np.log(alpha) - (r + x) * np.log(alpha + T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stay = x * np.log1p(-p)
+        drop = np.where(x > 0, np.log(p) + (np.maximum(x, 1) - 1) * np.log1p(-p)
+                        + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)), -np.inf)
+    ll = head + np.logaddexp(stay, drop)
+    return float(np.sum(ll if weights is None else ll * weights))
+
+
+@remembered
+def fit_common_p(x, t_x, T) -> FitReport:
+    """Maximum-likelihood r, α and the common dropout probability p (p fitted on the logit scale)."""
+    from scipy.optimize import minimize
+
+    triples, weights = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
+    ux, ut, uT = triples.T
+    scale = max(float(np.max(T)), 1e-9) / 10
+
+    def objective(values):
+        r, alpha = np.exp(values[:2])
+        p = 1 / (1 + np.exp(-values[2]))
+        return -common_p_log_likelihood((r, alpha, p), ux, ut / scale, uT / scale, weights) / weights.sum()
+
+    result = _minimise(minimize, objective, np.array([0.0, 0.0, -4.0]))
+    r, alpha = np.exp(result.x[:2])
+    p = float(1 / (1 + np.exp(-result.x[2])))
+    alpha *= scale
+    used = "nbd" if p < P_ZERO else "bgnbd_common_p"
+    params = {"r": r, "alpha": alpha} | ({} if used == "nbd" else {"p": p})
+    report = FitReport("bgnbd", params, common_p_log_likelihood((r, alpha, 0.0 if used == "nbd" else p), ux, ut,
+                                                                uT, weights),
+                       int(weights.sum()), bool(result.success), int(result.nit), status="limiting", used=used)
+    return report
+
+
+def p_alive_common(params: dict, x, t_x, T) -> np.ndarray:
+    """P(still active) when every customer has the same dropout probability p (1 for the NBD)."""
+    p = params.get("p", 0.0)
+    if p == 0:
+        return np.ones_like(np.asarray(x, dtype=float))
+    r, alpha = params["r"], params["alpha"]
+    with np.errstate(over="ignore"):
+        odds = np.where(x > 0, p / (1 - p) * np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + t_x))), 0.0)
+    return 1 / (1 + odds)
+
+
+def expected_purchases_common(params: dict, t, x, t_x, T) -> np.ndarray:
+    """E[purchases in the next t | x, t_x, T] with a common dropout probability p."""
+    r, alpha, p = params["r"], params["alpha"], params.get("p", 0.0)
+    if p == 0:
+        return (r + x) * t / (alpha + T)
+    kept = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + p * t)))
+    return p_alive_common(params, x, t_x, T) * (1 - kept) / p
 
 
 # --- Gamma-Gamma --------------------------------------------------------------------------
@@ -244,6 +325,8 @@ def predictive_metrics(frame: pl.DataFrame, orders: pl.DataFrame | None, as_of: 
             raise
         if reports is not None:
             reports["unfit"] = error
+            for model in ("bgnbd", "gamma_gamma"):
+                reports[model] = {"status": "not_fitted", "model": None, "reason": str(error.message)}
         types = {"number": pl.Float64, "percent": pl.Float64, "money": pl.Float64}
         return frame.with_columns([pl.lit(None, dtype=types[t]).alias(name)
                                    for name, (t, *_) in predictive_types(spec).items()])
@@ -263,7 +346,13 @@ def _score(frame: pl.DataFrame, orders: pl.DataFrame | None, as_of: dt.date,
             model="bgnbd", customers=len(x), repeat_customers=repeaters,
             suggestion=msg("predictive.few_repeaters.hint"))
     bgnbd = fit_bgnbd(x, t_x, T)
+    if _dropout_at_a_bound(bgnbd):
+        limit = fit_common_p(x, t_x, T)
+        if limit.log_likelihood >= bgnbd.log_likelihood - LIKELIHOOD_SLACK:
+            bgnbd = limit
     _check_fit(bgnbd, len(x), repeaters)
+    alive, expected = (p_alive, expected_purchases) if bgnbd.status == "fitted" else \
+        (p_alive_common, expected_purchases_common)
     repeat = x > 0
     m = summary["m"].to_numpy().astype(float)
     usable = repeat & np.isfinite(m) & (m > 0)
@@ -275,11 +364,11 @@ def _score(frame: pl.DataFrame, orders: pl.DataFrame | None, as_of: dt.date,
                             suggestion=msg("predictive.unbounded.hint"))
     values = expected_value(gg.params, x, m)
     steps = _horizon_steps(as_of, spec)
-    cumulative = [np.zeros_like(x)] + [expected_purchases(bgnbd.params, t, x, t_x, T) for t, _ in steps]
+    cumulative = [np.zeros_like(x)] + [expected(bgnbd.params, t, x, t_x, T) for t, _ in steps]
     rate = spec.discount_rate
     discounted = sum((cumulative[i + 1] - cumulative[i]) / (1 + rate) ** years for i, (_, years) in enumerate(steps))
     scored = summary.select(KEY).with_columns(
-        pl.Series(names[0], cumulative[-1]), pl.Series(names[1], p_alive(bgnbd.params, x, t_x, T)),
+        pl.Series(names[0], cumulative[-1]), pl.Series(names[1], alive(bgnbd.params, x, t_x, T)),
         pl.Series(names[2], values).round(2), pl.Series("_clv_revenue", discounted * values))
     frame = frame.join(scored, on=KEY, how="left")
     margin = pl.lit(spec.margin) if isinstance(spec.margin, (int, float)) else pl.col(spec.margin)
@@ -291,8 +380,17 @@ def _score(frame: pl.DataFrame, orders: pl.DataFrame | None, as_of: dt.date,
     return frame
 
 
+def _dropout_at_a_bound(report: FitReport) -> bool:
+    """BG/NBD's a or b ran to a bound with r and α settled: the dropout probability has no spread
+    left to fit (a + b → ∞), or it sits at 0 (a → 0 against b): the limiting model's cases."""
+    a, b, r, alpha = (report.params[k] for k in ("a", "b", "r", "alpha"))
+    settled = all(abs(np.log(v)) < LOG_BOUNDS[1] - 1e-3 for v in (r, alpha))
+    edge = LOG_BOUNDS[1] - 1e-3
+    return settled and (a + b > DEGENERATE or abs(np.log(a)) > edge or abs(np.log(b)) > edge)
+
+
 def _check_fit(report: FitReport, customers: int, repeaters: int) -> None:
-    values = np.array(list(report.params.values()))
+    values = np.array([v for k, v in report.params.items() if k != "p"])
     at_bound = np.any(np.abs(np.log(values)) > LOG_BOUNDS[1] - 1e-3)
     if not np.isfinite(report.log_likelihood) or at_bound:
         parameters = ", ".join(f"{k}={v:.4g}" for k, v in report.params.items())

@@ -31,9 +31,10 @@ class Job:
 _RENDERERS: dict[str, DocxRenderer] = {}
 
 
-def _start_worker(templates: dict[str, tuple[Path, str, str]]) -> None:
-    for key, (path, locale, display) in templates.items():
-        _RENDERERS[key] = DocxRenderer(path, locale, display)
+def _start_worker(templates: dict[str, tuple]) -> None:
+    """``templates``: key → DocxRenderer's arguments (path, locale, display name[, currency])."""
+    for key, arguments in templates.items():
+        _RENDERERS[key] = DocxRenderer(*arguments)
 
 
 def _render(job: Job) -> Path:
@@ -45,7 +46,7 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def render_all(jobs: list[Job], templates: dict[str, tuple[Path, str, str]], workers: int | None = None,
+def render_all(jobs: list[Job], templates: dict[str, tuple], workers: int | None = None,
                progress: Callable[[int, int], None] = lambda done, total: None) -> int:
     """Render every job; ``workers`` None = one per core, 1 = in this process."""
     workers = default_workers() if workers is None else max(1, workers)

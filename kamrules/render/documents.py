@@ -42,9 +42,9 @@ def template_for(project: Path, document, locale: str) -> str:
 
 def document_jobs(project: Path, staging: Path, rulebook: CompiledRulebook, frame: pl.DataFrame,
                   document, as_of: dt.date, orders: pl.DataFrame | None) -> tuple[tuple, list[Job]]:
-    """The template (path, locale, display name) and one job per chosen customer."""
+    """The template (path, locale, display name, currency) and one job per chosen customer."""
     name = template_for(project, document, rulebook.spec.locale)
-    template = (project / "templates" / name, rulebook.spec.locale, f"templates/{name}")
+    template = (project / "templates" / name, rulebook.spec.locale, f"templates/{name}", rulebook.spec.currency)
     DocxRenderer(*template)  # fail before any work when the template is unusable
     chosen = select_customers(frame, document.for_, as_of, rulebook.field_types)
     folder = staging / document.folder

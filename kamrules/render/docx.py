@@ -3,6 +3,7 @@
 Sandboxed: a template cannot reach Python internals (``''.__class__`` and friends).
 Autoescaped: a customer called ``A&B <Co>`` is written as text, never as broken XML.
 Strict: a misspelt placeholder is an error naming the template, not a silent blank.
+Amounts: the filters format money in the project's ``currency:`` (see :mod:`.filters`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import jinja2
 from defusedxml import ElementTree
 from docxtpl import DocxTemplate
+from jinja2 import meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment, safe_range
 
@@ -25,6 +27,7 @@ from ..i18n import Text, msg
 from ..limits import Limits, env_name
 from ..limits import current as current_limits
 from ..names import did_you_mean
+from ..rules.documents_config import DEFAULT_CURRENCY
 from .filters import make_filters
 
 _RENDERED_PART = re.compile(r"^word/(document|header\d*|footer\d*|footnotes|endnotes)\.xml$")
@@ -109,9 +112,10 @@ def _bounded_filter(env: BoundedEnvironment, function):
     return bounded
 
 
-def make_environment(locale: str, limits: Limits | None = None) -> BoundedEnvironment:
+def make_environment(locale: str, limits: Limits | None = None,
+                     currency: str = DEFAULT_CURRENCY) -> BoundedEnvironment:
     env = BoundedEnvironment(limits, autoescape=True, undefined=jinja2.StrictUndefined)
-    env.filters.update(make_filters(locale))
+    env.filters.update(make_filters(locale, currency))
     env.filters.update({name: _bounded_filter(env, f) for name, f in env.filters.items()})
     return env
 
@@ -156,17 +160,19 @@ class _Template(DocxTemplate):
 
 
 class DocxRenderer:
-    """Renders one .docx template many times (the template file is read once)."""
+    """Renders one .docx template many times (the template file is read once), its amounts in ``currency``."""
 
-    def __init__(self, template: Path, locale: str, display_name: str | None = None):
+    def __init__(self, template: Path, locale: str, display_name: str | None = None,
+                 currency: str = DEFAULT_CURRENCY):
         self.display_name = display_name or template.name
         try:
             self.source = template.read_bytes()
         except OSError as exc:
             raise RenderError(msg("render.unreadable", reason=exc.strerror), template=self.display_name,
                               suggestion=msg("render.unreadable.hint")) from None
-        self.env = make_environment(locale)
+        self.env = make_environment(locale, currency=currency)
         self._patched: dict[str, str] = {}
+        self._tree: nodes.Template | None = None
         try:
             DocxTemplate(io.BytesIO(self.source)).get_docx()
         except Exception as exc:
@@ -175,13 +181,28 @@ class DocxRenderer:
         if linked:
             raise RenderError(msg("render.linked", target=linked[0]), template=self.display_name,
                               suggestion=msg("render.linked.hint"))
+        if currency != "CNY" and "daxie" in self.filters_used():  # before any document, not at the first customer
+            raise RenderError(msg("render.daxie_not_cny", currency=currency), template=self.display_name,
+                              suggestion=msg("render.daxie_not_cny.hint"))
+
+    def _parsed(self) -> nodes.Template:
+        """The template's Jinja tree (body, headers and footers, as docxtpl reads them), parsed once."""
+        if self._tree is None:
+            capture = _Capture(self.env)
+            try:
+                DocxTemplate(io.BytesIO(self.source)).get_undeclared_template_variables(capture)
+            except jinja2.TemplateSyntaxError as exc:
+                raise _syntax_error(exc, self.display_name) from None
+            self._tree = capture.tree
+        return self._tree
 
     def placeholders(self) -> set[str]:
         """Top-level names the template reads (loop variables and its own sets excluded)."""
-        try:
-            return set(DocxTemplate(io.BytesIO(self.source)).get_undeclared_template_variables(self.env))
-        except jinja2.TemplateSyntaxError as exc:
-            raise _syntax_error(exc, self.display_name) from None
+        return set(meta.find_undeclared_variables(self._parsed()))
+
+    def filters_used(self) -> set[str]:
+        """Names of the filters the template applies (``{{ x|daxie }}`` → ``daxie``)."""
+        return {node.name for node in self._parsed().find_all(nodes.Filter)}
 
     def render(self, context: dict[str, Any], target: Path, customer_id: str | None = None) -> None:
         template = _Template(self.source, self._patched)
@@ -232,6 +253,17 @@ class DocxRenderer:
         except (zipfile.BadZipFile, ElementTree.ParseError) as exc:
             raise RenderError(msg("render.broken", reason=str(exc)), template=self.display_name,
                               customer_id=customer_id) from None
+
+
+class _Capture:
+    """Stands in for the environment docxtpl parses the template with, keeping the tree it parsed."""
+
+    def __init__(self, env: jinja2.Environment):
+        self.env, self.tree = env, None
+
+    def parse(self, source: str) -> nodes.Template:
+        self.tree = self.env.parse(source)
+        return self.tree
 
 
 def _syntax_error(exc: jinja2.TemplateSyntaxError, template: str, customer_id: str | None = None) -> RenderError:

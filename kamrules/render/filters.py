@@ -1,6 +1,9 @@
 """Template filters: money, 万元, percentages, dates and 大写金额, formatted for a locale.
 
-Every filter accepts None (renders ``—``) so an empty metric never breaks a document.
+Every filter accepts None (renders ``—``) so an empty metric never breaks a document. Amounts
+are in the project's ``currency:`` (CNY unless the rules say otherwise): ``money`` writes its
+symbol the locale's way with as many decimals as the currency has (JPY none), ``wan`` counts
+万 of it in Chinese, and ``daxie`` refuses any currency but CNY.
 """
 
 from __future__ import annotations
@@ -10,9 +13,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable
 
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.numbers import format_currency, format_decimal, format_percent, get_currency_name, get_currency_precision
 
 from ..i18n import msg
+from ..rules.documents_config import DEFAULT_CURRENCY, currency_code
 
 EMPTY = "—"
 _DIGITS = "零壹贰叁肆伍陆柒捌玖"
@@ -24,21 +28,44 @@ def _fen(value) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def money(value, locale: str = "zh_CN", currency: str = "CNY") -> str:
-    """``¥1,234,567.00``."""
-    if value is None:
-        return EMPTY
-    return format_currency(_fen(value), currency, locale=locale)
+def known_currency(currency: str) -> str:
+    """``currency`` if it is an ISO 4217 code in use, else a ValueError that says so."""
+    try:
+        return currency_code(currency)
+    except ValueError as exc:
+        raise ValueError(exc.args[0]) from None  # the message alone: rendering shows it as the reason
 
 
-def wan(value, locale: str = "zh_CN", digits: int = 2) -> str:
-    """``123.46万元`` (Chinese locales) or ``¥1.23M``-style elsewhere."""
+def _minor_units(value, currency: str) -> Decimal:
+    """``value`` rounded half up to the currency's minor unit (fen, pence; none for JPY)."""
+    places = get_currency_precision(currency)
+    return Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def money(value, locale: str = "zh_CN", currency: str = DEFAULT_CURRENCY) -> str:
+    """An amount in the project's currency: ``¥1,234,567.00`` (CNY), ``£1,234.50`` (GBP), ``¥1,235`` (JPY).
+
+    The symbol is written the locale's way (``CN¥`` and ``JP¥`` where ``¥`` alone would be ambiguous),
+    with the currency's own decimals, rounded half up; ``money('USD')`` names another currency."""
     if value is None:
         return EMPTY
+    currency = known_currency(currency)
+    return format_currency(_minor_units(value, currency), currency, locale=locale)
+
+
+def wan(value, locale: str = "zh_CN", digits: int = 2, currency: str = DEFAULT_CURRENCY) -> str:
+    """``123.46万元`` in Chinese (``12.35万港元``, ``12.35万英镑`` in other currencies); elsewhere as ``money``.
+
+    万 is a Chinese unit, meaningful for any currency (named in the locale's words); in other
+    languages the whole amount is written, as ``money`` writes it."""
+    if value is None:
+        return EMPTY
+    currency = known_currency(currency)
     if not locale.startswith("zh"):
-        return format_currency(_fen(value), "CNY", locale=locale)
+        return money(value, locale, currency)
     amount = Decimal(str(value)) / Decimal(10_000)
-    return format_decimal(amount, format="#,##0." + "0" * digits, locale=locale) + "万元"
+    unit = "元" if currency == "CNY" else get_currency_name(currency, locale=locale)
+    return format_decimal(amount, format="#,##0." + "0" * digits, locale=locale) + "万" + unit
 
 
 def pct(value, locale: str = "zh_CN", digits: int = 1) -> str:
@@ -91,8 +118,12 @@ def _group(value: int) -> str:
     return out
 
 
-def daxie(value) -> str:
-    """Chinese capital amount as on invoices and contracts: 123456 → 壹拾贰万叁仟肆佰伍拾陆元整."""
+def daxie(value, currency: str = DEFAULT_CURRENCY) -> str:
+    """Chinese capital amount as on invoices and contracts (CNY only): 123456 → 壹拾贰万叁仟肆佰伍拾陆元整.
+
+    In a project whose currency is not CNY it is an error, never a 元 on another currency."""
+    if currency != "CNY":
+        raise ValueError(msg("filters.daxie_not_cny", currency=currency))
     if value is None:
         return EMPTY
     amount = _fen(value)
@@ -135,14 +166,15 @@ def _integer_daxie(yuan: int) -> str:
     return out
 
 
-def make_filters(locale: str) -> dict[str, Callable]:
-    """The filters bound to one locale, as registered on the Jinja environment."""
+def make_filters(locale: str, currency: str = DEFAULT_CURRENCY) -> dict[str, Callable]:
+    """The filters bound to one locale and the project's currency, as registered on the Jinja environment."""
+    project = known_currency(currency)
     return {
-        "money": lambda v, currency="CNY": money(v, locale, currency),
-        "wan": lambda v, digits=2: wan(v, locale, digits),
+        "money": lambda v, currency=project: money(v, locale, currency),
+        "wan": lambda v, digits=2, currency=project: wan(v, locale, digits, currency),
         "pct": lambda v, digits=1: pct(v, locale, digits),
         "date": lambda v: date(v, locale),
         "number": lambda v, digits=0: number(v, locale, digits),
         "yesno": lambda v: yesno(v, locale),
-        "daxie": daxie,
+        "daxie": lambda v: daxie(v, project),
     }

@@ -3,7 +3,8 @@
 Sheets: 概览 (totals, a table per text decision — customers and revenue —, credit
 exposure by status, native charts: tier distribution, credit exposure, Pareto curve),
 客户 (one row per customer: fields, metrics, every decision output and the rule that
-decided it; frozen header, filters, number formats, status colours), 拜访计划 (next visits,
+decided it; frozen header, filters, number formats — money in the project's ``currency:`` —,
+status colours), 拜访计划 (next visits,
 overdue first), one sheet per alert in ``portfolio.alerts``, 数据问题 (every ledger issue
 and decision conflict) and 帕累托 (the Pareto curve's points). Text is always written as
 text: a customer called ``=1+1`` never becomes a formula.
@@ -23,6 +24,7 @@ from openpyxl.cell.cell import Cell
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Alignment, Font, PatternFill
+from babel.numbers import get_currency_precision
 from openpyxl.utils import get_column_letter
 
 from ..errors import Issue
@@ -32,11 +34,31 @@ from ..metrics.catalog import CATALOG, MetricInfo
 from ..rules.decisions import CompiledRulebook
 from ..rules.engine import DecisionIssue, TRACE
 from ..rules.explain import WORDS, phrase_expr, phrase_map
+from ..rules.documents_config import DEFAULT_CURRENCY
 from ..rules.model import LIST_POLICIES
 from .sheetdata import BulkRows, insert_rows
 
 FORMATS = {"money": "#,##0.00", "percent": "0.0%", "date": "yyyy-mm-dd", "integer": "0",
            "number": "#,##0.00"}
+# Excel's currency formats, as its Format Cells › Currency dialog writes them: [$symbol-locale id].
+# CNY keeps the plain #,##0.00 that Chinese ledgers, company templates and earlier runs use.
+CURRENCY_FORMATS = {"CNY": "#,##0.00", "GBP": "[$£-809]#,##0.00", "USD": "[$$-409]#,##0.00",
+                    "EUR": "[$€-1809]#,##0.00", "HKD": "[$HK$-C04]#,##0.00", "JPY": "[$¥-411]#,##0"}
+
+
+def money_format(currency: str = DEFAULT_CURRENCY) -> str:
+    """The number format of amounts in ``currency``: ``[$£-809]#,##0.00`` for GBP; a currency without
+    its own entry shows its code (``[$CHF] #,##0.00``), with as many decimals as it has."""
+    found = CURRENCY_FORMATS.get(currency)
+    if found is not None:
+        return found
+    places = get_currency_precision(currency)
+    return f"[${currency}] #,##0" + ("." + "0" * places if places else "")
+
+
+def number_formats(currency: str = DEFAULT_CURRENCY) -> dict[str, str]:
+    """:data:`FORMATS` with money in ``currency``."""
+    return {**FORMATS, "money": money_format(currency)}
 _TIME_TYPES = (dt.date, dt.time, dt.timedelta)
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
@@ -111,8 +133,9 @@ class SheetWriter:
     formats are registered once per column, not once per cell.
     """
 
-    def __init__(self, wb: Workbook, title: str):
+    def __init__(self, wb: Workbook, title: str, formats: dict[str, str] | None = None):
         self.ws, self.rows = wb.create_sheet(title), 0
+        self.formats = formats or FORMATS
         self._styled: dict[tuple, list[WriteOnlyCell]] = {}
 
     def append(self, values: list, types: list | None = None, *, header: bool = False) -> int:
@@ -128,10 +151,10 @@ class SheetWriter:
         key = tuple(types)
         cells = self._styled.get(key)
         if cells is None:
-            cells = self._styled[key] = [_FormattedCell(self.ws) if t in FORMATS else None for t in types]
+            cells = self._styled[key] = [_FormattedCell(self.ws) if t in self.formats else None for t in types]
             for cell, type_name in zip(cells, types):
                 if cell is not None:
-                    cell.number_format = FORMATS[type_name]
+                    cell.number_format = self.formats[type_name]
         row = []
         for value, cell in zip(values, cells):
             if isinstance(value, list):
@@ -140,7 +163,7 @@ class SheetWriter:
                 row.append(_cell(self.ws, value))  # text such as "=1+1" stays text, never a formula
             elif value is None or cell is None or isinstance(value, (str, bool, Cell)):
                 row.append(value)  # plain values take openpyxl's own fast path
-            elif isinstance(value, _TIME_TYPES) and cell.number_format != FORMATS["date"]:
+            elif isinstance(value, _TIME_TYPES) and cell.number_format != self.formats["date"]:
                 row.append(_cell(self.ws, value))  # would leave a date format on the shared cell
             else:
                 cell.value = value
@@ -151,8 +174,8 @@ class SheetWriter:
         """Rows to splice in after saving (see :mod:`kamrules.render.sheetdata`)."""
         styles = []
         for dtype, type_name in zip(frame.dtypes, types):
-            number_format = (FORMATS["date"] if dtype in (pl.Date, pl.Datetime)
-                             else FORMATS.get(type_name) if dtype.is_numeric() else None)
+            number_format = (self.formats["date"] if dtype in (pl.Date, pl.Datetime)
+                             else self.formats.get(type_name) if dtype.is_numeric() else None)
             if number_format is None:
                 styles.append(None)
                 continue
@@ -179,6 +202,7 @@ class PortfolioWriter:
         self.columns = portfolio_columns(rulebook, self.words)
         self._bulk: dict[str, BulkRows] = {}
         self.spec = rulebook.spec.portfolio
+        self.formats = number_formats(rulebook.spec.currency)
 
     def write(self, target: Path, frame: pl.DataFrame, issues: list[Issue],
               conflicts: list[DecisionIssue], alerts: dict[str, pl.DataFrame], stats: dict[str, Any],
@@ -186,7 +210,7 @@ class PortfolioWriter:
         wb, self._bulk = Workbook(write_only=True), {}
         frame, alerts = self.worded(frame), {title: self.worded(rows) for title, rows in alerts.items()}
         w = self.words
-        summary = SheetWriter(wb, w("sheet.summary"))
+        summary = SheetWriter(wb, w("sheet.summary"), self.formats)
         columns = [c for c in self.columns if c.field in frame.columns]
         self._table(wb, w("sheet.customers"), columns, frame)
         self._visit_plan(wb, frame)
@@ -210,7 +234,7 @@ class PortfolioWriter:
         return frame.with_columns([phrase_expr(c, mapping, separator).alias(c) for c in traces])
 
     def _table(self, wb: Workbook, title: str, columns: list[Column], frame: pl.DataFrame) -> None:
-        sheet = SheetWriter(wb, title)
+        sheet = SheetWriter(wb, title, self.formats)
         sheet.ws.freeze_panes = "C2"
         sheet.widths([_width(c) for c in columns])
         sheet.append([c.header for c in columns], header=True)
@@ -305,8 +329,8 @@ class PortfolioWriter:
         sheet.append([w("summary.rejected"), stats.get("rows_rejected", 0)])
         sheet.append([w("summary.issues"), len(issues)])
         sheet.append([w("summary.conflicts"), len(conflicts)])
-        for model in (stats.get("models") or {}).values():
-            self._model_rows(sheet, model, w)
+        for slot, model in (stats.get("models") or {}).items():
+            self._model_rows(sheet, slot, model, w)
         anchor_row = 2
         for decision in self.rulebook.decisions:
             table = self._breakdown(sheet, frame, decision, revenue)
@@ -328,9 +352,19 @@ class PortfolioWriter:
             ws.add_chart(chart, f"F{anchor_row}")
 
     @staticmethod
-    def _model_rows(sheet: SheetWriter, model: dict, w: Words) -> None:
-        """A fitted predictive model: its parameters and how well the fit went."""
-        title = w("model." + model["model"])
+    def _model_rows(sheet: SheetWriter, slot: str, model: dict, w: Words) -> None:
+        """A predictive model: which one was used and why, then its parameters and fit."""
+        title = w("model." + slot)
+        status = model.get("status", "fitted")
+        if status == "not_fitted":
+            sheet.append([title, w("model.status.not_fitted", reason=localize(model.get("reason", ""), w.lang))])
+            return
+        used = model.get("model") or slot
+        if status == "limiting":
+            p = model["params"].get("p", 0.0)
+            sheet.append([title, w(f"model.status.{used}", p=f"{p:.2%}")])
+        else:
+            sheet.append([title, w("model.status.fitted")])
         params = ("，" if w.lang == "zh" else ", ").join(f"{k} = {v:.4g}" for k, v in model["params"].items())
         sheet.append([w("model.params", title=title), params])
         state = w("model.converged" if model["converged"] else "model.not_converged")
@@ -390,7 +424,7 @@ class PortfolioWriter:
     def _issues(self, wb: Workbook, issues: list[Issue]) -> None:
         w = self.words
         sheet = SheetWriter(wb, w("sheet.issues"))
-        sheet.widths([8, 24, 14, 8, 14, 20, 50, 40, 18, 12])
+        sheet.widths([8, 24, 14, 8, 14, 20, 50, 40, 18, 16, 12])
         sheet.ws.freeze_panes = "A2"
         sheet.append(issue_headers(w), header=True)
         for issue in issues:
@@ -421,7 +455,8 @@ class PortfolioWriter:
 
 
 CONFLICT_KEYS = ("customer_id", "name", "decision", "rules", "problem", "suggestion")
-ISSUE_KEYS = ("level", "file", "sheet", "row", "column", "value", "problem", "suggestion", "code", "dataset")
+# "kind" (words for the code) after "code", so the columns before it keep their places
+ISSUE_KEYS = ("level", "file", "sheet", "row", "column", "value", "problem", "suggestion", "code", "kind", "dataset")
 
 
 def issue_headers(words: Words) -> list[str]:
@@ -432,10 +467,13 @@ ISSUE_HEADERS = issue_headers(Words("zh"))  # the company-template writer's shee
 
 
 def issue_row(issue: Issue, words: Words | None = None) -> list[Any]:
+    """One issue as a row: the code stays as it is (for filtering), its words beside it."""
     words = words or Words("zh")
     level = words(f"level.{issue.severity}") if issue.severity in ("error", "skipped", "warning") else issue.severity
+    kind = words(f"code.{issue.code}") if f"code.{issue.code}" in words.catalogue else issue.code
     return [level, issue.file, issue.sheet, issue.row, issue.column, issue.value,
-            localize(issue.message, words.lang), localize(issue.suggestion, words.lang), issue.code, issue.dataset]
+            localize(issue.message, words.lang), localize(issue.suggestion, words.lang), issue.code, kind,
+            issue.dataset]
 
 
 def write_issues_workbook(target: Path, issues: Iterable[Issue], words: Words | None = None) -> None:

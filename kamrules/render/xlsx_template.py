@@ -10,6 +10,9 @@ formulas; kamrules writes:
   or field name (name); the table grows to the data;
 - the rows of a sheet named ``数据问题`` when the template has one.
 
+A cell the template left as General gets kamrules's number format (money in the project's
+``currency:``); any format the template set is kept.
+
 openpyxl cannot carry charts, images, pivot tables or slicers of a workbook it loads; the
 writer lists what the template has of those as warnings instead of dropping them silently.
 """
@@ -27,7 +30,8 @@ from openpyxl.utils import get_column_letter, range_boundaries
 
 from ..errors import Issue, RenderError
 from ..i18n import Text, msg
-from .xlsx import FORMATS, ISSUE_HEADERS, Column, issue_row
+from ..rules.documents_config import DEFAULT_CURRENCY
+from .xlsx import FORMATS, ISSUE_HEADERS, Column, issue_row, number_formats
 
 LOST_PARTS = {"xl/charts/": msg("template.lost.charts"), "xl/media/": msg("template.lost.images"),
               "xl/pivotTables/": msg("template.lost.pivot_tables"),
@@ -40,19 +44,21 @@ def lost_parts(template: Path) -> list[Text]:
     return [label for prefix, label in LOST_PARTS.items() if any(n.startswith(prefix) for n in names)]
 
 
-def _write(cell, value: Any, type_name: str | None) -> None:
+def _write(cell, value: Any, type_name: str | None, formats: dict[str, str] = FORMATS) -> None:
     if isinstance(value, list):
         value = ", ".join(map(str, value))
     cell.value = value
     if isinstance(value, str):
         cell.data_type = "s"  # never a formula
-    if type_name in FORMATS and value is not None and cell.number_format == "General":
-        cell.number_format = FORMATS[type_name]
+    if type_name in formats and value is not None and cell.number_format == "General":
+        cell.number_format = formats[type_name]
 
 
 class TemplatePortfolioWriter:
-    def __init__(self, template: Path, display: str, columns: list[Column], as_of: dt.date):
+    def __init__(self, template: Path, display: str, columns: list[Column], as_of: dt.date,
+                 currency: str = DEFAULT_CURRENCY):
         self.template, self.display, self.columns, self.as_of = template, display, columns, as_of
+        self.formats = number_formats(currency)
 
     def write(self, target: Path, frame: pl.DataFrame, issues: list[Issue], counts: dict[str, int]) -> list[Issue]:
         try:
@@ -64,7 +70,8 @@ class TemplatePortfolioWriter:
         values = {"as_of": self.as_of, "customer_count": frame.height,
                   "revenue_12m": round(frame["revenue_12m"].sum(), 2) if "revenue_12m" in frame.columns else None,
                   **{f"count_{name}": n for name, n in counts.items()}}
-        warnings += self._named_cells(wb, values)
+        types = {"as_of": "date", "revenue_12m": "money"}
+        warnings += self._named_cells(wb, values, types)
         warnings += self._customers(wb, frame)
         if "数据问题" in wb.sheetnames:
             self._rows(wb["数据问题"], 1, ISSUE_HEADERS, [issue_row(i) for i in issues])
@@ -74,7 +81,7 @@ class TemplatePortfolioWriter:
     def _warning(self, message: Text, suggestion: Text | None = None) -> Issue:
         return Issue(self.display, None, None, None, None, message, "portfolio_template", "warning", None, suggestion)
 
-    def _named_cells(self, wb, values: dict[str, Any]) -> list[Issue]:
+    def _named_cells(self, wb, values: dict[str, Any], types: dict[str, str]) -> list[Issue]:
         warnings = []
         for name, defined in wb.defined_names.items():
             if name not in values:
@@ -82,8 +89,7 @@ class TemplatePortfolioWriter:
                                               msg("template.unknown_name.hint")))
                 continue
             for sheet, ref in defined.destinations:
-                _write(wb[sheet][ref.replace("$", "").split(":")[0]], values[name],
-                       "date" if isinstance(values[name], dt.date) else None)
+                _write(wb[sheet][ref.replace("$", "").split(":")[0]], values[name], types.get(name), self.formats)
         return warnings
 
     def _customers(self, wb, frame: pl.DataFrame) -> list[Issue]:
@@ -111,7 +117,7 @@ class TemplatePortfolioWriter:
         for row_number, row in enumerate(frame.select(fields).iter_rows(named=True), start=header_row + 1):
             for offset, column in enumerate(chosen):
                 if column is not None and column.field in row:
-                    _write(ws.cell(row_number, first_col + offset), row[column.field], column.type)
+                    _write(ws.cell(row_number, first_col + offset), row[column.field], column.type, self.formats)
         return row_number
 
     @staticmethod

@@ -71,7 +71,7 @@ class Decision:
         for value in (self.default or {}).values():
             found |= k.names(value.node)
         if self.quota:
-            found.add(self.quota.rank_by)
+            found.update(self.quota.keys)
         return found
 
 

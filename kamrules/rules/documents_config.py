@@ -1,10 +1,45 @@
-"""Schema of the documents part of the rulebook (``rules/documents.yaml``)."""
+"""Schema of the documents part of the rulebook (``rules/documents.yaml``), and the project's currency."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Optional
 
+from babel.core import get_global
 from pydantic import BaseModel, ConfigDict, Field
+
+from ..i18n import msg
+from ..names import did_you_mean
+
+DEFAULT_CURRENCY = "CNY"
+# Offered first when a code is misspelt: the currencies kamrules's users meet most.
+COMMON_CURRENCIES = ("CNY", "HKD", "USD", "EUR", "GBP", "JPY", "MOP", "TWD", "SGD", "KRW", "AUD", "CAD", "CHF")
+# What people write instead of a code, and the code they mean.
+CURRENCY_WORDS = {"RMB": "CNY", "CNH": "CNY", "YUAN": "CNY", "人民币": "CNY", "元": "CNY", "¥": "CNY", "￥": "CNY",
+                  "£": "GBP", "英镑": "GBP", "$": "USD", "US$": "USD", "美元": "USD", "€": "EUR", "欧元": "EUR",
+                  "HK$": "HKD", "港币": "HKD", "港元": "HKD", "YEN": "JPY", "日元": "JPY", "円": "JPY", "JP¥": "JPY"}
+
+
+@cache
+def currencies() -> tuple[str, ...]:
+    """The ISO 4217 codes of every currency some territory uses today, from babel's CLDR data."""
+    return tuple(sorted({code for history in get_global("territory_currencies").values()
+                         for code, _start, end, tender in history if end is None and tender}))
+
+
+@cache
+def _codes() -> frozenset[str]:
+    return frozenset(currencies())
+
+
+def currency_code(value: str) -> str:
+    """``currency:`` as written (``GBP``), or a ValueError whose second argument says which code was meant."""
+    if value == DEFAULT_CURRENCY or value in _codes():
+        return value
+    word = CURRENCY_WORDS.get(value.strip().upper())
+    hint = (msg("names.did_you_mean", names=repr(word)) if word else
+            did_you_mean(value, COMMON_CURRENCIES) or did_you_mean(value, currencies()))
+    raise ValueError(msg("currency.unknown", value=value), hint)
 
 
 class _Strict(BaseModel):

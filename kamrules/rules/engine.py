@@ -50,6 +50,8 @@ class EvaluationResult:
     issues: list[DecisionIssue] = field(default_factory=list)
     unmatched: dict[str, int] = field(default_factory=dict)
     quota_trimmed: dict[str, int] = field(default_factory=dict)
+    # customers a quota ranked without its first key (and without any key: by customer id)
+    quota_without_key: dict[str, dict[str, int]] = field(default_factory=dict)
     constraint_fixes: dict[str, int] = field(default_factory=dict)
     models: dict[str, dict] = field(default_factory=dict)  # fitted predictive models (set by the pipeline)
 
@@ -58,13 +60,29 @@ def trace_column(decision_id: str) -> str:
     return TRACE + decision_id
 
 
+def quota_ranks(frame: pl.DataFrame, quota, selected: pl.Expr) -> pl.Expr:
+    """Each selected customer's 1-based place under ``quota.rank_by`` (a literal Series; null for
+    the others): key by key, a missing value after every present one, customer id last."""
+    keys = quota.keys
+    numbered = frame.select(pl.int_range(pl.len()).alias("_row"), selected.alias("_selected"), pl.col(KEY),
+                            *[pl.col(k).cast(pl.Float64) if frame.schema[k].is_numeric() else pl.col(k)
+                              for k in keys])
+    chosen = numbered.filter(pl.col("_selected")).sort(
+        [*keys, KEY], descending=[quota.descending] * len(keys) + [False], nulls_last=True)
+    places = chosen.select("_row").with_row_index("_place", offset=1)
+    ranked = numbered.select("_row").join(places, on="_row", how="left").sort("_row")
+    return pl.lit(ranked["_place"])
+
+
 class PolarsEngine:
     """Evaluates a compiled rulebook on a feature table (one row per customer)."""
 
     name = "polars"
 
-    def __init__(self, rulebook: CompiledRulebook, as_of: dt.date):
-        self.rulebook, self.as_of = rulebook, as_of
+    def __init__(self, rulebook: CompiledRulebook, as_of: dt.date, each_alone: bool = False):
+        """``each_alone``: every customer is a portfolio of its own, so a quota never compares two
+        of them (rule tests evaluate many one-customer cases in one frame)."""
+        self.rulebook, self.as_of, self.each_alone = rulebook, as_of, each_alone
         # an engine evaluating many frames (rule tests) compiles each expression once; the entry
         # keeps its Expr alive, so no other expression can take over its id
         self._compiled: dict[tuple, tuple[Expr, pl.Expr]] = {}
@@ -172,13 +190,18 @@ class PolarsEngine:
         quota = decision.quota
         target = quota.output or next(iter(decision.outputs))
         selected = pl.col(target).fill_null(False)
-        fill = float("-inf") if quota.descending else float("inf")
-        key = pl.when(selected).then(pl.col(quota.rank_by).cast(pl.Float64).fill_null(fill))
-        rank = key.rank("ordinal", descending=quota.descending)
-        over = selected & (rank > quota.max)
+        place = pl.when(selected).then(1) if self.each_alone else quota_ranks(frame, quota, selected)
+        over = selected & (place > quota.max)
         trimmed = frame.select(over.sum()).item()
         if trimmed:
             result.quota_trimmed[decision.id] = trimmed
+        first, every = quota.keys[0], quota.keys
+        without = frame.select((selected & pl.col(first).is_null()).sum().alias("first"),
+                               (selected & pl.all_horizontal([pl.col(k).is_null() for k in every])).sum()
+                               .alias("every")).row(0)
+        if without[0]:
+            result.quota_without_key[decision.id] = {"first_key": int(without[0]), "every_key": int(without[1]),
+                                                     "keys": list(every)}
         trace = trace_column(decision.id)
         return frame.with_columns(
             pl.when(over).then(pl.lit(False)).otherwise(pl.col(target)).alias(target),

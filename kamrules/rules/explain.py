@@ -21,7 +21,7 @@ import polars as pl
 
 from ..i18n import choose
 from .decisions import CompiledRulebook, Decision
-from .engine import FIX, KEY, TRACE, WAS, PolarsEngine
+from .engine import FIX, KEY, TRACE, WAS, PolarsEngine, quota_ranks
 from ..expr.unparse import unparse, value_text
 
 WORDS = {
@@ -165,13 +165,11 @@ class Explainer:
         quota = decision.quota
         target = quota.output or next(iter(decision.outputs))
         trace = pl.col(TRACE + decision.id)
-        selected = self.frame.filter(pl.col(target).fill_null(False) | trace.str.ends_with("; quota"))
-        fill = float("-inf") if quota.descending else float("inf")
-        ranked = selected.sort(KEY).with_columns(
-            pl.col(quota.rank_by).cast(pl.Float64).fill_null(fill).rank("ordinal", descending=quota.descending)
-            .alias("_rank"))
+        frame = self.frame.sort(KEY)
+        selected = pl.col(target).fill_null(False) | trace.str.ends_with("; quota").fill_null(False)
+        ranked = frame.select(KEY, quota_ranks(frame, quota, selected).alias("_rank"))
         rank = ranked.filter(pl.col(KEY) == values[KEY])["_rank"].item()
-        return {"output": target, "rank_by": quota.rank_by, "rank": int(rank), "max": quota.max}
+        return {"output": target, "rank_by": ", ".join(quota.keys), "rank": int(rank), "max": quota.max}
 
     def _add_fixes(self, decisions: list[DecisionExplanation], final: dict[str, Any], seen: dict[str, Any]) -> None:
         by_output = {name: d for d in decisions for name in d.outputs}

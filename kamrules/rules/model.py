@@ -56,10 +56,18 @@ class TableSpec(_Strict):
 
 
 class QuotaSpec(_Strict):
+    """At most ``max`` customers keep the output true, ranked by ``rank_by``: one field, or a list
+    whose later fields break ties of the earlier ones. Customers without a value of a key rank
+    after those with one (then by the next key); customer id decides only when every key ties."""
+
     max: int = Field(ge=0)
-    rank_by: str
+    rank_by: Union[str, list[str]]
     descending: bool = True
     output: Optional[str] = None
+
+    @property
+    def keys(self) -> list[str]:
+        return [self.rank_by] if isinstance(self.rank_by, str) else list(self.rank_by)
 
 
 class DecisionSpec(_Strict):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import ExpressionError, ProjectError, RulebookError, RulebookInvalid
 from ..i18n import msg
@@ -20,7 +20,8 @@ from ..ledger.config import DatasetSpec, LedgerSettings
 from ..metrics.config import MetricsSpec
 from ..yamlio import YDict, YList, load_yaml_document, locate
 from .calendar_config import CalendarSpec
-from .documents_config import CompanySpec, DocumentSpec, PortfolioSpec, VisitPlanSpec
+from .documents_config import DEFAULT_CURRENCY, CompanySpec, DocumentSpec, PortfolioSpec, VisitPlanSpec, currencies, \
+    currency_code
 from .model import ConstraintSpec, DecisionSpec
 from ..limits import current as current_limits
 from ..limits import env_name
@@ -36,6 +37,9 @@ class RulebookSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kamrules: Literal[1] = 1
     locale: str = "zh_CN"
+    currency: str = Field(DEFAULT_CURRENCY, json_schema_extra=lambda schema: schema.update(enum=list(currencies())),
+                          description="The currency of every amount (ISO 4217 code): number formats of the workbooks, "
+                                      "the money, wan and daxie filters of the documents.")
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     datasets: dict[str, DatasetSpec] = Field(default_factory=dict)
     metrics: MetricsSpec = Field(default_factory=MetricsSpec)
@@ -46,6 +50,11 @@ class RulebookSpec(BaseModel):
     portfolio: PortfolioSpec = Field(default_factory=PortfolioSpec)
     visit_plan: VisitPlanSpec = Field(default_factory=VisitPlanSpec)
     calendar: CalendarSpec = Field(default_factory=CalendarSpec)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        return currency_code(value)
 
 
 @dataclass
@@ -200,8 +209,16 @@ def validate_spec(source: RulebookSource) -> RulebookSpec:
     try:
         return RulebookSpec.model_validate(dict(source.raw))
     except ValidationError as exc:
-        errors = [schema_error(source.raw, err, RulebookSpec) for err in exc.errors()]
+        errors = [_with_hint(schema_error(source.raw, err, RulebookSpec), err) for err in exc.errors()]
         raise RulebookInvalid(sorted(errors, key=lambda e: (e.file or "", e.line or 0))) from None
+
+
+def _with_hint(error: RulebookError, err: dict) -> RulebookError:
+    """A validator's own suggestion, given as ``ValueError(message, suggestion)`` (a currency's "did you mean")."""
+    reason = (err.get("ctx") or {}).get("error")
+    if error.suggestion is None and isinstance(reason, ValueError) and len(reason.args) > 1:
+        error.suggestion = reason.args[1]
+    return error
 
 
 def expression_error(exc: ExpressionError, where: "Located", rule_id: str | None) -> RulebookError:

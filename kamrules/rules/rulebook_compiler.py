@@ -26,7 +26,9 @@ from ..expr.typecheck import check_condition, check_value
 from ..expr.unary import parse_unary
 from ..expr.unparse import literal_text
 from ..i18n import Text, msg
-from ..metrics import aggregate_types
+from ..ledger.derive import ledger_problems
+from ..metrics import REQUIRED_COLUMNS, aggregate_types
+from ..metrics.config import DATE_COLUMNS
 from ..metrics.catalog import CATALOG
 from ..names import did_you_mean
 from .decisions import CompiledRulebook, Constraint, Decision, Derived, Expr, Rule
@@ -120,6 +122,8 @@ class RulebookCompiler:
                 if expr is not None:
                     self.check_expr_names(expr, types, where, name)
                     self.type_error(check_condition(expr.node, types), expr, where, name)
+            for keys, message, suggestion in ledger_problems(dataset, datasets):
+                self.error(message, self.at("datasets", name, *keys), name, suggestion=suggestion)
             if dataset.derive is not None:
                 source = datasets.get(dataset.derive.from_)
                 where = self.at("datasets", name, "derive")
@@ -131,8 +135,47 @@ class RulebookCompiler:
                                    column=dataset.derive.name), where,
                                name, suggestion=did_you_mean(dataset.derive.name, source.columns))
 
+    def check_metric_sources(self) -> None:
+        """What the metrics read must be mapped in ledger.yaml: the catalog's columns of each
+        dataset, and every aggregate's dataset, column, date column and ``where`` names — found
+        here, at their YAML line, rather than by the run."""
+        datasets = self.spec.datasets
+        for name, required in REQUIRED_COLUMNS.items():
+            dataset = datasets.get(name)
+            if dataset is None or name == "customers":
+                continue
+            for column in required:
+                if column not in dataset.columns:
+                    self.error(msg("decisions.catalog_column", dataset=name, column=column),
+                               self.at("datasets", name, "columns"), f"{name}.{column}",
+                               suggestion=did_you_mean(column, dataset.columns) or msg("metrics.map_it", dataset=name))
+        for metric, agg in self.spec.metrics.aggregates.items():
+            where = self.at("metrics", "aggregates", metric)
+            dataset = datasets.get(agg.dataset)
+            if dataset is None:
+                if agg.dataset not in DATE_COLUMNS:
+                    self.error(msg("aggregates.problem", name=metric, problem=msg("aggregates.no_dataset",
+                                                                                  dataset=agg.dataset)),
+                               where, metric, suggestion=did_you_mean(agg.dataset, datasets))
+                continue
+            columns = set(dataset.columns) | {"customer_id"}
+            wanted = [agg.column] + ([agg.date_column] if agg.date_column and
+                                     (agg.parsed_window.unit != "all" or agg.date) else [])
+            for column in wanted:
+                if column not in columns:
+                    self.error(msg("aggregates.problem", name=metric, problem=msg(
+                        "aggregates.no_column", dataset=agg.dataset, column=column)), where, metric,
+                        suggestion=did_you_mean(column, columns) or msg("metrics.map_it", dataset=agg.dataset))
+            if agg.where:
+                expr = self.parse(agg.where, self.at("metrics", "aggregates", metric, "where"), metric)
+                if expr is not None:
+                    types = {c: ("text" if col.type == "enum" else col.type) for c, col in dataset.columns.items()}
+                    self.check_expr_names(expr, types | {"as_of": "date", "customer_id": "text"},
+                                          self.at("metrics", "aggregates", metric, "where"), metric)
+
     def compile(self) -> CompiledRulebook:
         self.check_ledger()
+        self.check_metric_sources()
         field_types = self.base_fields()
         derived = self.compile_derived(field_types)
         decisions = [self.compile_decision(did, spec) for did, spec in self.spec.decisions.items()]
@@ -222,14 +265,19 @@ class RulebookCompiler:
     def check_values(self, decision_id: str, spec: DecisionSpec, rules: list[Rule]) -> None:
         """Every literal output is one of its ``values:`` (DMN's output values), when they are given."""
         allowed = self.allowed_values(decision_id, spec)
-        for rule in rules:
-            for name, expr in rule.outputs.items():
-                if name in allowed and isinstance(expr.node, k.Literal) and expr.node.value is not None \
-                        and expr.node.value not in allowed[name]:
-                    self.error(msg("decisions.not_allowed", value=literal_text(expr.node.value), output=name,
-                                   values=", ".join(literal_text(v) for v in allowed[name])),
-                               self.below(rule.where, "then", name), rule.id,
-                               suggestion=msg("decisions.not_allowed.hint", output=name))
+        defaults = [(name, value, self.at("decisions", decision_id, "default", name), decision_id)
+                    for name, value in (spec.default or {}).items()]
+        typed = {name: self.output_value(value, spec.outputs[name], where, rule_id)
+                 for name, value, where, rule_id in defaults if name in spec.outputs}
+        entries = [(name, expr, self.below(rule.where, "then", name), rule.id)
+                   for rule in rules for name, expr in rule.outputs.items()]
+        entries += [(name, typed[name], where, rule_id) for name, _, where, rule_id in defaults if typed.get(name)]
+        for name, expr, where, rule_id in entries:
+            if name in allowed and isinstance(expr.node, k.Literal) and expr.node.value is not None \
+                    and expr.node.value not in allowed[name]:
+                self.error(msg("decisions.not_allowed", value=literal_text(expr.node.value), output=name,
+                               values=", ".join(literal_text(v) for v in allowed[name])), where, rule_id,
+                           suggestion=msg("decisions.not_allowed.hint", output=name))
 
     def assign_priorities(self, decision_id: str, spec: DecisionSpec, rules: list[Rule]) -> None:
         """A rule's priority is its ``priority:`` when every rule has one; otherwise (DMN) the rank of
@@ -237,6 +285,11 @@ class RulebookCompiler:
         if all(rule.priority is not None for rule in rules):
             return
         allowed = {name: values for name, values in self.allowed_values(decision_id, spec).items() if values}
+        numbered = [rule for rule in rules if rule.priority is not None]
+        if numbered and allowed:  # half the rules by number, half by values: one of them would be ignored
+            self.error(msg("decisions.priority_mixed"), numbered[0].where, numbered[0].id,
+                       suggestion=msg("decisions.priority_mixed.hint"))
+            return
         if not allowed:
             for rule in rules:
                 if rule.priority is None:
@@ -248,10 +301,13 @@ class RulebookCompiler:
             rank = []
             for name, values in allowed.items():
                 expr = rule.outputs.get(name)
-                if expr is None or not isinstance(expr.node, k.Literal) or expr.node.value not in values:
+                if expr is None or not isinstance(expr.node, k.Literal):
                     self.error(msg("decisions.priority_not_literal", output=name), rule.where, rule.id,
                                suggestion=msg("decisions.priority_not_literal.hint", output=name))
                     return
+                if expr.node.value not in values:
+                    return  # check_values said so
+
                 rank.append(values.index(expr.node.value))
             ranks[rule.id] = tuple(rank)
         levels = sorted(set(ranks.values()))
@@ -347,10 +403,10 @@ class RulebookCompiler:
                     earlier.add(name)
             for value in (decision.default or {}).values():
                 self.check_expr_names(value, fields, decision.where, decision.id)
-            if decision.quota and decision.quota.rank_by not in fields:
-                self.error(msg("decisions.rank_by", name=decision.quota.rank_by),
-                           self.at("decisions", decision.id, "quota"), decision.id,
-                           suggestion=did_you_mean(decision.quota.rank_by, fields))
+            for key in (decision.quota.keys if decision.quota else []):
+                if key not in fields:
+                    self.error(msg("decisions.rank_by", name=key), self.at("decisions", decision.id, "quota"),
+                               decision.id, suggestion=did_you_mean(key, fields))
         outputs = {name for d in decisions for name in d.outputs}
         for constraint in constraints:
             self.check_expr_names(constraint.check, fields, self.below(constraint.where, "check"), constraint.id)

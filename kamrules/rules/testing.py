@@ -38,7 +38,7 @@ from ..types import POLARS_TYPES, cast_to
 from ..yamlio import YList, load_yaml_document, locate
 from ..expr.compiler import compile_expression
 from .decisions import CompiledRulebook
-from .engine import TRACE, PolarsEngine
+from .engine import KEY, TRACE, PolarsEngine
 from .schema_errors import schema_error
 
 DEFAULT_AS_OF = dt.date(2026, 1, 1)
@@ -153,9 +153,31 @@ def _check_names(case: CaseSpec, rulebook: CompiledRulebook, data: YList, index:
 
 
 def run_rule_tests(project: Path, rulebook: CompiledRulebook) -> RuleTestReport:
-    engines: dict[dt.date, PolarsEngine] = {}  # one per as_of: its compiled rules serve every case
-    results = [run_case(case, file, line, rulebook, engines) for case, file, line in load_cases(project, rulebook)]
-    return RuleTestReport(results, coverage_ids(rulebook))
+    """Every case, each a portfolio of one customer. Cases with the same as_of are evaluated
+    together in one frame (quotas do not compare them); a case whose customer_id another case
+    also gives runs on its own."""
+    cases = load_cases(project, rulebook)
+    ids = [case.given.get("customer_id", case.name) for case, _, _ in cases]
+    shared = {i for i in ids if ids.count(i) > 1}
+    results: dict[int, CaseResult] = {}
+    batches: dict[dt.date, list[int]] = {}
+    for index, (case, file, line) in enumerate(cases):
+        if ids[index] in shared:
+            results[index] = run_case(case, file, line, rulebook)
+        else:
+            batches.setdefault(case.as_of, []).append(index)
+    for as_of, indexes in batches.items():
+        engine = PolarsEngine(rulebook, as_of, each_alone=True)
+        frame = pl.concat([given_frame(cases[i][0], rulebook) for i in indexes], how="vertical")
+        result = engine.evaluate(frame)
+        rows = {row[KEY]: row for row in result.frame.iter_rows(named=True)}
+        conflicts: dict[str, dict[str, tuple[str, ...]]] = {}
+        for issue in result.issues:
+            conflicts.setdefault(issue.customer_id, {})[issue.decision] = issue.rule_ids
+        for i in indexes:
+            case, file, line = cases[i]
+            results[i] = judge_case(case, file, line, rulebook, rows[ids[i]], conflicts.get(str(ids[i]), {}))
+    return RuleTestReport([results[i] for i in range(len(cases))], coverage_ids(rulebook))
 
 
 def coverage_ids(rulebook: CompiledRulebook) -> list[str]:
@@ -195,17 +217,17 @@ def _resolver(as_of: dt.date):
     return lambda name: pl.lit(as_of) if name == "as_of" else pl.col(name)
 
 
-def run_case(case: CaseSpec, file: str, line: Optional[int], rulebook: CompiledRulebook,
-             engines: Optional[dict[dt.date, PolarsEngine]] = None) -> CaseResult:
-    frame = given_frame(case, rulebook)
-    engines = {} if engines is None else engines
-    if case.as_of not in engines:
-        engines[case.as_of] = PolarsEngine(rulebook, case.as_of)
-    engine = engines[case.as_of]
-    result = engine.evaluate(frame)
-    row = result.frame.row(0, named=True)
-    trace = {d.id: row.get(TRACE + d.id) for d in rulebook.decisions}
+def run_case(case: CaseSpec, file: str, line: Optional[int], rulebook: CompiledRulebook) -> CaseResult:
+    """One case alone: a one-customer frame through the engine."""
+    result = PolarsEngine(rulebook, case.as_of).evaluate(given_frame(case, rulebook))
     conflicts = {issue.decision: issue.rule_ids for issue in result.issues}
+    return judge_case(case, file, line, rulebook, result.frame.row(0, named=True), conflicts)
+
+
+def judge_case(case: CaseSpec, file: str, line: Optional[int], rulebook: CompiledRulebook, row: dict,
+               conflicts: dict[str, tuple[str, ...]]) -> CaseResult:
+    """The case's expectations against its customer's row and conflicts."""
+    trace = {d.id: row.get(TRACE + d.id) for d in rulebook.decisions}
     mismatches = [Mismatch(name, expected, row.get(name)) for name, expected in case.expect.items()
                   if not values_equal(expected, row.get(name), case.tolerance)]
     for decision, expected in case.rules.items():
