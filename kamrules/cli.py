@@ -26,8 +26,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from .version import __version__
 from .errors import KamrulesError, ProjectError
 from .expr.unparse import literal_text
-from .i18n import Text, Words, choose, localize, msg
+from .i18n import Text, Verbatim, Words, choose, localize, msg, printable, shown
 from .names import all_of
+from .text import json_text
 from .rules.rulebook import project_locale
 
 HELP_LANG = choose(os.environ.get("KAMRULES_LANG") or None)
@@ -62,7 +63,7 @@ def plural(n: int) -> str:
 
 
 def say(lang: str, key: str, **values) -> None:
-    out.print(msg(key, **values).localize(lang), markup=False)
+    out.print(msg(key, **values).shown(lang), markup=False)
 
 
 def _parse_date(value: Optional[str], lang: str) -> Optional[dt.date]:
@@ -76,9 +77,9 @@ def _parse_date(value: Optional[str], lang: str) -> Optional[dt.date]:
 
 def _fail(error: KamrulesError, lang: str, as_json: bool = False) -> None:
     if as_json:
-        out.print(json.dumps({"ok": False, "error": error_dict(error, lang)}, ensure_ascii=False), markup=False)
+        out.print(json_text({"ok": False, "error": error_dict(error, lang)}), markup=False)
     else:
-        err.print(msg("cli.error", error=error.render(lang)).localize(lang), markup=False)
+        err.print(msg("cli.error", error=Verbatim(error.render(lang))).localize(lang), markup=False)
     raise typer.Exit(error.exit_code)
 
 
@@ -142,7 +143,7 @@ def run(project: Path = ProjectOption,
             _fail(exc, words, as_json)
     if as_json:
         manifest = json.loads((result.run_dir / "run.json").read_text(encoding="utf-8"))
-        out.print(json.dumps({"ok": True, "run_dir": str(result.run_dir), **manifest}, ensure_ascii=False),
+        out.print(json_text({"ok": True, "run_dir": str(result.run_dir), **manifest}),
                   markup=False)
         return
     if quiet:
@@ -205,7 +206,7 @@ def status(project: Path = ProjectOption, lang: Optional[str] = LangOption) -> N
         say(words, "cli.status.last_run", run=state.last_run or msg("cli.status.none"))
     say(words, "cli.status.up_to_date" if state.up_to_date else "cli.status.pending")
     for name in state.pending:
-        out.print(f"  {name}", markup=False)
+        out.print(f"  {printable(name)}", markup=False)
     if state.rejected:
         say(words, "cli.status.rejected", files=", ".join(state.rejected))
     if state.watcher_pid:
@@ -217,10 +218,10 @@ def status(project: Path = ProjectOption, lang: Optional[str] = LangOption) -> N
 def describe_issue(issue, lang: str = "en") -> str:
     """``file · sheet · row N · column = 'value': message`` on one line."""
     row = msg("where.row", row=issue.row).localize(lang) if issue.row else None
-    where = " · ".join(str(p) for p in (issue.file, issue.sheet, row) if p)
-    cell = f" · {issue.column} = {issue.value or ''!r}" if issue.column else ""
-    remedy = f" — {localize(issue.suggestion, lang)}" if issue.suggestion else ""
-    return msg("located", where=f"{where}{cell}", message=localize(issue.message, lang)).localize(lang) + remedy
+    where = " · ".join(printable(str(p)) for p in (issue.file, issue.sheet, row) if p)
+    cell = f" · {printable(str(issue.column))} = {issue.value or ''!r}" if issue.column else ""
+    remedy = f" — {shown(issue.suggestion, lang)}" if issue.suggestion else ""
+    return msg("located", where=f"{where}{cell}", message=shown(issue.message, lang)).localize(lang) + remedy
 
 
 def _code_words(code: str, lang: str) -> str:
@@ -291,8 +292,8 @@ def _print_summary(result, lang: str) -> None:
     for issue in result.issues:
         if issue.code in SPELLED_OUT:
             where = issue.file if issue.code == "model_not_fitted" else f"{issue.file} [{issue.dataset}.{issue.column}]"
-            out.print(msg("located", where=where, message=localize(issue.message, lang)).localize(lang)
-                      + "\n  " + msg("hint", hint=localize(issue.suggestion, lang)).localize(lang), markup=False)
+            out.print(msg("located", where=where, message=shown(issue.message, lang)).localize(lang)
+                      + "\n  " + msg("hint", hint=shown(issue.suggestion, lang)).localize(lang), markup=False)
     for decision, count in result.result.unmatched.items():
         say(lang, "cli.run.unmatched", decision=decision, count=count)
     for decision, count in result.result.quota_trimmed.items():
@@ -318,11 +319,11 @@ def check(project: Path = ProjectOption, lang: Optional[str] = LangOption, as_js
     except KamrulesError as exc:
         _fail(exc, words, as_json)
     if as_json:
-        out.print(json.dumps({"ok": not findings, "findings": [error_dict(f, words) for f in findings],
+        out.print(json_text({"ok": not findings, "findings": [error_dict(f, words) for f in findings],
                               "decisions": len(rulebook.decisions),
                               "rules": sum(len(d.rules) for d in rulebook.decisions),
-                              "constraints": len(rulebook.constraints), "datasets": len(rulebook.spec.datasets)},
-                             ensure_ascii=False), markup=False)
+                              "constraints": len(rulebook.constraints), "datasets": len(rulebook.spec.datasets)}),
+                  markup=False)
         if findings:
             raise typer.Exit(1)
         return
@@ -355,9 +356,9 @@ def test_rules(project: Path = ProjectOption, lang: Optional[str] = LangOption, 
                   "mismatches": [{"field": m.field, "expected": m.expected, "actual": m.actual} for m in r.mismatches],
                   "trace": r.trace, "conflicts": {d: list(ids) for d, ids in r.conflicts.items()}}
                  for r in report.results]
-        out.print(json.dumps({"ok": not report.failed, "passed": len(report.results) - len(report.failed),
+        out.print(json_text({"ok": not report.failed, "passed": len(report.results) - len(report.failed),
                               "failed": len(report.failed), "cases": cases, "unexercised": report.unexercised},
-                             ensure_ascii=False, default=str), markup=False)
+                            default=str), markup=False)
         if report.failed:
             raise typer.Exit(1)
         return
@@ -408,7 +409,7 @@ def explain(customer_id: str = typer.Argument(..., help=h("help.explain.customer
     except KamrulesError as exc:
         _fail(exc, words, as_json)
     if as_json:
-        out.print(json.dumps(explanation.to_dict(), ensure_ascii=False, indent=2, default=str), markup=False)
+        out.print(json_text(explanation.to_dict(), indent=2, default=str), markup=False)
     else:
         out.print(render_text(explanation), markup=False)
 
@@ -432,7 +433,7 @@ def diff(rules: Path = typer.Option(..., "--rules", help=h("help.diff.rules")),
     target = output or project / "outputs" / f"diff-{dt.datetime.now():%Y%m%d-%H%M%S}.xlsx"
     write_diff_workbook(result, target, words)
     if as_json:
-        out.print(json.dumps({**result.as_dict(), "workbook": str(target)}, ensure_ascii=False, default=str),
+        out.print(json_text({**result.as_dict(), "workbook": str(target)}, default=str),
                   markup=False)
         return
     say(words, "cli.diff.heading", affected=result.affected_customers, customers=result.customers, as_of=when)

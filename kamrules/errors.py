@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .i18n import localize, msg
+from .i18n import msg, printable, shown
 
 
 class KamrulesError(Exception):
@@ -42,10 +42,10 @@ class KamrulesError(Exception):
     def render(self, lang: str = "en") -> str:
         """``location: message`` and a hint line, in ``lang`` ("zh" or "en")."""
         where = self.location(lang)
-        message = localize(self.message, lang)
+        message = shown(self.message, lang)
         text = msg("located", where=where, message=message).localize(lang) if where else message
         if self.suggestion:
-            text += "\n  " + msg("hint", hint=localize(self.suggestion, lang)).localize(lang)
+            text += "\n  " + msg("hint", hint=shown(self.suggestion, lang)).localize(lang)
         return text
 
 
@@ -68,7 +68,7 @@ class ProjectError(KamrulesError):
         self.path = path
 
     def location(self, lang: str = "en") -> str:
-        return self.path or ""
+        return printable(self.path or "")
 
 
 class LedgerError(KamrulesError):
@@ -88,13 +88,13 @@ class LedgerError(KamrulesError):
         self.file, self.sheet, self.row, self.column = file, sheet, row, column
 
     def location(self, lang: str = "en") -> str:
-        parts = [self.file]
+        parts = [printable(self.file)]
         if self.sheet:
-            parts.append(msg("where.sheet", sheet=self.sheet).localize(lang))
+            parts.append(msg("where.sheet", sheet=self.sheet).shown(lang))
         if self.row:
-            parts.append(msg("where.row", row=self.row).localize(lang))
+            parts.append(msg("where.row", row=self.row).shown(lang))
         if self.column:
-            parts.append(msg("where.column", column=self.column).localize(lang))
+            parts.append(msg("where.column", column=self.column).shown(lang))
         return msg("where.separator").localize(lang).join(parts)
 
 
@@ -114,8 +114,8 @@ class ExpressionError(KamrulesError):
 
     def location(self, lang: str = "en") -> str:
         if self.position is None:
-            return msg("where.expression", expression=self.expression).localize(lang)
-        return msg("where.expression_at", expression=self.expression, position=self.position).localize(lang)
+            return msg("where.expression", expression=self.expression).shown(lang)
+        return msg("where.expression_at", expression=self.expression, position=self.position).shown(lang)
 
 
 class RulebookError(KamrulesError):
@@ -140,20 +140,20 @@ class RulebookError(KamrulesError):
         self.expression, self.column, self.sheet, self.cell = expression, column, sheet, cell
 
     def location(self, lang: str = "en") -> str:
-        where = self.file or msg("where.rulebook").localize(lang)
+        where = printable(self.file) if self.file else msg("where.rulebook").localize(lang)
         if self.sheet or self.cell:
-            where += "".join(f" › {part}" for part in (self.sheet, self.cell) if part)
+            where += "".join(f" › {printable(str(part))}" for part in (self.sheet, self.cell) if part)
         elif self.line:
             where += f":{self.line}" + (f":{self.column}" if self.column else "")
         if self.rule_id:
-            where += f" [{self.rule_id}]"
+            where += f" [{printable(str(self.rule_id))}]"
         return where
 
     def render(self, lang: str = "en") -> str:
         text = super().render(lang)
         if self.expression is not None and self.expression not in self.message:
             head, _, hint = text.partition("\n")
-            text = head + msg("where.in_expression", expression=self.expression).localize(lang)
+            text = head + msg("where.in_expression", expression=self.expression).shown(lang)
             text += f"\n{hint}" if hint else ""
         return text
 
@@ -202,7 +202,7 @@ class RulebookInvalid(KamrulesError):
         super().__init__(msg("rulebook.errors", count=count, s="s" if count != 1 else ""))
 
     def render(self, lang: str = "en") -> str:
-        lines = [localize(self.message, lang) + ("：" if lang == "zh" else ":")]
+        lines = [shown(self.message, lang) + ("：" if lang == "zh" else ":")]
         return "\n".join(lines + ["  " + e.render(lang).replace("\n", "\n  ") for e in self.errors])
 
 
@@ -220,12 +220,18 @@ class RenderError(KamrulesError):
 
     def location(self, lang: str = "en") -> str:
         if not self.customer_id:
-            return localize(self.template, lang)
-        return msg("where.customer", template=self.template, customer_id=self.customer_id).localize(lang)
+            return printable(shown(self.template, lang))
+        return msg("where.customer", template=self.template, customer_id=self.customer_id).shown(lang)
 
 
 class LockedError(ProjectError):
     """Another kamrules process holds the project lock. ``path`` is the lock file."""
+
+
+class UnwritableError(ProjectError):
+    """outputs/ cannot be written: the disk is full, it is read-only, or writing is denied.
+    Nothing was published and the inputs are untouched; ``path`` is the folder. The drop-folder
+    service tries again later."""
 
 
 @dataclass(frozen=True)

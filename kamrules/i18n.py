@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import locale as system_locale
 import os
+import re
 from functools import lru_cache
 
 WORKBOOK: dict[str, dict[str, str]] = {
@@ -59,7 +60,7 @@ WORKBOOK: dict[str, dict[str, str]] = {
         "code.cell_too_long": "内容过长", "code.bad_value": "值无法识别", "code.totals_row": "合计行",
         "code.repeated_header": "重复的表头行", "code.duplicate_header": "重复的表头", "code.filtered": "被筛选条件跳过",
         "code.hidden_row": "隐藏行", "code.duplicate_row": "重复行", "code.key_conflict": "编号冲突",
-        "code.unknown_reference": "编号不存在", "code.derived_dataset": "由其他数据生成", "code.file_rejected": "文件已搁置",
+        "code.unknown_reference": "编号不存在", "code.derived_dataset": "由其他数据生成", "code.file_rejected": "文件已搁置", "code.input_refused": "未读取的文件",
         "code.sheet_ignored": "未使用的工作表", "code.model_not_fitted": "模型未拟合",
         "code.as_of_after_data": "截止日期晚于数据", "code.column_without_values": "列没有数据",
         "code.portfolio_template": "模板问题",
@@ -108,7 +109,7 @@ WORKBOOK: dict[str, dict[str, str]] = {
         "code.duplicate_header": "Duplicate header", "code.filtered": "Skipped by the filter", "code.hidden_row": "Hidden row",
         "code.duplicate_row": "Duplicate row", "code.key_conflict": "Key conflict",
         "code.unknown_reference": "Unknown reference", "code.derived_dataset": "Derived from other data",
-        "code.file_rejected": "File set aside", "code.sheet_ignored": "Sheet not used",
+        "code.file_rejected": "File set aside", "code.input_refused": "File not read", "code.sheet_ignored": "Sheet not used",
         "code.model_not_fitted": "Model not fitted", "code.as_of_after_data": "As-of date after the data",
         "code.column_without_values": "Column without values", "code.portfolio_template": "Template problem",
     },
@@ -173,6 +174,11 @@ class Text(str):
             self._chinese = _render(self.key, lang, self.values)
         return self._chinese
 
+    def shown(self, lang: str) -> str:
+        """The message for the console, the log or an error: the user's text in its values
+        (file names, cells) made :func:`printable`, so it cannot forge lines or colours."""
+        return _render(self.key, lang, self.values, printable_values=True)
+
 
 def msg(key: str, **values) -> Text:
     """The message ``key`` of :mod:`kamrules.messages` with its ``{placeholders}`` filled."""
@@ -186,14 +192,45 @@ def localize(text, lang: str | None):
     return text
 
 
-def _render(key: str, lang: str, values: dict) -> str:
-    if lang != "zh":  # a Text's own value is its English
-        template = _catalogue()[key][ENGLISH]
-        return template.format(**values) if values else template
-    template = _catalogue()[key][CHINESE]
+def shown(text, lang: str | None) -> str:
+    """``text`` as :meth:`Text.shown` says it if it is a :class:`Text`; anything else unchanged."""
+    return text.shown(lang or "en") if isinstance(text, Text) else text
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters, line separators and undecodable bytes of a file name
+    (surrogate escapes) written as escapes: a name with a newline or an ANSI escape sequence
+    cannot forge lines in the console or the log."""
+    def escape(match: re.Match) -> str:
+        code = ord(match.group())
+        if 0xDC80 <= code <= 0xDCFF:  # a byte of a file name that is not UTF-8
+            return f"\\x{code - 0xDC00:02x}"
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _UNPRINTABLE.sub(escape, text)
+
+
+class Verbatim(str):
+    """Text kamrules composed itself from printable parts (a rendered error, lines and all): put
+    into a message as it is."""
+
+
+def _value(value, lang: str, printable_values: bool):
+    if isinstance(value, Text):
+        return value.shown(lang) if printable_values else value.localize(lang)
+    if printable_values and isinstance(value, str) and not isinstance(value, Verbatim):
+        return printable(value)
+    return value
+
+
+def _render(key: str, lang: str, values: dict, printable_values: bool = False) -> str:
+    template = _catalogue()[key][CHINESE if lang == "zh" else ENGLISH]
     if not values:
         return template
-    return template.format(**{name: localize(value, lang) for name, value in values.items()})
+    return template.format(**{name: _value(value, lang, printable_values) for name, value in values.items()})
 
 
 @lru_cache(maxsize=1)

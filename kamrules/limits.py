@@ -26,6 +26,7 @@ class Limits:
     max_compression_ratio: inflated/compressed size of one part larger than 1 MiB (zip bombs).
     max_rows: rows of one sheet (Excel's own maximum by default).
     max_columns: columns of one sheet.
+    max_cells: cells of one input file: rows × columns of each sheet's used range, empty cells included, added up.
     max_cell_chars: characters in one cell (Excel's own maximum by default).
     max_yaml_bytes: size of one rulebook YAML file.
     max_yaml_values: values in one YAML file once every ``*alias`` is expanded (alias bombs).
@@ -42,6 +43,7 @@ class Limits:
     max_compression_ratio: int = 200
     max_rows: int = 1_048_576
     max_columns: int = 2_048
+    max_cells: int = 20_000_000
     max_cell_chars: int = 32_767
     max_yaml_bytes: int = 2 * MiB
     max_yaml_values: int = 200_000

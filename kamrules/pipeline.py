@@ -8,6 +8,7 @@ keeps two runs off the same project; a lock left by a dead process is taken over
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
@@ -21,8 +22,16 @@ from typing import Any, Callable, Iterator
 
 import polars as pl
 
-from .errors import Issue, LockedError, ProjectError, RulebookError
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+    import msvcrt
+
+from .errors import Issue, LockedError, ProjectError, RulebookError, UnwritableError
 from .expr.compiler import compile_expression
+from .files import check as check_file, inside, refusal
+from .text import json_text
 from .i18n import Text, msg
 from .ledger import Ledger, read_ledger
 from .metrics import compute_features, data_notes
@@ -70,48 +79,89 @@ def _quiet(stage: str, done: int, total: int) -> None:
 
 @contextmanager
 def project_lock(outputs: Path, name: str = LOCK_NAME, message: Text | None = None) -> Iterator[None]:
-    """Exclusive lock (a file holding the owner's pid); a lock left by a dead process is taken over.
+    """An exclusive OS lock (flock; LockFileEx on Windows) on ``outputs/<name>``, held while the
+    block runs; the file also holds the owner's pid, for messages. The OS releases the lock
+    when its process ends, however it ends, so a crashed run never blocks the next one, and two
+    processes starting together cannot both hold it.
 
     ``message`` says who holds it (default: another run)."""
     message = message or msg("run.locked")
     path = outputs / name
-    for _ in range(3):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
+    for _ in range(5):
+        fd = _open_lock_file(path)
+        if not _try_lock(fd):
+            os.close(fd)
             holder = lock_holder(path)
-            if holder is None:
-                path.unlink(missing_ok=True)
-                continue
-            raise LockedError(msg("run.locked_by", message=message, pid=holder), path=str(path),
-                              suggestion=msg("run.locked.hint"))
-        with os.fdopen(fd, "w") as handle:
-            handle.write(str(os.getpid()))
-        break
+            said = msg("run.locked_by", message=message, pid=holder) if holder else message  # 0: no pid yet
+            raise LockedError(said, path=str(path), suggestion=msg("run.locked.hint"))
+        if _same_file(fd, path):  # not unlinked by the previous holder between our open and lock
+            break
+        os.close(fd)
     else:
-        raise LockedError(message, path=str(path))
+        raise LockedError(message, path=str(path), suggestion=msg("run.locked.hint"))
     try:
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
         yield
     finally:
-        if lock_holder(path) == os.getpid():
-            path.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)  # while still locked: a waiting opener sees a new file next time
+        os.close(fd)
+
+
+def _open_lock_file(path: Path) -> int:
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as exc:
+        raise outputs_error(exc, path.parent) from None
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        else:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    except OSError:
+        return False
+    return True
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except OSError:
+        return False
 
 
 def lock_holder(path: Path) -> int | None:
-    """The live process holding a lock file, or None (no lock, unreadable, or its process is gone)."""
+    """The pid of the process holding the lock ``path`` (0 when it has not written it yet), or None
+    when nobody holds it (a pid left in the file by a process that ended does not count)."""
     try:
-        pid = int(path.read_text().strip() or 0)
-    except (OSError, ValueError):
-        return None
-    if pid <= 0:
+        fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
         return None
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
+        if _try_lock(fd):  # nobody holds it
+            return None
+        try:
+            pid = int(os.pread(fd, 32, 0).decode().strip() or 0) if hasattr(os, "pread") else 0
+        except (OSError, ValueError):
+            pid = 0
         return pid
-    return pid
+    finally:
+        os.close(fd)
+
+
+WRITE_ERRORS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def outputs_error(exc: OSError, outputs: Path) -> UnwritableError:
+    """A failure to write under outputs/ as the user can act on it: full disk, read-only, denied."""
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return UnwritableError(msg("run.no_space"), path=str(outputs), suggestion=msg("run.no_space.hint"))
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return UnwritableError(msg("run.read_only"), path=str(outputs), suggestion=msg("run.read_only.hint"))
+    return UnwritableError(msg("run.cannot_write", reason=exc.strerror or str(exc)), path=str(outputs))
 
 
 def new_run_id(outputs: Path, now: dt.datetime) -> str:
@@ -138,7 +188,7 @@ def check(project: Path) -> tuple[CompiledRulebook, list[RulebookError]]:
         template = template_for(project, document, rulebook.spec.locale)
         name = f"templates/{template}"
         renderer = DocxRenderer(project / "templates" / template, rulebook.spec.locale, name,
-                                currency=rulebook.spec.currency)
+                                currency=rulebook.spec.currency, root=project)
         for placeholder in sorted(renderer.placeholders() - known):
             findings.append(RulebookError(
                 msg("check.unknown_placeholder", name=placeholder), file=name, rule_id=document.id,
@@ -198,7 +248,10 @@ def run(project: Path, as_of: dt.date | None = None, progress: Progress = _quiet
         raise ProjectError(msg("project.missing"), path=str(project))
     as_of = as_of or dt.date.today()
     outputs = project / "outputs"
-    outputs.mkdir(exist_ok=True)
+    try:
+        outputs.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise outputs_error(exc, outputs) from None
     with project_lock(outputs):
         _remove_stale_staging(outputs)
         started = now or dt.datetime.now()
@@ -207,25 +260,57 @@ def run(project: Path, as_of: dt.date | None = None, progress: Progress = _quiet
         rulebook, ledger, result = evaluate(project, as_of, timings=timings, options=options)
         run_id = new_run_id(outputs, started)
         staging = outputs / f"{STAGING_PREFIX}{run_id}"
-        staging.mkdir()
         try:
-            _snapshot(project, staging, result)
+            staging.mkdir()
+            _snapshot(project, staging, result, ledger)
             options = options or RunOptions()
             documents = _render(project, staging, rulebook, ledger, result, as_of, timings, progress, options)
             run = RunResult(outputs / run_id, as_of, result.frame.height, documents, ledger.issues,
                             result, ledger, timings, options)
             _write_manifest(staging / "run.json", run, rulebook, run_id, started)
             os.replace(staging, outputs / run_id)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            if exc.errno in WRITE_ERRORS:
+                raise outputs_error(exc, outputs) from None
+            raise
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
     return run
 
 
-def _snapshot(project: Path, staging: Path, result: EvaluationResult) -> None:
-    """What ``kamrules explain`` needs later: the rules as used and every customer's decisions."""
-    shutil.copytree(project / "rules", staging / "rules")
+def _snapshot(project: Path, staging: Path, result: EvaluationResult, ledger: Ledger) -> None:
+    """What ``kamrules explain`` needs later: the rules as used and every customer's decisions.
+
+    Only regular files of rules/ are copied; a link leading out of the project, a named pipe, a
+    socket or a device is left out and said (a link could otherwise copy any readable file of the
+    machine into the run folder, and a pipe would block the run)."""
+    for source, problem in _rule_files_to_copy(project):
+        relative = source.relative_to(project)
+        if problem is not None:
+            ledger.issues.append(Issue(relative.as_posix(), None, None, None, None, problem, "not_copied", "warning",
+                                       None, msg("run.not_copied.hint")))
+            continue
+        target = staging / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
     result.frame.write_parquet(staging / DECISIONS_FILE)
+
+
+def _rule_files_to_copy(project: Path) -> Iterator[tuple[Path, Text | None]]:
+    """Every entry below rules/ (links not followed), with why it is not copied (None: copy it)."""
+    for folder, folders, files in os.walk(project / "rules", followlinks=False):
+        for name in sorted(files) + sorted(f for f in folders if (Path(folder) / f).is_symlink()):
+            path = Path(folder) / name
+            yield path, _not_copied(path, project)
+
+
+def _not_copied(path: Path, project: Path) -> Text | None:
+    if path.is_symlink() and os.path.isdir(path) and inside(path, project):
+        return msg("run.link_folder")
+    reason = check_file(path, project)
+    return msg("run.not_copied", reason=refusal(reason)) if reason else None
 
 
 def finished_runs(project: Path) -> list[Path]:
@@ -304,7 +389,7 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
         counts = {o: int(frame[o].fill_null(False).sum()) for d in rulebook.decisions
                   for o, t in d.outputs.items() if t == "bool" and o in frame.columns}
         filler = TemplatePortfolioWriter(project / "templates" / template, f"templates/{template}", writer.columns,
-                                         as_of, currency=rulebook.spec.currency)
+                                         as_of, currency=rulebook.spec.currency, root=project)
         ledger.issues.extend(filler.write(staging / "portfolio.xlsx", writer.worded(frame), ledger.issues, counts))
     else:
         writer.write(staging / "portfolio.xlsx", frame, ledger.issues, result.issues, alerts, stats,
@@ -379,7 +464,7 @@ def _write_manifest(path: Path, run: RunResult, rulebook: CompiledRulebook, run_
         },
         "timings_seconds": {k: round(v, 4) for k, v in run.timings.items()},
     }
-    path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    path.write_text(json_text(manifest, indent=2, default=str), encoding="utf-8")
 
 
 def _dataset_counts(stats) -> dict[str, Any]:

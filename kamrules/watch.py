@@ -5,15 +5,22 @@ while Excel still has them open. The service (patterned on Camel's and NiFi's fi
 consumers) promises:
 
 - **readiness**: a file is read only once it has kept its size and mtime for ``settle``
-  seconds and opens (an .xlsx is a zip whose CRCs check out); until then it is left out of
+  seconds and opens (an .xlsx is a zip whose directory reads; nothing is inflated before the
+  ledger's guard has checked the sizes); until then it is left out of
   the runs (the other files are processed), and when it gets there a new run follows; a file
   unchanged for ``give_up`` seconds that still does not open is set aside, not waited on forever;
 - **debounce**: a burst of changes (ten files dropped at once, an editor's save dance) is
   one run, started ``debounce`` seconds after the last change;
 - **rejection without loss**: an unreadable or invalid workbook is moved to
   ``inputs/rejected/`` with ``<name>.error.txt`` (in the project's language, and in English too
-  when that is Chinese) and the rest of the ledger runs; nothing else in ``inputs/`` is ever
-  modified, moved or deleted;
+  when that is Chinese; a name too long for the note is shortened) and the rest of the ledger
+  runs; nothing else in ``inputs/`` is ever modified, moved or deleted. When it cannot be moved
+  (``inputs/rejected`` is not a real folder inside the project, or the disk refuses), it stays
+  where it is, is said in the log and is left out of the runs until it changes;
+- **survival**: nothing dropped into the folders stops the service: a run that fails is
+  logged and the next change runs again; a full or read-only outputs/ is retried later; a
+  file-watching thread that dies is restarted; names are logged with their control
+  characters escaped;
 - **one writer**: one watcher per project (``outputs/.kamrules-watch.lock``) and one run at
   a time (the pipeline's lock); locks of dead processes are taken over;
 - **idempotence**: the content hash of inputs + rules + templates of the last published run
@@ -32,6 +39,7 @@ import json
 import logging
 import logging.handlers
 import os
+import re
 import signal
 import threading
 import time
@@ -40,14 +48,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from .errors import KamrulesError, LedgerError, LockedError
-from .i18n import choose, msg
+from .errors import KamrulesError, LedgerError, LockedError, UnwritableError
+from .text import json_text
+from .i18n import Verbatim, choose, msg
 from .rules.rulebook import project_locale
 from .pipeline import RunOptions, RunResult, finished_runs, lock_holder, project_lock, run
 
 STATE_FILE = ".kamrules-state.json"
 WATCH_LOCK = ".kamrules-watch.lock"
 LOG_FILE = "kamrules.log"
+RETRY_UNWRITABLE = 60.0  # seconds before a run is tried again on a full or read-only outputs/
+OBSERVER_RETRY = 5.0  # seconds between attempts to restart a dead file-watching thread
 SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".csv")
 WATCHED = ("inputs", "rules", "templates")
 
@@ -74,7 +85,7 @@ def language(project: Path, lang: Optional[str] = None) -> str:
 
 def say(lang: str, key: str, level: int = logging.INFO, **values) -> None:
     """One log line, in ``lang``."""
-    log.log(level, "%s", msg(key, **values).localize(lang))
+    log.log(level, "%s", msg(key, **values).shown(lang))
 
 
 def candidate_inputs(project: Path) -> list[Path]:
@@ -87,21 +98,36 @@ def candidate_inputs(project: Path) -> list[Path]:
 
 def content_digest(project: Path, exclude: frozenset = frozenset()) -> tuple[str, dict[str, str]]:
     """SHA-256 over every input (but ``exclude``), rule and template file; and each input's own hash."""
-    files: dict[str, str] = {}
-    for path in candidate_inputs(project):
-        if path not in exclude:
-            files[path.relative_to(project).as_posix()] = _sha256(path)
-    for folder in ("rules", "templates"):
-        root = project / folder
-        if root.is_dir():
-            for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(("~$", "."))):
-                files[path.relative_to(project).as_posix()] = _sha256(path)
+    return _digest(content_hashes(project, exclude))
+
+
+def _digest(files: dict[str, str]) -> tuple[str, dict[str, str]]:
     joined = "\n".join(f"{name}:{digest}" for name, digest in sorted(files.items()))
     inputs = {name: digest for name, digest in files.items() if name.startswith("inputs/")}
-    return hashlib.sha256(joined.encode()).hexdigest(), inputs
+    return hashlib.sha256(joined.encode("utf-8", "surrogateescape")).hexdigest(), inputs
 
 
-def _sha256(path: Path) -> str:
+def content_hashes(project: Path, exclude: frozenset = frozenset()) -> dict[str, str]:
+    """Every input (but ``exclude``), rule and template file, by its path in the project, and its SHA-256."""
+    files: dict[str, str] = {}
+    inside = project.resolve()
+    for path in candidate_inputs(project):
+        if path not in exclude:
+            files[path.relative_to(project).as_posix()] = _sha256(path, inside)
+    for folder in ("rules", "templates"):
+        for directory, _, names in os.walk(project / folder):  # links to folders not followed
+            for name in names:
+                path = Path(directory) / name
+                if path.is_file() and not name.startswith(("~$", ".")):
+                    files[path.relative_to(project).as_posix()] = _sha256(path, inside)
+    return files
+
+
+def _sha256(path: Path, inside: Path) -> str:
+    """The file's content hash; for a link leading out of the project (which kamrules refuses to
+    read) the hash of where it points."""
+    if path.is_symlink() and not path.resolve().is_relative_to(inside):
+        return hashlib.sha256(os.fsencode(os.readlink(path))).hexdigest()
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -110,18 +136,20 @@ def _sha256(path: Path) -> str:
 
 
 def opens(path: Path) -> bool:
-    """A complete file: an .xlsx/.xlsm zip with good CRCs, an .xls with its OLE signature."""
-    suffix = path.suffix.lower()
+    """A complete file: an .xlsx/.xlsm whose zip directory (written last) reads. Nothing is
+    inflated here: the ledger's guard checks sizes and ratios first, and a damaged part is the
+    reader's to report. A file that does not even start like a zip (a PDF renamed .xlsx) is as
+    complete as it will get: the reader says what it is. An empty file is not ready."""
     try:
-        if suffix in (".xlsx", ".xlsm"):
-            with zipfile.ZipFile(path) as archive:
-                return archive.testzip() is None
-        if suffix == ".xls":
-            with path.open("rb") as handle:
-                return handle.read(8) == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-        with path.open("rb"):
+        with path.open("rb") as handle:
+            head = handle.read(4)
+        if len(head) < 4:
+            return False
+        if path.suffix.lower() not in (".xlsx", ".xlsm") or head != b"PK\x03\x04":
             return True
-    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
+        with zipfile.ZipFile(path) as archive:
+            return bool(archive.infolist())
+    except Exception:  # noqa: BLE001 - a dropped file may fail in any way; it is not ready
         return False
 
 
@@ -172,21 +200,47 @@ class Readiness:
         return result
 
 
-def set_aside(project: Path, path: Path, error: KamrulesError, lang: Optional[str] = None) -> Path:
+NAME_MAX = 255  # bytes in one file name on the file systems kamrules runs on
+
+
+def set_aside(project: Path, path: Path, error: KamrulesError, lang: Optional[str] = None) -> Optional[Path]:
     """Move a bad input to inputs/rejected/ with <name>.error.txt (in ``lang``, default the
-    project's language; a Chinese note has the English one after it)."""
+    project's language; a Chinese note has the English one after it). None, said in the log,
+    when it cannot be moved: ``inputs/rejected`` is a file or a link, or the disk refuses."""
     lang = language(project, lang)
     folder = project / "inputs" / "rejected"
-    folder.mkdir(exist_ok=True)
-    target = folder / path.name
-    if target.exists():
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        target = folder / f"{path.stem}.{stamp}{path.suffix}"
-    note = target.with_name(target.name + ".error.txt")
-    note.write_text(rejection_note(path.name, error, lang), encoding="utf-8")
-    os.replace(path, target)
+    try:
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise NotADirectoryError(msg("watch.rejected_not_folder").shown(lang))
+        folder.mkdir(exist_ok=True)
+        target = _free_name(folder, path)
+        note = target.with_name(target.name + ".error.txt")
+        note.write_text(rejection_note(path.name, error, lang), encoding="utf-8", errors="backslashreplace")
+        try:
+            os.replace(path, target)
+        except OSError:
+            note.unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        say(lang, "watch.cannot_set_aside", logging.ERROR, file=path.name, reason=exc.strerror or str(exc),
+            error=error.message)
+        return None
     say(lang, "watch.set_aside", logging.WARNING, file=path.name, reason=error.message)
     return target
+
+
+def _free_name(folder: Path, path: Path) -> Path:
+    """A name in ``folder`` for ``path`` that is not taken and leaves room for ".error.txt"."""
+    stem, suffix = path.stem, path.suffix
+    for attempt in range(1000):
+        tag = "" if attempt == 0 else "." + dt.datetime.now().strftime("%Y%m%d-%H%M%S") + (
+            f"-{attempt}" if attempt > 1 else "")
+        while stem and len(os.fsencode(f"{stem}{tag}{suffix}.error.txt")) > NAME_MAX:
+            stem = stem[:-1]
+        target = folder / f"{stem or 'file'}{tag}{suffix}"
+        if not target.exists() and not target.is_symlink():
+            return target
+    raise FileExistsError(str(folder))
 
 
 def rejection_note(name: str, error: KamrulesError, lang: str) -> str:
@@ -194,11 +248,11 @@ def rejection_note(name: str, error: KamrulesError, lang: str) -> str:
     where and a hint; the English note follows for whoever supports the office."""
     if lang == "zh":
         lines = [msg("watch.note.file", file=name), msg("watch.note.reason", reason=error.message),
-                 msg("watch.note.details", details=error.render("zh")), msg("watch.note.fix")]
-        return "".join(line.localize("zh") + "\n" for line in lines) + "\n" + rejection_note(name, error, "en")
-    lines = [msg("watch.note.file", file=name), msg("watch.note.reason", reason=error.render("en")),
+                 msg("watch.note.details", details=Verbatim(error.render("zh"))), msg("watch.note.fix")]
+        return "".join(line.shown("zh") + "\n" for line in lines) + "\n" + rejection_note(name, error, "en")
+    lines = [msg("watch.note.file", file=name), msg("watch.note.reason", reason=Verbatim(error.render("en"))),
              msg("watch.note.fix")]
-    return "".join(line + "\n" for line in lines)
+    return "".join(line.shown("en") + "\n" for line in lines)
 
 
 def read_state(project: Path) -> dict:
@@ -211,22 +265,36 @@ def read_state(project: Path) -> dict:
 def write_state(project: Path, state: dict) -> None:
     path = project / "outputs" / STATE_FILE
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(state, ensure_ascii=False, indent=2), encoding="utf-8")
-    os.replace(temporary, path)
+    try:
+        temporary.write_text(json_text(state, indent=2), encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as exc:
+        from .pipeline import outputs_error
+
+        raise outputs_error(exc, path.parent) from None
 
 
 def run_if_changed(project: Path, options: WatchOptions, hopeless: list[Path] = (),
-                   waiting: list[Path] = ()) -> Optional[RunResult]:
+                   waiting: list[Path] = (), stuck: Optional[Callable[[Path], None]] = None,
+                   left_out: frozenset = frozenset()) -> Optional[RunResult]:
     """One run over the ready inputs unless exactly that content was already published.
 
     ``waiting`` files (still being copied, or not opening yet) are left out of this run;
-    ``hopeless`` ones are set aside first.
+    ``hopeless`` ones are set aside first. A bad file that cannot be set aside is handed to
+    ``stuck`` (the watcher leaves it out until it changes); ``left_out`` are such files.
     """
     lang = language(project, options.lang)
+    exclude = set(waiting) | set(left_out)
+
+    def reject(path: Path, error: KamrulesError) -> None:
+        if set_aside(project, path, error, lang) is None:
+            exclude.add(path)
+            if stuck is not None:
+                stuck(path)
+
     for path in hopeless:
-        set_aside(project, path, LedgerError(msg("watch.never_ready", seconds=options.give_up), file=path.name),
-                  lang)
-    exclude = frozenset(waiting)
+        reject(path, LedgerError(msg("watch.never_ready", seconds=options.give_up),
+                                 file=path.relative_to(project).as_posix()))
     state = read_state(project)
     known = [p for p in waiting if p.relative_to(project).as_posix() in state.get("inputs", {})]
     if known or (waiting and not [p for p in candidate_inputs(project) if p not in exclude]):
@@ -234,16 +302,19 @@ def run_if_changed(project: Path, options: WatchOptions, hopeless: list[Path] = 
         # publish a result that silently lacks its rows. Wait for it instead.
         say(lang, "watch.waiting_for", files=", ".join(p.name for p in known or waiting))
         return None
-    digest, _ = content_digest(project, exclude)
+    files = content_hashes(project, frozenset(exclude))
+    digest, _ = _digest(files)
     if not options.force and state.get("digest") == digest:
         say(lang, "watch.unchanged", logging.DEBUG, run=state.get("run_id"))
         return None
     if waiting:
         say(lang, "watch.left_out", files=", ".join(p.name for p in waiting))
-    render = RunOptions(workers=options.workers, exclude=exclude, lang=options.lang,
-                        on_unreadable=lambda path, error: set_aside(project, path, error, lang))
+    render = RunOptions(workers=options.workers, exclude=frozenset(exclude), lang=options.lang, on_unreadable=reject)
     result = run(project, options.as_of, options=render)
-    digest, inputs = content_digest(project, exclude)  # files set aside during the run are no longer inputs
+    # What this run was given, less what it set aside: a file dropped while it ran is not in it,
+    # so the next look sees new content and runs again.
+    digest, inputs = _digest({name: h for name, h in files.items() if project / name not in exclude
+                              and (not name.startswith("inputs/") or os.path.lexists(project / name))})
     write_state(project, {"digest": digest, "inputs": inputs, "run_id": result.run_dir.name,
                           "finished_at": dt.datetime.now().isoformat(timespec="seconds"), "result": "ok",
                           "rejected_rows": result.rejected_rows})
@@ -281,13 +352,20 @@ class Watcher:
         self.last_change = 0.0
         self.readiness = Readiness(options.settle, options.give_up)
         self.waiting_before: set[Path] = set()
+        self.stuck: dict[Path, tuple] = {}  # bad files that could not be set aside -> their signature
+        self.retry_at = 0.0  # outputs/ was full or read-only: no run before this
+        self.observer = None
+        self.next_observer_try = 0.0
 
     @property
     def lang(self) -> str:
         return language(self.project, self.options.lang)
 
     def on_change(self, path: str) -> None:
-        relative = Path(path).resolve().relative_to(self.project).parts if path else ()
+        try:  # not resolved: a link in inputs/ may point anywhere, the event is still ours
+            relative = Path(path).relative_to(self.project).parts if path else ()
+        except ValueError:
+            relative = ()
         if len(relative) >= 2 and relative[0] == "inputs" and relative[1] == "rejected":
             return
         if relative and relative[0] == "outputs":
@@ -304,16 +382,17 @@ class Watcher:
         outputs = self.project / "outputs"
         outputs.mkdir(exist_ok=True)
         with project_lock(outputs, WATCH_LOCK, msg("watch.locked")):
-            observer = self._observer()
-            observer.start()
+            self.observer = self._observer()
+            self.observer.start()
             say(self.lang, "watch.watching_polling" if self.options.poll else "watch.watching",
                 project=str(self.project), settle=self.options.settle, debounce=self.options.debounce)
             try:
                 self.catch_up()
                 self._loop()
             finally:
-                observer.stop()
-                observer.join(timeout=5)
+                if self.observer is not None:
+                    self.observer.stop()
+                    self.observer.join(timeout=5)
                 say(self.lang, "watch.stopped")
 
     def _observer(self):
@@ -327,7 +406,10 @@ class Watcher:
             def on_any_event(self, event):
                 if event.event_type in ("opened", "closed_no_write"):
                     return
-                watcher.on_change(getattr(event, "dest_path", "") or event.src_path)
+                try:
+                    watcher.on_change(getattr(event, "dest_path", "") or event.src_path)
+                except Exception:  # noqa: BLE001 - the observer thread must not die: look anyway
+                    watcher.on_change("")
 
         observer = PollingObserver(timeout=self.options.poll_interval) if self.options.poll else Observer()
         for folder in WATCHED:
@@ -339,28 +421,80 @@ class Watcher:
     def _loop(self) -> None:
         while not self.stopping.is_set():
             self.changed.wait(timeout=0.25)
+            self._keep_observing()
             self.step()
+
+    def _keep_observing(self) -> None:
+        """A watchdog thread that died (an emitter error on a strange entry) would leave the
+        service up but deaf: start a new one and look at the folder at once. If none starts,
+        try again every few seconds, looking at the folder each time."""
+        if self.stopping.is_set() or (self.observer is not None and self.observer.is_alive()):
+            return
+        now = self.clock()
+        if now < self.next_observer_try:
+            return
+        self.next_observer_try = now + OBSERVER_RETRY
+        if self.observer is not None:
+            say(self.lang, "watch.observer_restarted", logging.WARNING)
+        try:
+            self.observer = self._observer()
+            self.observer.start()
+        except Exception as exc:  # noqa: BLE001 - keep looking on a timer instead
+            if self.observer is not None:
+                say(self.lang, "watch.observer_failed", logging.ERROR, reason=str(exc))
+            self.observer = None
+        self.catch_up()
 
     def step(self) -> bool:
         """Run if changes have gone quiet for ``debounce`` seconds, or a waiting file became ready
         or hopeless; True when it looked for a run (one is published only if the content changed)."""
-        quiet = self.clock() - self.last_change
-        if self.changed.is_set() and quiet < self.options.debounce:
+        now = self.clock()
+        if now < self.retry_at or (self.changed.is_set() and now - self.last_change < self.options.debounce):
             return False
-        waiting, hopeless = self.readiness.check(candidate_inputs(self.project), self.clock())
+        candidates = [p for p in candidate_inputs(self.project) if not self._still_stuck(p)]
+        waiting, hopeless = self.readiness.check(candidates, now)
         if not self.changed.is_set() and set(waiting) == self.waiting_before and not hopeless:
             return False  # nothing new: no event, and no file became ready or hopeless
         self.changed.clear()
         self.waiting_before = set(waiting)
         try:
-            run_if_changed(self.project, self.options, hopeless, waiting)
+            run_if_changed(self.project, self.options, hopeless, waiting, stuck=self._remember_stuck,
+                           left_out=frozenset(self.stuck))
         except LockedError as exc:
             say(self.lang, "watch.retry", logging.WARNING, reason=exc.message)
             self.changed.set()
             self.stopping.wait(1.0)
+        except UnwritableError as exc:
+            say(self.lang, "watch.retry_later", logging.ERROR, error=Verbatim(self._one_line(exc)),
+                seconds=RETRY_UNWRITABLE)
+            self.retry_at = self.clock() + RETRY_UNWRITABLE
+            self.changed.set()
         except KamrulesError as exc:
-            say(self.lang, "watch.run_failed", logging.ERROR, error=exc.render(self.lang).replace("\n", " | "))
+            say(self.lang, "watch.run_failed", logging.ERROR, error=Verbatim(self._one_line(exc)))
         return True
+
+    def _one_line(self, error: KamrulesError) -> str:
+        return re.sub(r"\n\s*", " | ", error.render(self.lang))
+
+    def _remember_stuck(self, path: Path) -> None:
+        try:
+            stat = path.stat()
+            self.stuck[path] = (stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            pass
+
+    def _still_stuck(self, path: Path) -> bool:
+        """A bad file that could not be set aside stays out of the runs until it changes."""
+        if path not in self.stuck:
+            return False
+        try:
+            stat = path.stat()
+        except OSError:
+            return True
+        if self.stuck[path] == (stat.st_size, stat.st_mtime_ns):
+            return True
+        del self.stuck[path]
+        return False
 
     def stop(self, *_args) -> None:
         if self.stopping.is_set():
@@ -393,7 +527,8 @@ def status(project: Path) -> Status:
     pending = sorted(name for name, h in inputs.items() if before.get(name) != h)
     pending += sorted(f"{name} (removed)" for name in before if name not in inputs)
     rejected_dir = project / "inputs" / "rejected"
-    rejected = sorted(p.name for p in rejected_dir.iterdir() if p.suffix != ".txt") if rejected_dir.is_dir() else []
+    real_folder = rejected_dir.is_dir() and not rejected_dir.is_symlink()
+    rejected = sorted(p.name for p in rejected_dir.iterdir() if p.suffix != ".txt") if real_folder else []
     runs = finished_runs(project)
     last = state.get("run_id") or (runs[-1].name if runs else None)
     return Status(last, state.get("finished_at"), state.get("digest") == digest, pending, rejected,

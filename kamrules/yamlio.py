@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from .errors import RulebookError
+from .files import RefusedFile, read_regular
 from .i18n import msg
 from .limits import Limits, env_name
 from .limits import current as current_limits
@@ -133,6 +134,28 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> YList:
     return result
 
 
+MAX_INT = 10**18  # as in rule expressions (kamrules.expr.parser.MAX_INT)
+
+
+def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int:
+    """A YAML integer, refused (with its line) beyond 10^18: a 5,000-digit number would otherwise
+    stop PyYAML with Python's own conversion error, and a huge one overflow a date later."""
+    text = loader.construct_scalar(node)
+    digits = sum(ch.isalnum() for ch in str(text))
+    value = None
+    if digits <= 64:
+        try:
+            value = yaml.SafeLoader.construct_yaml_int(loader, node)
+        except ValueError:
+            value = None
+    if value is None or abs(value) > MAX_INT:
+        shown = str(text) if len(str(text)) <= 30 else f"{str(text)[:20]}… ({len(str(text)):,} characters)"
+        raise RulebookError(msg("yaml.number_too_large", text=shown), file=loader.source_name,
+                            line=node.start_mark.line + 1, column=node.start_mark.column + 1)
+    return value
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
@@ -167,15 +190,20 @@ def load_yaml(text: str, source_name: str, limits: Limits | None = None) -> Any:
         loader.dispose()
 
 
-def load_yaml_file(path: Path, source_name: str | None = None) -> Any:
+def load_yaml_file(path: Path, source_name: str | None = None, root: Path | None = None) -> Any:
+    """The YAML document at ``path``, a regular file inside ``root`` (default: its own folder;
+    see :mod:`kamrules.files`)."""
     name = source_name or str(path)
     limits = current_limits()
-    size = path.stat().st_size
-    if size > limits.max_yaml_bytes:
-        raise RulebookError(msg("yaml.too_big", size=size, limit=limits.max_yaml_bytes), file=name,
-                            suggestion=msg("yaml.too_big.hint", env=env_name("max_yaml_bytes")))
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_regular(path, root if root is not None else path.parent, limits.max_yaml_bytes)
+    except RefusedFile as exc:
+        if exc.reason == "too_big":
+            raise RulebookError(msg("yaml.too_big", size=exc.size, limit=limits.max_yaml_bytes), file=name,
+                                suggestion=msg("yaml.too_big.hint", env=env_name("max_yaml_bytes"))) from None
+        raise RulebookError(exc.words, file=name, suggestion=msg("file.refused.hint")) from None
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RulebookError(
             msg("yaml.not_utf8", byte=exc.start), file=name, suggestion=msg("yaml.not_utf8.hint"),
@@ -183,10 +211,10 @@ def load_yaml_file(path: Path, source_name: str | None = None) -> Any:
     return load_yaml(text, name, limits)
 
 
-def load_yaml_document(path: Path, name: str, kind: type, what: str) -> Any:
+def load_yaml_document(path: Path, name: str, kind: type, what: str, root: Path | None = None) -> Any:
     """A rule or test file: None when empty, else its top level must be ``kind`` (YDict or
     YList); ``what`` says what the file should be, for the error at line 1."""
-    data = load_yaml_file(path, name)
+    data = load_yaml_file(path, name, root)
     if data is not None and not isinstance(data, kind):
         raise RulebookError(what, file=name, line=1)
     return data

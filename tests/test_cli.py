@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kamrules.cli import app
-from kamrules.pipeline import LOCK_NAME, STAGING_PREFIX
+from kamrules.pipeline import LOCK_NAME, STAGING_PREFIX, project_lock
 
 
 
@@ -86,10 +86,11 @@ def test_a_failure_while_rendering_leaves_no_run_folder(project):
 def test_a_live_lock_refuses_and_a_stale_lock_is_taken_over(project):
     outputs = project / "outputs"
     outputs.mkdir()
-    (outputs / LOCK_NAME).write_text(str(os.getpid()))
-    result = invoke("run", "-p", str(project), "--as-of", "2026-10-31")
-    assert result.exit_code == 1
-    assert "another kamrules run is working on this project" in result.output
+    with project_lock(outputs):
+        result = invoke("run", "-p", str(project), "--as-of", "2026-10-31")
+    assert (result.exit_code, result.output) == (1, (
+        f"error: {outputs / LOCK_NAME}: another kamrules run is working on this project (process {os.getpid()})\n"
+        "  hint: wait for it to finish (the lock is released when that process ends)\n"))
     (outputs / LOCK_NAME).write_text("999999999")
     (outputs / (STAGING_PREFIX + "20200101-000000")).mkdir()  # left by a crashed run
     result = invoke("run", "-p", str(project), "--as-of", "2026-10-31", "--quiet")

@@ -119,9 +119,8 @@ WORKBOOK_CASES = [
     (corpus.external_entity, "part xl/worksheets/sheet1.xml declares a DTD (<!DOCTYPE>)"),
     (corpus.truncated_zip, "the workbook is incomplete or damaged (its zip directory is missing)"),
     (corpus.mangled_zip_directory, "the workbook is incomplete or damaged (its zip directory is missing)"),
-    (corpus.unknown_compression, "cannot open workbook: calamine error: Xlsx error: Zip error"),
-    (corpus.encrypted_part, "cannot open workbook: calamine error: Xlsx error: Zip error: unsupported Zip archive: "
-                            "Password required to decrypt file"),
+    (corpus.unknown_compression, "part xl/styles.xml is compressed with a method Excel does not use (number 99)"),
+    (corpus.encrypted_part, "part xl/_rels/workbook.xml.rels is encrypted with a zip password, which Excel never does"),
     (corpus.password_protected, "the file is encrypted (password-protected) or is an old .xls renamed to .xlsx"),
     (corpus.pdf_renamed, "the file is a PDF file renamed to .xlsx, not an Excel workbook"),
     (corpus.png_renamed, "the file is a PNG image renamed to .xlsx, not an Excel workbook"),

@@ -110,13 +110,13 @@ def test_sandbox_limits_and_refused_content_in_chinese(tmp_path):
 def test_a_locked_project_in_chinese(project):
     outputs = project / "outputs"
     outputs.mkdir()
-    (outputs / LOCK_NAME).write_text(str(os.getpid()))
-    result = invoke("run", "-p", project, "--as-of", AS_OF)
+    with project_lock(outputs):  # held by this process, as a running kamrules would hold it
+        result = invoke("run", "-p", project, "--as-of", AS_OF)
     assert (result.exit_code, result.output) == (1, (
         f"错误：{outputs / LOCK_NAME}：另一个 kamrules 运行正在处理这个项目（进程 {os.getpid()}）\n"
-        "  建议：请等它结束；如果那个进程不是 kamrules，请删除锁文件\n"))
-    (outputs / WATCH_LOCK).write_text(str(os.getpid()))
-    with pytest.raises(LockedError) as info, project_lock(outputs, WATCH_LOCK, msg("watch.locked")):
+        "  建议：请等它结束（那个进程结束时锁会自动释放）\n"))
+    with project_lock(outputs, WATCH_LOCK, msg("watch.locked")), pytest.raises(LockedError) as info, \
+            project_lock(outputs, WATCH_LOCK, msg("watch.locked")):
         pass
     assert info.value.render("zh").splitlines()[0] == (
         f"{outputs / WATCH_LOCK}：另一个 kamrules watch 已在监视这个项目（进程 {os.getpid()}）")

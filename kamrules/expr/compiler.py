@@ -19,6 +19,7 @@ import polars as pl
 from ..errors import ExpressionError
 from ..i18n import Text, msg
 from . import ast as k
+from .parser import MAX_DAYS, MAX_MONTHS, MAX_ROUND_DIGITS
 from .typecheck import TypeChecker, TypeProblem
 
 Resolver = Callable[[str], pl.Expr]
@@ -157,7 +158,8 @@ class ExpressionCompiler:
         digits = 0
         if len(node.args) == 2:
             arg = node.args[1]
-            if not (isinstance(arg, k.Literal) and isinstance(arg.value, int) and not isinstance(arg.value, bool)):
+            if not (isinstance(arg, k.Literal) and isinstance(arg.value, int) and not isinstance(arg.value, bool)
+                    and abs(arg.value) <= MAX_ROUND_DIGITS):  # the parser says so first; a DMN import too
                 raise self.fail(msg("compiler.round_digits"), arg, "round")
             digits = arg.value
         if digits >= 0:
@@ -211,13 +213,19 @@ class ExpressionCompiler:
             + (b.dt.month().cast(pl.Int64) - a.dt.month().cast(pl.Int64))
         return whole - (b.dt.day() < a.dt.day()).cast(pl.Int64)
 
+    # A count of days or months from the data may be anything: beyond the span of the calendar
+    # (0001..9999) the result is null, never an overflow, a wrapped date or a Polars error.
     @staticmethod
     def _fn_add_days(d, n):
-        return d + pl.duration(days=n)
+        days = n.cast(pl.Float64)
+        days = pl.when(days.abs() <= MAX_DAYS).then(n)
+        return _in_calendar(d + pl.duration(days=days))
 
     @staticmethod
     def _fn_add_months(d, n):
-        return d.dt.offset_by(pl.format("{}mo", n.cast(pl.Int64)))
+        months = n.cast(pl.Float64)
+        months = pl.when(months.abs() <= MAX_MONTHS).then(n.cast(pl.Int64))
+        return _in_calendar(d.dt.offset_by(pl.format("{}mo", months)))
 
     @staticmethod
     def _fn_year(d):
@@ -242,6 +250,11 @@ class ExpressionCompiler:
     @staticmethod
     def _fn_upper(text):
         return text.str.to_uppercase()
+
+
+def _in_calendar(date: pl.Expr) -> pl.Expr:
+    """``date`` where it lies in years 1 to 9999 (what Python, Excel and the documents can hold), else null."""
+    return pl.when(date.dt.year().is_between(1, 9999)).then(date)
 
 
 def _is_null_literal(node: k.Node) -> bool:

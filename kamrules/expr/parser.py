@@ -23,6 +23,10 @@ from . import ast as k
 
 MAX_DEPTH = 60  # defaults; the limits in force come from kamrules.limits
 MAX_INT = 10**18
+# Bounds of the literal arguments the compiler turns into work or into dates (checked by `kamrules check`):
+MAX_ROUND_DIGITS = 18  # round(x, n): |n| ≤ 18 (10**18 is the largest integer literal)
+MAX_DAYS = 3_652_058  # add_days(d, n): from 0001-01-01 to 9999-12-31, the dates Python and Excel hold
+MAX_MONTHS = 119_987  # add_months(d, n): the same span in months
 
 _INPUT_NAME = "ᚠᚠ"  # runic letters: a valid, NFKC-stable identifier nobody types
 
@@ -42,15 +46,15 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     "max": FunctionSpec(2, 64, "largest of the arguments (null if any is null)"),
     "abs": FunctionSpec(1, 1, "absolute value"),
     "power": FunctionSpec(2, 2, "power(x, n): x to the power n (FEEL's x ** n); null if the result is not a real number"),
-    "round": FunctionSpec(1, 2, "round(x, n): half away from zero; n may be negative (round(x, -3) → thousands)"),
+    "round": FunctionSpec(1, 2, "round(x, n): half away from zero; n from -18 to 18, may be negative (round(x, -3) → thousands)"),
     "floor": FunctionSpec(1, 1, "largest whole number ≤ x (binary noise below 1e-9 ignored)"),
     "ceil": FunctionSpec(1, 1, "smallest whole number ≥ x (binary noise below 1e-9 ignored)"),
     "coalesce": FunctionSpec(2, 64, "first argument that is not null"),
     "is_null": FunctionSpec(1, 1, "true when the value is missing"),
     "days_between": FunctionSpec(2, 2, "days_between(a, b): whole days from date a to date b"),
     "months_between": FunctionSpec(2, 2, "months_between(a, b): whole calendar months from a to b"),
-    "add_days": FunctionSpec(2, 2, "add_days(date, n): the date n days later"),
-    "add_months": FunctionSpec(2, 2, "add_months(date, n): the date n calendar months later"),
+    "add_days": FunctionSpec(2, 2, "add_days(date, n): the date n days later (null beyond the years 1-9999)"),
+    "add_months": FunctionSpec(2, 2, "add_months(date, n): the date n calendar months later (null beyond the years 1-9999)"),
     "year": FunctionSpec(1, 1, "year of a date"),
     "month": FunctionSpec(1, 1, "month (1-12) of a date"),
     "date": FunctionSpec(1, 1, "date('2025-01-31'): a date literal"),
@@ -230,7 +234,25 @@ class _Builder:
         args = tuple(self.build(a, depth) for a in node.args)
         if name == "date":
             return self._date_literal(node, args[0])
+        self._check_bounds(name, args, node)
         return k.Call(name, args, node.col_offset)
+
+    def _check_bounds(self, name: str, args: tuple, node: py.AST) -> None:
+        """Literal arguments that would make the compiled expression hang or leave the calendar:
+        ``round(x, -1000000000)`` (10**1e9), ``round(x, 1e18)``, ``add_months(d, 999999999999)``."""
+        if name == "round" and len(args) == 2:
+            digits = args[1]
+            whole = isinstance(digits, k.Literal) and isinstance(digits.value, int) and not isinstance(digits.value, bool)
+            if not whole or abs(digits.value) > MAX_ROUND_DIGITS:
+                value = literal_text_of(digits, self.text)
+                self.fail(msg("parser.round_digits", limit=MAX_ROUND_DIGITS, value=value), node, symbol="round")
+        elif name in ("add_days", "add_months") and len(args) == 2:
+            amount = args[1]
+            limit = MAX_DAYS if name == "add_days" else MAX_MONTHS
+            if isinstance(amount, k.Literal) and isinstance(amount.value, (int, float)) \
+                    and not isinstance(amount.value, bool) and not abs(amount.value) <= limit:
+                self.fail(msg("parser.argument_range", function=name, limit=limit, value=repr(amount.value)[:30]),
+                          node, symbol=name)
 
     def _date_literal(self, node: py.AST, arg: k.Node) -> k.Literal:
         if not (isinstance(arg, k.Literal) and isinstance(arg.value, str)):
@@ -249,6 +271,13 @@ _CONSTRUCTS = {
     "JoinedStr": msg("parser.construct.fstring"), "Slice": msg("parser.construct.slice"),
     "Lambda": "lambda", "NamedExpr": "':='", "Await": "await", "Yield": "yield", "YieldFrom": "yield", "Starred": "'*'",
 }
+
+
+def literal_text_of(node: k.Node, text: str) -> str:
+    """A node as the manager wrote it, for a message: a literal's value, else the expression's text."""
+    if isinstance(node, k.Literal):
+        return repr(node.value)[:30]
+    return msg("parser.an_expression")
 
 
 def _describe(node: py.AST) -> str:

@@ -16,19 +16,21 @@ from typing import Callable
 import polars as pl
 
 from ..errors import Issue, LedgerError, ProjectError
+from ..files import RefusedFile, read_regular
+from ..files import check as check_file
 from ..i18n import msg
 from ..names import all_of, any_of
-from ..limits import Limits, env_name
+from ..limits import MiB, Limits, env_name
 from ..limits import current as current_limits
 from .config import DatasetSpec, LedgerSettings
 from .guard import check_input
 from .derive import derive
 from .headers import HeaderMatch, closest_header, find_header, first_row_cells, sheet_name_matches
 from .readers import RawSheet, reader_for
-from .rows import FILE, ROW, SHEET, SheetTyper
+from .rows import SheetTyper
 from .validate import check_keys, check_references, check_repeated_files
 
-__all__ = ["Ledger", "InputFile", "read_ledger", "input_files"]
+__all__ = ["Ledger", "InputFile", "InputScan", "read_ledger", "read_input", "input_files", "scan_inputs"]
 
 
 
@@ -86,13 +88,75 @@ class Ledger:
         return sum(s.rows_rejected for s in self.stats.values())
 
 
-def input_files(inputs: Path, settings: LedgerSettings) -> list[Path]:
-    """Spreadsheets in ``inputs/`` (not sub-folders); Excel lock files and hidden files skipped."""
+@dataclass
+class InputScan:
+    """What is in ``inputs/``: the spreadsheets to read, and the entries with a spreadsheet's
+    name that are refused unread, with the reason (a key under ``ledger.input_refused.``)."""
+
+    files: list[Path] = field(default_factory=list)
+    refused: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def scan_inputs(inputs: Path, settings: LedgerSettings, project: Path | None = None) -> InputScan:
+    """Spreadsheets in ``inputs/`` (not sub-folders; Excel lock files and hidden files skipped).
+
+    Only regular files are read: a named pipe, a socket or a device is refused (never opened:
+    a pipe would block the run for ever), and so is a symbolic link whose target is outside
+    ``project`` (default: the folder above ``inputs/``) — a link inside the project is read.
+    Nothing here opens a file; :func:`read_input` checks again on the descriptor it reads."""
     if not inputs.is_dir():
         raise ProjectError(msg("ledger.no_inputs"), path=str(inputs), suggestion=msg("ledger.no_inputs.hint"))
-    return sorted(p for p in inputs.iterdir()
-                  if p.is_file() and p.suffix.lower() in settings.extensions
-                  and not p.name.startswith(("~$", ".")))
+    root = project if project is not None else inputs.parent
+    scan = InputScan()
+    for entry in sorted(inputs.iterdir()):
+        if entry.suffix.lower() not in settings.extensions or entry.name.startswith(("~$", ".")):
+            continue
+        reason = check_file(entry, root)  # a link, or inputs/ itself a link, out of the project; a pipe…
+        if reason == "unreadable":
+            continue  # gone since the folder was listed: not an input any more
+        if reason is not None:
+            scan.refused.append((entry, reason))
+        elif not entry.is_dir():
+            scan.files.append(entry)
+    return scan
+
+
+def input_files(inputs: Path, settings: LedgerSettings, project: Path | None = None) -> list[Path]:
+    """The spreadsheets of ``inputs/`` that are read (see :func:`scan_inputs`)."""
+    return scan_inputs(inputs, settings, project).files
+
+
+REFUSALS = {"link_outside": msg("ledger.input_refused.link_outside"),
+            "link_missing": msg("ledger.input_refused.link_missing"), "fifo": msg("ledger.input_refused.fifo"),
+            "socket": msg("ledger.input_refused.socket"), "device": msg("ledger.input_refused.device"),
+            "other": msg("ledger.input_refused.other")}
+
+
+def read_input(path: Path, name: str, limits: Limits, project: Path | None = None) -> bytes:
+    """The bytes of one input, read once through one descriptor (:func:`kamrules.files.read_regular`):
+    what the guard checks, the hash is taken of and the readers parse, so a file swapped in the
+    meantime is never read unchecked. The descriptor must be a regular file (opened without
+    blocking, so a pipe swapped in is refused, not waited on), reached without following a link
+    out of the project, and the file no larger than the input limit (checked on the descriptor,
+    and again while reading)."""
+    try:
+        return read_regular(path, project if project is not None else path.parent.parent, limits.max_input_bytes)
+    except RefusedFile as refused:
+        if refused.reason == "too_big":
+            raise _too_big(refused.size, name, limits) from None
+        if refused.reason == "unreadable":
+            raise LedgerError(msg("ledger.cannot_read_file", reason=refused.detail or "?"), file=name) from None
+        raise _refused(name, refused.reason) from None
+
+
+def _refused(name: str, reason: str) -> LedgerError:
+    return LedgerError(msg("ledger.input_refused", reason=REFUSALS[reason]), file=name,
+                       suggestion=msg("ledger.input_refused.hint"))
+
+
+def _too_big(size: int, name: str, limits: Limits) -> LedgerError:
+    return LedgerError(msg("ledger.file_too_big", size=size / MiB, limit=limits.max_input_bytes / MiB), file=name,
+                       suggestion=msg("ledger.split_or_raise", env=env_name("max_input_bytes")))
 
 
 Rejecter = Callable[[Path, LedgerError], None]
@@ -104,16 +168,26 @@ def read_ledger(inputs: Path, datasets: dict[str, DatasetSpec], settings: Ledger
     """Read every input file. A file that cannot be used raises LedgerError, or, when
     ``on_unreadable`` is given, is handed to it (the drop-folder service moves it aside) and
     the rest of the ledger is read; its rows then count nowhere."""
-    paths = [p for p in input_files(inputs, settings) if p not in exclude]
+    project = display_root if display_root is not None else inputs.parent
+    scan = scan_inputs(inputs, settings, project)
+    paths = [p for p in scan.files if p not in exclude]
+    refused = [(p, reason) for p, reason in scan.refused if p not in exclude]
+    shown = (lambda path: path.relative_to(display_root).as_posix()) if display_root else (lambda path: path.name)
     if not paths:
+        if refused:  # nothing else to read: the refusal is the error
+            raise _refused(shown(refused[0][0]), refused[0][1])
         raise ProjectError(msg("ledger.no_spreadsheets"), path=str(inputs),
                            suggestion=msg("ledger.no_spreadsheets.hint"))
     ledger = Ledger({}, stats={name: DatasetStats(title=spec.title) for name, spec in datasets.items()})
+    for path, reason in refused:
+        ledger.issues.append(Issue(shown(path), None, None, None, None,
+                                   msg("ledger.input_refused", reason=REFUSALS[reason]),
+                                   "input_refused", "warning", None, msg("ledger.input_refused.hint")))
     parts: dict[str, list[pl.DataFrame]] = {name: [] for name in datasets}
     for path in paths:
-        name = path.relative_to(display_root).as_posix() if display_root else path.name
+        name = shown(path)
         try:
-            one = _read_file(path, name, datasets, settings)
+            one = _read_file(path, name, datasets, settings, project)
         except LedgerError as exc:
             if on_unreadable is None:
                 raise
@@ -202,15 +276,17 @@ def no_sheet_error(ledger: Ledger, name: str, datasets: dict[str, DatasetSpec], 
     return LedgerError(message, file=str(inputs.name), suggestion=suggestion)
 
 
-def _read_file(path: Path, name: str, datasets: dict[str, DatasetSpec], settings: LedgerSettings):
-    """One file as a unit: its rows are used only if every sheet of it could be read."""
+def _read_file(path: Path, name: str, datasets: dict[str, DatasetSpec], settings: LedgerSettings,
+               project: Path | None = None):
+    """One file as a unit: its rows are used only if every sheet of it could be read. Its bytes
+    are read once; the guard, the hash and the readers all see those same bytes."""
     limits = current_limits()
-    check_input(path, name, limits)
-    data = path.read_bytes()
+    data = read_input(path, name, limits, project)
+    check_input(data, name, limits, path.suffix)
     one = Ledger({}, files=[InputFile(name, hashlib.sha256(data).hexdigest(), len(data))],
                  stats={n: DatasetStats() for n in datasets})
     parts: dict[str, list[pl.DataFrame]] = {n: [] for n in datasets}
-    for sheet in reader_for(path).sheets(path, name):
+    for sheet in reader_for(path).sheets(data, path, name, limits):
         _check_shape(sheet, limits)
         _read_sheet(sheet, datasets, settings, one, parts)
     return one, parts

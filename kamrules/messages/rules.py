@@ -432,4 +432,38 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "predictive.unsettled": ("{model} 模型拟合未收敛（参数 {parameters}）", "the {model} fit did not settle (parameters {parameters})"),
     "predictive.unsettled.hint": ("订单历史可能太短或太单一，不适合该模型",
                                   "the order history may be too short or too uniform for this model"),
+    # issue 19: bounds checked by `kamrules check` (expr/parser.py, yamlio.py, rules/documents_config.py)
+    "parser.round_digits": ("round() 的第二个参数必须是 -{limit} 到 {limit} 之间的整数，例如 2 或 -3；实际为 {value}",
+                            "round()'s second argument must be a whole number from -{limit} to {limit}, "
+                            "like 2 or -3; got {value}"),
+    "parser.argument_range": ("{function}() 的第二个参数必须在 -{limit:,} 到 {limit:,} 之间（公元 1 年到 9999 年）；实际为 {value}",
+                              "{function}()'s second argument must be between -{limit:,} and {limit:,} "
+                              "(years 1 to 9999); got {value}"),
+    "parser.an_expression": ("一个表达式", "an expression"),
+    "yaml.number_too_large": ("数字 {text} 太大：规则文件中的整数最多为 10^18",
+                              "number {text} is too large: whole numbers in a rulebook are at most 10^18"),
+    "documents.filename.unclosed": ("第 {position} 个字符处的 '{{' 没有对应的 '}}'",
+                                    "the '{{' at character {position} has no closing '}}'"),
+    "documents.filename.stray": ("第 {position} 个字符处有单独的 '}}'（要写花括号本身，请写 '}}}}'）",
+                                 "a lone '}}' at character {position} (write '}}}}' for a brace itself)"),
+    "documents.filename.field": ("{{{field}}} 不是字段名：花括号中只能写一个字段名，不能有格式、转换、属性或下标",
+                                 "{{{field}}} is not a field name: braces hold one field name only, with no format, "
+                                 "conversion, attribute or index"),
+    "documents.filename.pattern": ("文件名模式 {pattern!r} 无效：{problem}", "file name pattern {pattern!r} is not valid: {problem}"),
+    "documents.filename.hint": ("请只在花括号中写字段名，例如 {example}", "write only field names in braces, e.g. {example}"),
+    "documents.path": ("{setting} 必须是{inside}中的相对路径（不能有 ..、绝对路径、盘符或文件名不能包含的字符）；实际为 {value!r}",
+                       "{setting} must be a relative path inside {inside} (no '..', absolute path, drive, or character "
+                       "a file name cannot hold); got {value!r}"),
+    "documents.path.run": ("运行文件夹", "the run folder"),
+    "documents.path.templates": ("模板文件夹 templates/", "templates/"),
+    "documents.alert_title": ("预警页标题 {title!r} 不能作为工作表名：Excel 不允许工作表名中出现 {chars}",
+                              "alert title {title!r} cannot name a sheet: Excel does not allow {chars} in sheet names"),
+    "documents.alert_title.blank": ("预警页标题不能为空", "an alert title must not be blank"),
+    "documents.alert_title.hint": ("例如 {example!r}", "e.g. {example!r}"),
+    "documents.field_type": ("{setting} 必须是{want}字段；{name} 的类型是 {type}",
+                             "{setting} must be {want} field; {name} is {type}"),
+    "documents.field_type.date": ("日期", "a date"),
+    "documents.field_type.number": ("数字", "a number"),
+    "documents.color": ("颜色 {value!r} 不是 6 位十六进制 RGB 颜色（例如 FFC7CE）",
+                        "colour {value!r} is not a 6-digit hex RGB colour such as FFC7CE"),
 }

@@ -14,6 +14,7 @@ segment's title) follow the rulebook's ``locale``, as the template does.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from functools import lru_cache
 from typing import Any
 
@@ -61,13 +62,25 @@ def reasons(row: dict[str, Any], rulebook: CompiledRulebook) -> list[dict[str, s
 
 
 def upcoming_visits(row: dict[str, Any], rulebook: CompiledRulebook) -> list[dict[str, Any]]:
+    """``count`` visits from the first, every ``every_days`` days; an interval that is not a positive
+    number (NaN, ∞, true) means none, and the list stops at the end of the calendar (9999-12-31)."""
     plan = rulebook.spec.visit_plan
     first, every = row.get(plan.first), row.get(plan.every_days)
-    if not isinstance(first, dt.date) or not every or every <= 0:
+    if not isinstance(first, dt.date) or isinstance(every, bool) or not isinstance(every, (int, float)) \
+            or not math.isfinite(every) or every < 1:
         return []
-    purposes = plan.purposes or [""]
-    return [{"date": first + dt.timedelta(days=int(every) * i), "purpose": purposes[i % len(purposes)]}
-            for i in range(plan.count)]
+    purposes, visits = plan.purposes or [""], []
+    for i in range(plan.count):
+        days = int(every) * i
+        if days > (dt.date.max - first).days:
+            break
+        visits.append({"date": first + dt.timedelta(days=days), "purpose": purposes[i % len(purposes)]})
+    return visits
+
+
+def _later(day: dt.date, days: int) -> dt.date:
+    """``day`` + ``days``, or the last day of the calendar when that lies beyond it."""
+    return day + dt.timedelta(days=days) if days <= (dt.date.max - day).days else dt.date.max
 
 
 def month_start(day: dt.date, back: int = 0) -> dt.date:
@@ -122,7 +135,7 @@ def customer_context(row: dict[str, Any], rulebook: CompiledRulebook, as_of: dt.
     context["company"] = rulebook.spec.company.model_dump()
     context["as_of"] = as_of
     if document is not None:
-        context["valid_until"] = as_of + dt.timedelta(days=document.validity_days)
+        context["valid_until"] = _later(as_of, document.validity_days)
         context["doc_no"] = f"{document.id.upper()}-{as_of:%Y%m%d}-{row.get('customer_id', '')}"
         context["document_title"] = document.title or document.id
     return context

@@ -13,6 +13,7 @@ from ..expr.compiler import compile_expression
 from ..expr.parser import parse
 from ..i18n import msg
 from ..rules.decisions import CompiledRulebook
+from ..rules.documents_config import FILENAME_EXAMPLE, fill_filename
 from .batch import Job
 from .context import customer_context, monthly_revenue
 from .docx import DocxRenderer, safe_filename
@@ -44,7 +45,8 @@ def document_jobs(project: Path, staging: Path, rulebook: CompiledRulebook, fram
                   document, as_of: dt.date, orders: pl.DataFrame | None) -> tuple[tuple, list[Job]]:
     """The template (path, locale, display name, currency) and one job per chosen customer."""
     name = template_for(project, document, rulebook.spec.locale)
-    template = (project / "templates" / name, rulebook.spec.locale, f"templates/{name}", rulebook.spec.currency)
+    template = (project / "templates" / name, rulebook.spec.locale, f"templates/{name}", rulebook.spec.currency,
+                project)
     DocxRenderer(*template)  # fail before any work when the template is unusable
     chosen = select_customers(frame, document.for_, as_of, rulebook.field_types)
     folder = staging / document.folder
@@ -61,13 +63,15 @@ def document_jobs(project: Path, staging: Path, rulebook: CompiledRulebook, fram
 
 def document_name(document, row: dict[str, Any], used: set[str]) -> str:
     """The file name the document's pattern gives for ``row``, sanitised and unique in its folder."""
-    values = {k: ("" if v is None else v) for k, v in row.items()}
-    try:
-        name = safe_filename(document.filename.format_map(values))
-    except (KeyError, ValueError, IndexError) as exc:
-        raise RenderError(msg("run.filename", pattern=document.filename, reason=str(exc)),
+    try:  # {field} only (rules/documents_config.py): no format spec, attribute or index reaches str.format
+        name = safe_filename(fill_filename(document.filename, row))
+    except KeyError as exc:
+        raise RenderError(msg("run.filename", pattern=document.filename, reason=repr(exc.args[0])),
                           template=msg("run.filename.where", document=document.id),
-                          suggestion=msg("run.filename.hint", example="{customer_id}_{name}.docx")) from None
+                          suggestion=msg("run.filename.hint", example=FILENAME_EXAMPLE)) from None
+    except ValueError as exc:
+        raise RenderError(exc.args[0], template=msg("run.filename.where", document=document.id),
+                          suggestion=exc.args[1] if len(exc.args) > 1 else None) from None
     stem, dot, suffix = name.rpartition(".")
     candidate, n = name, 1
     while candidate.lower() in used:

@@ -9,8 +9,10 @@ symbol the locale's way with as many decimals as the currency has (JPY none), ``
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import math
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Callable
+from typing import Any, Callable
 
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent, get_currency_name, get_currency_precision
@@ -23,9 +25,56 @@ _DIGITS = "零壹贰叁肆伍陆柒捌玖"
 _SMALL_UNITS = ("", "拾", "佰", "仟")
 _BIG_UNITS = ("", "万", "亿", "万亿")
 
+MAX_DIGITS = 10  # decimals a filter may show: number(10), pct(10), wan(10)
+LARGEST_EXPONENT = 400  # |value| below 10**400: every float, and a Python int of up to 400 digits
+# Enough precision to round any such value to MAX_DIGITS (+2 for a percentage) decimals exactly;
+# babel and quantize otherwise use the default 28 digits and raise InvalidOperation beyond them.
+# (babel rounds half to even in the context's rounding, as with the default context.)
+_CONTEXT = decimal.Context(prec=LARGEST_EXPONENT + MAX_DIGITS + 10, rounding=decimal.ROUND_HALF_EVEN)
 
-def _fen(value) -> Decimal:
-    return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+def _shown(value: Any) -> str:
+    """A value as an error message shows it: its repr, cut to 40 characters."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _number(value: Any) -> Decimal | None:
+    """``value`` as a finite Decimal; None for None and for what is not a finite number (NaN, ±∞:
+    shown like a missing value, as the workbook leaves such a cell empty). Text that is a
+    number is read as one; anything else (text, a date, true/false) is a ValueError naming it."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(msg("filters.not_a_number", value=_shown(value)))
+    if isinstance(value, float):
+        number = Decimal(repr(value)) if math.isfinite(value) else None
+    elif isinstance(value, int):
+        if value.bit_length() > LARGEST_EXPONENT * 4:  # > 10**481: too large, without converting it
+            raise ValueError(msg("filters.too_large", value=_shown(value)))
+        number = Decimal(value)
+    elif isinstance(value, (Decimal, str)):
+        try:
+            number = Decimal(value.strip()) if isinstance(value, str) else value
+        except (decimal.InvalidOperation, ValueError):
+            raise ValueError(msg("filters.not_a_number", value=_shown(value))) from None
+        number = number if number.is_finite() else None
+    else:
+        raise ValueError(msg("filters.not_a_number", value=_shown(value)))
+    if number is not None and number and number.adjusted() >= LARGEST_EXPONENT:
+        raise ValueError(msg("filters.too_large", value=_shown(value)))
+    return number
+
+
+def _places(digits: Any) -> int:
+    """The decimals a template asked for: a whole number from 0 to :data:`MAX_DIGITS`."""
+    if isinstance(digits, bool) or not isinstance(digits, int) or not 0 <= digits <= MAX_DIGITS:
+        raise ValueError(msg("filters.digits", limit=MAX_DIGITS, value=_shown(digits)))
+    return digits
+
+
+def _fen(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP, context=_CONTEXT)
 
 
 def known_currency(currency: str) -> str:
@@ -36,44 +85,55 @@ def known_currency(currency: str) -> str:
         raise ValueError(exc.args[0]) from None  # the message alone: rendering shows it as the reason
 
 
-def _minor_units(value, currency: str) -> Decimal:
+def _minor_units(value: Decimal, currency: str) -> Decimal:
     """``value`` rounded half up to the currency's minor unit (fen, pence; none for JPY)."""
     places = get_currency_precision(currency)
-    return Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=_CONTEXT)
 
 
 def money(value, locale: str = "zh_CN", currency: str = DEFAULT_CURRENCY) -> str:
     """An amount in the project's currency: ``¥1,234,567.00`` (CNY), ``£1,234.50`` (GBP), ``¥1,235`` (JPY).
 
     The symbol is written the locale's way (``CN¥`` and ``JP¥`` where ``¥`` alone would be ambiguous),
-    with the currency's own decimals, rounded half up; ``money('USD')`` names another currency."""
-    if value is None:
-        return EMPTY
+    with the currency's own decimals, rounded half up; ``money('USD')`` names another currency.
+    Any size of amount is written in full; a value that is not a finite number (NaN, ±∞) as ``—``."""
     currency = known_currency(currency)
-    return format_currency(_minor_units(value, currency), currency, locale=locale)
+    amount = _number(value)
+    if amount is None:
+        return EMPTY
+    with decimal.localcontext(_CONTEXT):
+        return format_currency(_minor_units(amount, currency), currency, locale=locale)
 
 
 def wan(value, locale: str = "zh_CN", digits: int = 2, currency: str = DEFAULT_CURRENCY) -> str:
     """``123.46万元`` in Chinese (``12.35万港元``, ``12.35万英镑`` in other currencies); elsewhere as ``money``.
 
     万 is a Chinese unit, meaningful for any currency (named in the locale's words); in other
-    languages the whole amount is written, as ``money`` writes it."""
-    if value is None:
-        return EMPTY
+    languages the whole amount is written, as ``money`` writes it. ``digits``: 0 to 10."""
+    places = _places(digits)
     currency = known_currency(currency)
+    amount = _number(value)
+    if amount is None:
+        return EMPTY
     if not locale.startswith("zh"):
-        return money(value, locale, currency)
-    amount = Decimal(str(value)) / Decimal(10_000)
+        return money(amount, locale, currency)
     unit = "元" if currency == "CNY" else get_currency_name(currency, locale=locale)
-    return format_decimal(amount, format="#,##0." + "0" * digits, locale=locale) + "万" + unit
+    with decimal.localcontext(_CONTEXT):
+        return format_decimal(amount.scaleb(-4), format=_pattern("#,##0", places), locale=locale) + "万" + unit
+
+
+def _pattern(whole: str, places: int, suffix: str = "") -> str:
+    return whole + ("." + "0" * places if places else "") + suffix
 
 
 def pct(value, locale: str = "zh_CN", digits: int = 1) -> str:
-    """A fraction as a percentage: 0.08 → ``8.0%``."""
-    if value is None:
+    """A fraction as a percentage: 0.08 → ``8.0%``; ``pct(2)`` keeps two decimals (0 to 10)."""
+    places = _places(digits)
+    fraction = _number(value)
+    if fraction is None:
         return EMPTY
-    return format_percent(value, format="#,##0." + "0" * digits + "%", locale=locale) if digits else \
-        format_percent(value, format="#,##0%", locale=locale)
+    with decimal.localcontext(_CONTEXT):
+        return format_percent(fraction, format=_pattern("#,##0", places, "%"), locale=locale)
 
 
 def date(value, locale: str = "zh_CN") -> str:
@@ -83,15 +143,23 @@ def date(value, locale: str = "zh_CN") -> str:
     if isinstance(value, dt.datetime):
         value = value.date()
     if isinstance(value, str):
-        value = dt.date.fromisoformat(value[:10])
+        try:
+            value = dt.date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            raise ValueError(msg("filters.not_a_date", value=_shown(value))) from None
+    if not isinstance(value, dt.date):
+        raise ValueError(msg("filters.not_a_date", value=_shown(value)))
     return format_date(value, format="long", locale=locale)
 
 
 def number(value, locale: str = "zh_CN", digits: int = 0) -> str:
-    """A number with grouping: 1234567 → ``1,234,567``; ``number(2)`` keeps two decimals."""
-    if value is None:
+    """A number with grouping: 1234567 → ``1,234,567``; ``number(2)`` keeps two decimals (0 to 10)."""
+    places = _places(digits)
+    amount = _number(value)
+    if amount is None:
         return EMPTY
-    return format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""), locale=locale)
+    with decimal.localcontext(_CONTEXT):
+        return format_decimal(amount, format=_pattern("#,##0", places), locale=locale)
 
 
 def yesno(value, locale: str = "zh_CN") -> str:
@@ -124,14 +192,17 @@ def daxie(value, currency: str = DEFAULT_CURRENCY) -> str:
     In a project whose currency is not CNY it is an error, never a 元 on another currency."""
     if currency != "CNY":
         raise ValueError(msg("filters.daxie_not_cny", currency=currency))
-    if value is None:
+    number = _number(value)
+    if number is None:
         return EMPTY
-    amount = _fen(value)
+    if abs(number) >= 10 ** 16:
+        raise ValueError(msg("filters.daxie_too_large", value=_shown(value)))
+    amount = _fen(number)
     sign = "负" if amount < 0 else ""
     fen_total = int(abs(amount) * 100)
     yuan, jiao, fen = fen_total // 100, fen_total // 10 % 10, fen_total % 10
-    if yuan >= 10 ** 16:
-        raise ValueError(msg("filters.daxie_too_large", value=value))
+    if yuan >= 10 ** 16:  # 9,999,999,999,999,999.995 rounds up to it
+        raise ValueError(msg("filters.daxie_too_large", value=_shown(value)))
     text = _integer_daxie(yuan)
     if text:
         text += "元"

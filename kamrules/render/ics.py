@@ -35,8 +35,10 @@ from urllib.parse import quote
 
 import polars as pl
 
+from ..errors import RenderError
 from ..i18n import Text, localize, msg
 from ..rules.calendar_config import CalendarSpec
+from ..text import is_blank, strip
 
 CRLF = "\r\n"
 MAX_OCTETS = 75
@@ -52,6 +54,14 @@ CUSTOMER_COLUMNS = ("customer_id", "name", "manager", "contact", "tier", "key_ac
                     "contact_birthday", "contract_end")
 
 _NOT_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+
+
+class CalendarError(RenderError, ValueError):
+    """A frame the calendar cannot be made of (no customer id, an id twice, a date that is not one):
+    a clean error of ``visits.ics`` for the run, a ValueError for callers of this module."""
+
+    def __init__(self, message, customer_id: str | None = None):
+        super().__init__(message, template="visits.ics", customer_id=customer_id)
 
 
 def language(lang: str | None) -> str:
@@ -166,23 +176,21 @@ def read_customers(frame: pl.DataFrame, plan_first: str, plan_every: str) -> lis
     two events one UID (clients then keep only one of them): both are refused.
     """
     if "customer_id" not in frame.columns:
-        raise ValueError("the calendar needs a customer_id column")
+        raise CalendarError(msg("calendar.no_id_column"))
     wanted = dict.fromkeys((*CUSTOMER_COLUMNS, plan_first, plan_every))
     rows = frame.select([c for c in wanted if c in frame.columns]).iter_rows(named=True)
     customers, seen = [], set()
     for row in rows:
         customer = _customer(row, plan_first, plan_every)
         if customer.customer_id in seen:
-            raise ValueError(f"customer_id {customer.customer_id!r} appears more than once; visits.ics needs one row per customer")
+            raise CalendarError(msg("calendar.duplicate_id", customer_id=customer.customer_id))
         seen.add(customer.customer_id)
         customers.append(customer)
     return customers
 
 
 def _customer(row: dict[str, Any], plan_first: str, plan_every: str) -> Customer:
-    customer_id = _text(row.get("customer_id"))
-    if not customer_id:
-        raise ValueError("a customer without customer_id cannot go into visits.ics (its events would have no UID)")
+    customer_id = _identifier(row.get("customer_id"))
     return Customer(
         customer_id=customer_id,
         name=_text(row.get("name")) or customer_id,
@@ -197,10 +205,19 @@ def _customer(row: dict[str, Any], plan_first: str, plan_every: str) -> Customer
     )
 
 
+def _identifier(value: Any) -> str:
+    """The customer id exactly as the ledger kept it: the ledger (kamrules.text's one definition of
+    whitespace) decides what is blank, the calendar never second-guesses it; only a missing id
+    is refused, as its events would have no UID."""
+    if value is None or value == "":
+        raise CalendarError(msg("calendar.no_id"))
+    return value if isinstance(value, str) else str(value)
+
+
 def _text(value: Any) -> str:
-    """The value as text; blank (only spaces) counts as missing."""
+    """The value as text; blank (whitespace only, :data:`kamrules.text.WHITESPACE`) counts as missing."""
     text = "" if value is None else str(value)
-    return text if text.strip() else ""
+    return "" if is_blank(text) else text
 
 
 def _date(value: Any, column: str, customer_id: str) -> dt.date | None:
@@ -210,10 +227,11 @@ def _date(value: Any, column: str, customer_id: str) -> dt.date | None:
         return value
     if isinstance(value, str):
         try:
-            return dt.date.fromisoformat(value.strip()) if value.strip() else None
+            return dt.date.fromisoformat(strip(value)) if not is_blank(value) else None
         except ValueError:
             pass
-    raise ValueError(f"customer {customer_id}: {column} should be a date, got {value!r}")
+    raise CalendarError(msg("calendar.not_a_date_value", customer_id=customer_id, column=column,
+                            value=repr(value)[:60]), customer_id)
 
 
 def _interval(value: Any) -> int | None:
@@ -230,7 +248,7 @@ def visit_dates(first: dt.date, every: int | None, start: dt.date, end: dt.date)
     dates, day = [], max(first, start)
     while day <= end:
         dates.append(day)
-        if not every:
+        if not every or every > (end - day).days:  # (a huge interval would overflow the date)
             break
         day += dt.timedelta(days=every)
     return dates
@@ -430,8 +448,7 @@ def vevent(event: Event, spec: CalendarSpec, as_of: dt.date, lang: str) -> list[
 def header(spec: CalendarSpec, as_of: dt.date, company: str, lang: str) -> list[str]:
     """VERSION and PRODID are required (§3.7); X-WR-* name the calendar in Outlook and Google."""
     end = as_of + dt.timedelta(days=spec.horizon_days)
-    name = msg("calendar.company_name", company=company.strip()) if company and company.strip() \
-        else msg("calendar.name")
+    name = msg("calendar.company_name", company=strip(company)) if not is_blank(company) else msg("calendar.name")
     description = msg("calendar.description", as_of=as_of.isoformat(), end=end.isoformat())
     return ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID.format(language=lang.upper())}", "CALSCALE:GREGORIAN",
             "METHOD:PUBLISH", f"X-WR-CALNAME:{escape_text(localize(name, lang))}",

@@ -22,11 +22,12 @@ import polars as pl
 from openpyxl.utils import get_column_letter
 
 from ..ledger.xlsx_inspect import sheet_members
+from ..text import XML_ILLEGAL
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 BATCH = 20_000
 LEVEL = 1  # zlib level for the big sheets: 3x faster than the default 6, files about a fifth larger
-_ILLEGAL_XML = "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"  # openpyxl refuses these; they are dropped
+_ILLEGAL_XML = XML_ILLEGAL  # openpyxl refuses these; they are dropped, as SheetWriter drops them (kamrules.text)
 
 
 @dataclass

@@ -13,6 +13,7 @@ text: a customer called ``=1+1`` never becomes a formula.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -36,6 +37,7 @@ from ..rules.engine import DecisionIssue, TRACE
 from ..rules.explain import WORDS, phrase_expr, phrase_map
 from ..rules.documents_config import DEFAULT_CURRENCY
 from ..rules.model import LIST_POLICIES
+from ..text import one_line, xml_text
 from .sheetdata import BulkRows, insert_rows
 
 FORMATS = {"money": "#,##0.00", "percent": "0.0%", "date": "yyyy-mm-dd", "integer": "0",
@@ -100,9 +102,42 @@ def metric_columns(catalog: dict[str, MetricInfo], lang: str) -> list[Column]:
     return [Column(name, info.title_in(lang), info.type) for name, info in catalog.items()]
 
 
-def _cell(ws, value: Any, type_name: str | None = None, *, header: bool = False) -> WriteOnlyCell:
+SHEET_TITLE_CHARS = re.compile(r"[\[\]:*?/\\]")  # Excel refuses these in a sheet name
+SHEET_TITLE_LENGTH = 31  # UTF-16 code units, as Excel counts
+
+
+def _utf16_cut(text: str, units: int) -> str:
+    while len(text.encode("utf-16-le")) > 2 * units:
+        text = text[:-1]
+    return text
+
+
+def sheet_title(title: str, taken) -> str:
+    """``title`` as a sheet name Excel accepts, distinct (ignoring case) from every name in ``taken``:
+    ``[ ] : * ? / \\`` become ``_``, controls are dropped and line breaks become spaces, no
+    apostrophe at either end, not ``History`` (Excel's own), at most 31 characters; a clash
+    gets `` (2)``, `` (3)`` …"""
+    cleaned = one_line(SHEET_TITLE_CHARS.sub("_", xml_text(title))).strip("'") or "_"
+    if cleaned.casefold() == "history":
+        cleaned += "_"
+    cleaned = _utf16_cut(cleaned, SHEET_TITLE_LENGTH).rstrip("'")
+    existing = {name.casefold() for name in taken}
+    candidate, n = cleaned, 1
+    while candidate.casefold() in existing:
+        n += 1
+        candidate = _utf16_cut(cleaned, SHEET_TITLE_LENGTH - len(f" ({n})")).rstrip("'") + f" ({n})"
+    return candidate
+
+
+def _clean(value: Any) -> Any:
+    """A value as a cell can hold it: lists joined, text without the characters XML refuses."""
     if isinstance(value, list):
         value = ", ".join(str(v) for v in value)
+    return xml_text(value) if isinstance(value, str) else value
+
+
+def _cell(ws, value: Any, type_name: str | None = None, *, header: bool = False) -> WriteOnlyCell:
+    value = _clean(value)
     cell = WriteOnlyCell(ws, value=value)
     if isinstance(value, str):
         cell.data_type = "s"  # text such as "=1+1" or "@x" stays text, never a formula
@@ -157,8 +192,7 @@ class SheetWriter:
                     cell.number_format = self.formats[type_name]
         row = []
         for value, cell in zip(values, cells):
-            if isinstance(value, list):
-                value = ", ".join(str(v) for v in value)
+            value = _clean(value)  # a rejected cell or a name may hold a control character
             if isinstance(value, str) and value.startswith("="):
                 row.append(_cell(self.ws, value))  # text such as "=1+1" stays text, never a formula
             elif value is None or cell is None or isinstance(value, (str, bool, Cell)):
@@ -191,6 +225,11 @@ class SheetWriter:
             self.ws.column_dimensions[get_column_letter(index)].width = width
 
 
+def _quoted(text: str) -> str:
+    """A text as an Excel formula literal, its double quotes doubled (as Excel writes them)."""
+    return '"' + xml_text(str(text)).replace('"', '""') + '"'
+
+
 def _fill(color: str) -> PatternFill:
     return PatternFill("solid", fgColor=color, bgColor=color)
 
@@ -215,8 +254,9 @@ class PortfolioWriter:
         self._table(wb, w("sheet.customers"), columns, frame)
         self._visit_plan(wb, frame)
         self._reminders(wb, reminders or [], w)
+        builtin = [w(f"sheet.{key}") for key in ("issues", "conflicts", "pareto")]  # made after the alerts
         for title, rows in alerts.items():
-            self._table(wb, title[:31], columns, rows)
+            self._table(wb, sheet_title(title, wb.sheetnames + builtin), columns, rows)
         self._issues(wb, issues)
         if conflicts:
             self._conflicts(wb, conflicts, frame)
@@ -247,14 +287,15 @@ class PortfolioWriter:
             for value, color in self.spec.status_colors.items():
                 sheet.ws.conditional_formatting.add(
                     f"{letter}2:{letter}{frame.height + 1}",
-                    CellIsRule(operator="equal", formula=[f'"{value}"'], fill=_fill(color)))
+                    CellIsRule(operator="equal", formula=[_quoted(value)], fill=_fill(color)))
 
     def _visit_plan(self, wb: Workbook, frame: pl.DataFrame) -> None:
         """Next visits sorted by date, overdue ones (never visited, or past the interval) first."""
         w, plan = self.words, self.rulebook.spec.visit_plan
-        if plan.first not in frame.columns:
-            return
-        every = pl.col(plan.every_days) if plan.every_days in frame.columns else pl.lit(None)
+        if plan.first not in frame.columns or frame.schema[plan.first] not in (pl.Date, pl.Datetime):
+            return  # (check says so when visit_plan names a field that is not a date)
+        numeric = plan.every_days in frame.columns and frame.schema[plan.every_days].is_numeric()
+        every = pl.col(plan.every_days) if numeric else pl.lit(None)
         since = pl.col("days_since_visit") if "days_since_visit" in frame.columns else pl.lit(None)
         overdue = since.is_null() | (since >= every).fill_null(False)
         rows = (frame.filter(pl.col(plan.first).is_not_null())
@@ -276,7 +317,7 @@ class PortfolioWriter:
         sheet.ws.auto_filter.ref = f"A1:{get_column_letter(len(wanted))}{rows.height + 1}"
         if rows.height:
             sheet.ws.conditional_formatting.add(f"B2:B{rows.height + 1}", CellIsRule(
-                operator="equal", formula=[f'"{w("visits.overdue")}"'], fill=_fill("FFC7CE")))
+                operator="equal", formula=[_quoted(w("visits.overdue"))], fill=_fill("FFC7CE")))
 
     @staticmethod
     def _reminders(wb: Workbook, events: list, w: Words) -> None:
@@ -405,7 +446,8 @@ class PortfolioWriter:
 
     def _exposure(self, sheet: SheetWriter, frame: pl.DataFrame) -> tuple[int, int] | None:
         status, amount = self.spec.status_field, self.spec.exposure_field
-        if status not in frame.columns or amount not in frame.columns or frame.is_empty():
+        if status not in frame.columns or amount not in frame.columns or frame.is_empty() \
+                or not frame.schema[amount].is_numeric():  # (check says so when it names a field of text)
             return None
         owner = self.rulebook.output_owner().get(status)
         order = {v: i for i, v in enumerate(owner.literal_values(status))} if owner else {}

@@ -20,6 +20,7 @@ writer lists what the template has of those as warnings instead of dropping them
 from __future__ import annotations
 
 import datetime as dt
+import io
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -28,25 +29,25 @@ import openpyxl
 import polars as pl
 from openpyxl.utils import get_column_letter, range_boundaries
 
+from .template_files import read_template
 from ..errors import Issue, RenderError
 from ..i18n import Text, msg
 from ..rules.documents_config import DEFAULT_CURRENCY
-from .xlsx import FORMATS, ISSUE_HEADERS, Column, issue_row, number_formats
+from .xlsx import FORMATS, ISSUE_HEADERS, Column, _clean, issue_row, number_formats
 
 LOST_PARTS = {"xl/charts/": msg("template.lost.charts"), "xl/media/": msg("template.lost.images"),
               "xl/pivotTables/": msg("template.lost.pivot_tables"),
               "xl/slicers/": msg("template.lost.slicers")}  # (a chart or an image also brings an xl/drawings/ part)
 
 
-def lost_parts(template: Path) -> list[Text]:
-    with zipfile.ZipFile(template) as archive:
+def lost_parts(template: Path | bytes) -> list[Text]:
+    with zipfile.ZipFile(io.BytesIO(template) if isinstance(template, bytes) else template) as archive:
         names = archive.namelist()
     return [label for prefix, label in LOST_PARTS.items() if any(n.startswith(prefix) for n in names)]
 
 
 def _write(cell, value: Any, type_name: str | None, formats: dict[str, str] = FORMATS) -> None:
-    if isinstance(value, list):
-        value = ", ".join(map(str, value))
+    value = _clean(value)  # lists joined; no character a cell cannot hold
     cell.value = value
     if isinstance(value, str):
         cell.data_type = "s"  # never a formula
@@ -56,17 +57,21 @@ def _write(cell, value: Any, type_name: str | None, formats: dict[str, str] = FO
 
 class TemplatePortfolioWriter:
     def __init__(self, template: Path, display: str, columns: list[Column], as_of: dt.date,
-                 currency: str = DEFAULT_CURRENCY):
+                 currency: str = DEFAULT_CURRENCY, root: Path | None = None):
+        """``root``: the project; the template must be a regular file inside it (default: inside
+        its own folder), see :mod:`kamrules.files`."""
         self.template, self.display, self.columns, self.as_of = template, display, columns, as_of
         self.formats = number_formats(currency)
+        self.root = root
 
     def write(self, target: Path, frame: pl.DataFrame, issues: list[Issue], counts: dict[str, int]) -> list[Issue]:
+        source = read_template(self.template, self.display, self.root)
         try:
-            wb = openpyxl.load_workbook(self.template)
+            wb = openpyxl.load_workbook(io.BytesIO(source))
         except Exception as exc:  # openpyxl raises many kinds for a broken file
             raise RenderError(msg("template.unopenable", reason=str(exc)), template=self.display) from None
         warnings = [self._warning(msg("template.lost", label=label), msg("template.lost.hint"))
-                    for label in lost_parts(self.template)]
+                    for label in lost_parts(source)]
         values = {"as_of": self.as_of, "customer_count": frame.height,
                   "revenue_12m": round(frame["revenue_12m"].sum(), 2) if "revenue_12m" in frame.columns else None,
                   **{f"count_{name}": n for name, n in counts.items()}}

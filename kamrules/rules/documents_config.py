@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
-from typing import Optional
+from typing import Iterator, Optional
 
 from babel.core import get_global
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..i18n import msg
 from ..names import did_you_mean
+from ..text import strip
 
 DEFAULT_CURRENCY = "CNY"
 # Offered first when a code is misspelt: the currencies kamrules's users meet most.
@@ -53,14 +55,101 @@ class CompanySpec(BaseModel):
     name: str = ""
 
 
+FILENAME_EXAMPLE = "{customer_id}_{name}.docx"
+MAX_VALIDITY_DAYS = 36_525  # a hundred years: valid_until stays a date any program can hold
+
+
+def filename_pieces(pattern: str) -> Iterator[tuple[bool, str]]:
+    """The pieces of a document's file-name pattern: ``(False, text)`` and ``(True, field name)``.
+
+    The pattern language is deliberately tiny: ``{field}`` is the value of a field (a plain name:
+    no format spec, conversion, attribute or index, so ``{customer_id:>900000000}`` and
+    ``{name.__class__}`` are refused), ``{{`` and ``}}`` are braces; a ValueError (a message,
+    a hint) names anything else and where it is."""
+    text, i = [], 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char in "{}" and pattern.startswith(char * 2, i):
+            text.append(char)
+            i += 2
+        elif char == "{":
+            end = pattern.find("}", i + 1)
+            if end < 0:
+                raise _pattern_error(pattern, msg("documents.filename.unclosed", position=i + 1))
+            field = pattern[i + 1:end]
+            if not field.isidentifier():
+                raise _pattern_error(pattern, msg("documents.filename.field", field=field[:60]))
+            if text:
+                yield False, "".join(text)
+                text = []
+            yield True, field
+            i = end + 1
+        elif char == "}":
+            raise _pattern_error(pattern, msg("documents.filename.stray", position=i + 1))
+        else:
+            text.append(char)
+            i += 1
+    if text:
+        yield False, "".join(text)
+
+
+def _pattern_error(pattern: str, problem) -> ValueError:
+    return ValueError(msg("documents.filename.pattern", pattern=pattern[:200], problem=problem),
+                      msg("documents.filename.hint", example=FILENAME_EXAMPLE))
+
+
+def filename_fields(pattern: str) -> list[str]:
+    """The field names a file-name pattern uses (ValueError as :func:`filename_pieces`)."""
+    return [piece for is_field, piece in filename_pieces(pattern) if is_field]
+
+
+def fill_filename(pattern: str, values: dict) -> str:
+    """The pattern with each ``{field}`` replaced by its value as text (missing: empty); a KeyError
+    names a field ``values`` does not have."""
+    return "".join(("" if values[piece] is None else str(values[piece])) if is_field else piece
+                   for is_field, piece in filename_pieces(pattern))
+
+
+_NOT_IN_PATH = re.compile(r'[<>:"\\|?*\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]')
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+
+
+def relative_path(value: str, key: str, inside) -> str:
+    """``value`` if it is a relative path (``/`` between folders) that stays inside its folder on
+    Windows and Linux: no ``..``, no absolute path or drive, no character a file name cannot hold,
+    no part that is blank, ends in a dot or space, or is a reserved device name (CON, NUL, …)."""
+    parts = value.split("/")
+    if value and len(value.encode("utf-8")) <= 200 and all(
+            part and part not in (".", "..") and not _NOT_IN_PATH.search(part) and part == strip(part)
+            and not part.endswith(".") and part.split(".")[0].lower() not in _RESERVED for part in parts):
+        return value
+    raise ValueError(msg("documents.path", setting=key, inside=inside, value=value[:200]))
+
+
 class DocumentSpec(_Strict):
     id: str
     title: Optional[str] = None
     template: str
     for_: str = Field("true", alias="for")
-    filename: str = "{customer_id}_{name}.docx"
+    filename: str = FILENAME_EXAMPLE
     folder: str = "documents"
-    validity_days: int = Field(90, ge=0)
+    validity_days: int = Field(90, ge=0, le=MAX_VALIDITY_DAYS)
+
+    @field_validator("filename")
+    @classmethod
+    def _filename(cls, value: str) -> str:
+        filename_fields(value)
+        return value
+
+    @field_validator("folder")
+    @classmethod
+    def _folder(cls, value: str) -> str:
+        return relative_path(value, "folder", msg("documents.path.run"))
+
+    @field_validator("template")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        return relative_path(value, "template", msg("documents.path.templates"))
 
 
 class PortfolioSpec(_Strict):
@@ -74,6 +163,23 @@ class PortfolioSpec(_Strict):
     status_field: str = "credit_status"  # credit exposure by status, coloured in the customer sheet
     exposure_field: str = "outstanding"
     status_colors: dict[str, str] = Field(default_factory=lambda: {"冻结": "FFC7CE", "预警": "FFEB9C"})
+
+    @field_validator("template")
+    @classmethod
+    def _template(cls, value: Optional[str]) -> Optional[str]:
+        return value if value is None else relative_path(value, "template", msg("documents.path.templates"))
+
+    @field_validator("status_colors")
+    @classmethod
+    def _colors(cls, value: dict[str, str]) -> dict[str, str]:
+        """Hex RGB as Excel takes it (``FFC7CE``; ``#FFC7CE`` is read the same)."""
+        colors = {}
+        for status, color in value.items():
+            code = strip(color).removeprefix("#")
+            if not re.fullmatch(r"[0-9A-Fa-f]{6}", code):
+                raise ValueError(msg("documents.color", value=color))
+            colors[status] = code.upper()
+        return colors
 
 
 class VisitPlanSpec(_Strict):

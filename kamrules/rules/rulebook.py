@@ -15,6 +15,7 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import ExpressionError, ProjectError, RulebookError, RulebookInvalid
+from ..files import check, refusal
 from ..i18n import msg
 from ..ledger.config import DatasetSpec, LedgerSettings
 from ..metrics.config import MetricsSpec
@@ -87,6 +88,8 @@ def project_locale(project) -> str | None:
     """
     try:
         for path in rule_files(Path(project) / "rules"):
+            if check(path, project) is not None:  # a pipe would block here; load_rulebook says why
+                continue
             with open(path, encoding="utf-8", errors="replace") as handle:
                 found = LOCALE_LINE.search(handle.read(1 << 20))
             if found:
@@ -109,10 +112,14 @@ def read_sources(project: Path) -> RulebookSource:
     merged, hashes, errors = _new_root(), {}, []
     for path in files + models:
         name = path.relative_to(project).as_posix()
+        refused = check(path, project)
+        if refused is not None:
+            errors.append(RulebookError(refusal(refused), file=name, suggestion=msg("file.refused.hint")))
+            continue
         hashes[name] = hashlib.sha256(path.read_bytes()).hexdigest()
         try:
             data = _dmn_section(path, name) if path.suffix == ".dmn" else \
-                load_yaml_document(path, name, YDict, msg("rulebook.not_a_mapping"))
+                load_yaml_document(path, name, YDict, msg("rulebook.not_a_mapping"), root=project)
         except RulebookError as exc:
             errors.append(exc)
             continue

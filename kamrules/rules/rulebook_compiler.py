@@ -466,13 +466,37 @@ class RulebookCompiler:
                 self.check_expr_names(expr, fields, where, doc.id)
         for title, condition in self.spec.portfolio.alerts.items():
             where = self.at("portfolio", "alerts", title)
+            self.check_sheet_title(title, where)
             expr = self.parse(condition, where, title)
             if expr is not None:
                 self.check_expr_names(expr, fields, where, title)
+        plan, numbers = self.spec.visit_plan, ("integer", "number", "money", "percent")
+        for section, key, name, kinds in (("visit_plan", "first", plan.first, ("date",)),
+                                          ("visit_plan", "every_days", plan.every_days, numbers),
+                                          ("portfolio", "exposure_field", self.spec.portfolio.exposure_field, numbers)):
+            if name in fields and fields[name] not in kinds:  # the workbook and the calendar compute with them
+                want = msg("documents.field_type.date") if kinds == ("date",) else msg("documents.field_type.number")
+                self.error(msg("documents.field_type", setting=f"{section}.{key}", name=name, type=fields[name],
+                               want=want), self.at(section, key), None)
         for name in self.spec.portfolio.columns or []:
             if name not in fields:
                 self.error(msg("decisions.portfolio_column", name=name), self.at("portfolio", "columns"), None,
                            suggestion=did_you_mean(name, fields))
+
+
+    _SHEET_TITLE_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+    def check_sheet_title(self, title: str, where: Located) -> None:
+        """An alert's title names its sheet: Excel refuses ``[ ] : * ? / \\`` there (the portfolio
+        writer also cuts it to 31 characters and keeps it apart from the other sheets)."""
+        if not title.strip():
+            self.error(msg("documents.alert_title.blank"), where, None)
+            return
+        chars = sorted(set(self._SHEET_TITLE_CHARS.findall(title)))
+        if chars:
+            example = self._SHEET_TITLE_CHARS.sub("_", title)
+            self.error(msg("documents.alert_title", title=title, chars=" ".join(chars)), where, None,
+                       suggestion=msg("documents.alert_title.hint", example=example))
 
 
 def _stable_topological(decisions: list[Decision], graph: dict[str, set[str]],

@@ -14,6 +14,7 @@ from typing import Any, Optional, Protocol
 from ..errors import RulebookError
 from ..expr import ast as k
 from ..expr.unary import bind_input
+from ..files import check, refusal
 from ..i18n import msg
 from .decisions import Expr, Rule
 from .excel_tables import read_excel_table
@@ -95,6 +96,10 @@ def rules_from_excel(compiler: RuleBuilder, decision_id: str,
     if not path.is_relative_to(rules_dir.resolve()):
         compiler.error(msg("decisions.table_outside"), where, decision_id,
                        suggestion=msg("decisions.table_outside.hint"))
+        return [], []
+    refused = check(rules_dir / spec.table.file, rules_dir)
+    if refused not in (None, "unreadable"):  # a missing file is read_excel_table's to say
+        compiler.error(refusal(refused), where, decision_id, suggestion=msg("file.refused.hint"))
         return [], []
     try:
         table = read_excel_table(path, display, spec.table.sheet, spec.outputs, spec.labels, decision_id)

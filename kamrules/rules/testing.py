@@ -106,7 +106,7 @@ def load_cases(project: Path, rulebook: CompiledRulebook) -> list[tuple[CaseSpec
     for path in case_files(project):
         name = path.relative_to(project).as_posix()
         try:
-            data = load_yaml_document(path, name, YList, msg("testing.not_a_list"))
+            data = load_yaml_document(path, name, YList, msg("testing.not_a_list"), root=project)
         except RulebookError as exc:
             errors.append(exc)
             continue
