@@ -7,7 +7,6 @@ import re
 import zipfile
 from pathlib import Path
 
-import openpyxl
 import pytest
 
 from kamrules.errors import RulebookError

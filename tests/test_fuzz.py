@@ -5,7 +5,6 @@ table stays in step with kamrules.limits."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import polars as pl
 from hypothesis import given, settings

@@ -5,12 +5,8 @@ outside the run folder, no half-published run, in bounded time and memory."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
-import os
-import resource
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -27,56 +23,17 @@ from kamrules.limits import Limits, current
 from kamrules.render.docx import DocxRenderer, safe_filename
 from kamrules.expr.parser import parse
 
-from conftest import REPO, make_project, small_ledger
+from conftest import make_project, small_ledger
+import hostile
+from hostile import digest, run_cli
+from hostile import project_with_input, published_runs
 
 sys.path.insert(0, str(Path(__file__).parent / "corpus"))
 import generate as corpus  # noqa: E402
 
-MEMORY = 3 << 30  # address space of one kamrules process in these tests
-SECONDS = 90
-
-
-def _bounded():
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
-
-
-def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    """kamrules in its own process, with a memory ceiling and a timeout: a hang or a blow-up fails.
-    Messages and workbooks in English (KAMRULES_LANG is --lang's default)."""
-    return subprocess.run([sys.executable, "-m", "kamrules", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=SECONDS, preexec_fn=_bounded,
-                          env={**os.environ, "KAMRULES_LANG": "en", **(env or {})})
-
-
-BATCH = """
-import contextlib, io, json, sys, traceback
-from kamrules.cli import main
-results = []
-for args in json.loads(sys.argv[1]):
-    out, err, code = io.StringIO(), io.StringIO(), 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        sys.argv = ["kamrules", *args]
-        try:
-            main()
-        except SystemExit as exit:
-            code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
-        except BaseException:
-            traceback.print_exc()
-            code = 99
-    results.append({"returncode": code, "stdout": out.getvalue(), "stderr": err.getvalue()})
-print(json.dumps(results))
-"""
-
-
 def run_batch(jobs: list[list[str]]) -> list[subprocess.CompletedProcess]:
-    """Several kamrules commands, one after another, in ONE bounded process (memory ceiling, one
-    timeout for all): the interpreter starts once instead of once per hostile file."""
-    done = subprocess.run([sys.executable, "-c", BATCH, json.dumps(jobs)], capture_output=True, text=True,
-                          timeout=SECONDS + 10 * len(jobs), preexec_fn=_bounded,
-                          env={**os.environ, "KAMRULES_LANG": "en"})
-    assert done.returncode == 0, done.stderr
     return [subprocess.CompletedProcess(job, r["returncode"], r["stdout"], r["stderr"])
-            for job, r in zip(jobs, json.loads(done.stdout.strip().splitlines()[-1]))]
+            for job, r in zip(jobs, hostile.run_batch(jobs))]
 
 
 def _is_full_size(case) -> bool:
@@ -85,23 +42,6 @@ def _is_full_size(case) -> bool:
 
 def _maker(case):
     return case.values[0] if hasattr(case, "values") else case[0]
-
-
-def digest(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
-
-
-def project_with_input(root: Path, maker) -> tuple[Path, Path]:
-    root.mkdir(parents=True)
-    for name in ("rules", "templates"):
-        shutil.copytree(REPO / name, root / name)
-    (root / "inputs").mkdir()
-    return root, maker(root / "inputs")
-
-
-def published_runs(project: Path) -> list[Path]:
-    outputs = project / "outputs"
-    return [p for p in outputs.iterdir() if not p.name.startswith(".")] if outputs.exists() else []
 
 
 def case_id(case) -> str | None:

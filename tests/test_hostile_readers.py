@@ -14,7 +14,6 @@ import io
 import json
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -32,46 +31,17 @@ from kamrules.ledger import read_ledger, xlsx_inspect
 from kamrules.rules.rulebook_compiler import load_rulebook
 
 from conftest import REPO, make_project, small_ledger, write_workbook
+from hostile import SECONDS, bounded as _bounded, digest, run_cli
+from hostile import project_with_input as project_with, published_runs as published
 
 sys.path.insert(0, str(Path(__file__).parent / "corpus"))
 import readers as corpus  # noqa: E402
 
-MEMORY = 3 << 30
-SECONDS = 90
 POSIX_ONLY = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes, sockets and devices are POSIX")
-
-
-def _bounded():
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
-
-
-def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """kamrules in its own process, with a memory ceiling and a timeout (messages in English)."""
-    return subprocess.run([sys.executable, "-m", "kamrules", *args], capture_output=True, text=True,
-                          timeout=SECONDS, preexec_fn=_bounded,
-                          env={**os.environ, "KAMRULES_LANG": "en", **(env or {})})
 
 
 def run(project: Path, **env: str) -> subprocess.CompletedProcess:
     return run_cli("run", "-p", str(project), "--as-of", "2026-10-31", "-q", env=env)
-
-
-def digest(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
-
-
-def project_with(root: Path, maker) -> tuple[Path, Path]:
-    """A project whose only input is the hostile file."""
-    root.mkdir(parents=True)
-    for name in ("rules", "templates"):
-        shutil.copytree(REPO / name, root / name)
-    (root / "inputs").mkdir()
-    return root, maker(root / "inputs")
-
-
-def published(project: Path) -> list[Path]:
-    outputs = project / "outputs"
-    return [p for p in outputs.iterdir() if not p.name.startswith(".")] if outputs.exists() else []
 
 
 def assert_refused(done: subprocess.CompletedProcess, project: Path, path: Path, before: dict, message: str):

@@ -12,13 +12,8 @@ where the message is new, in Chinese.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
-import os
 import re
-import resource
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -48,52 +43,12 @@ from kamrules.text import WHITESPACE, WHITESPACE_CLASS, XML_ILLEGAL, is_blank, s
 from kamrules.yamlio import load_yaml
 
 from conftest import REPO, small_ledger, write_workbook
+from hostile import digest, run_batch
 
 sys.path.insert(0, str(Path(__file__).parent / "corpus"))
 import render as corpus  # noqa: E402  (tests/corpus/render.py)
 
-MEMORY = 3 << 30
-SECONDS = 90
 AS_OF = "2026-10-31"
-
-BATCH = """
-import contextlib, io, json, sys, traceback
-from kamrules.cli import main
-results = []
-for args in json.loads(sys.argv[1]):
-    out, err, code = io.StringIO(), io.StringIO(), 0
-    started = __import__("time").monotonic()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        sys.argv = ["kamrules", *args]
-        try:
-            main()
-        except SystemExit as exit:
-            code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
-        except BaseException:
-            traceback.print_exc()
-            code = 99
-    results.append({"returncode": code, "stdout": out.getvalue(), "stderr": err.getvalue(),
-                    "seconds": __import__("time").monotonic() - started})
-print(json.dumps(results))
-"""
-
-
-def _bounded():
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
-
-
-def run_batch(jobs: list[list[str]]) -> list[dict]:
-    """kamrules commands one after another in ONE process with a memory ceiling and a timeout."""
-    done = subprocess.run([sys.executable, "-c", BATCH, json.dumps(jobs)], capture_output=True, text=True,
-                          timeout=SECONDS + 15 * len(jobs), preexec_fn=_bounded,
-                          env={**os.environ, "KAMRULES_LANG": "en"})
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def digest(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
-
 
 def new_project(root: Path, ledger: bool = True) -> Path:
     root.mkdir(parents=True)
@@ -567,8 +522,6 @@ def test_calendar_errors_are_clean_render_errors_in_both_languages():
     assert caught.value.render("zh") == "visits.ics（客户 C1）：客户 C1：contract_end 应为日期，实际为 'soon'"
 
 
-@pytest.mark.xfail(reason="needs kamrules/ledger/coerce.py (the ledger engineer's) to trim kamrules.text.WHITESPACE",
-                   strict=False)
 def test_the_ledger_and_the_renderers_agree_on_blanks():
     from kamrules.ledger.coerce import clean_text
 

@@ -14,7 +14,6 @@ import errno
 import hashlib
 import logging
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -33,24 +32,20 @@ from kamrules.pipeline import project_lock
 from kamrules.watch import NAME_MAX, Watcher, WatchOptions, content_digest, set_aside, status
 
 from conftest import make_project
+from hostile import bounded
 from test_watch import FakeClock, elapse, inputs_of, orders_csv, runs, wait_for
 
 sys.path.insert(0, str(Path(__file__).parent / "corpus"))
 import watch as corpus  # noqa: E402
 
-MEMORY = 3 << 30
 SETTLE, DEBOUNCE, GIVE_UP = 0.5, 0.4, 2.0
 POSIX_ONLY = pytest.mark.skipif(not hasattr(os, "symlink") or os.name != "posix", reason="POSIX links and names")
-
-
-def _bounded():
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
 
 
 def start(project: Path, log: Path) -> subprocess.Popen:
     command = [sys.executable, "-m", "kamrules", "watch", "-p", str(project), "--settle", str(SETTLE),
                "--debounce", str(DEBOUNCE), "--give-up", str(GIVE_UP), "--as-of", "2026-10-31", "--lang", "en"]
-    return subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, preexec_fn=_bounded)
+    return subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, preexec_fn=bounded)
 
 
 def hashes(folder: Path) -> dict[str, str]:

@@ -15,7 +15,7 @@ import pytest
 
 from kamrules.errors import LedgerError
 from kamrules.ledger import read_ledger
-from kamrules.ledger.config import DatasetSpec, LedgerSettings
+from kamrules.ledger.config import DatasetSpec
 from kamrules.rules.rulebook_compiler import load_rulebook
 
 from conftest import CUSTOMER_HEADER, ORDER_HEADER, REPO, small_ledger, write_workbook

@@ -19,9 +19,10 @@ import datetime as dt
 import polars as pl
 
 from ..i18n import msg
+from ..text import WHITESPACE, WHITESPACE_CLASS
 from .config import ColumnSpec
 
-BLANKS = " \t\r\n\u3000\u00a0"
+BLANKS = WHITESPACE  # one definition of whitespace with the renderers (kamrules.text)
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 TRUE_WORDS = ["是", "y", "yes", "true", "1", "√", "✓", "对", "有"]
 FALSE_WORDS = ["否", "n", "no", "false", "0", "×", "✗", "错", "无"]
@@ -87,12 +88,15 @@ def explain(reason: str, fixed: dict = REASONS, prefixed: tuple = PREFIXED) -> s
 _WEEKDAY = r"\s*[(\[]?(星期|周|礼拜)[一二三四五六日天七][)\]]?\s*|\s*\b(mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?\b"
 
 
+_NEEDS_CLEANING = f"^{WHITESPACE_CLASS}|{WHITESPACE_CLASS}$|[\u3000\u00a0]"
+
+
 def clean_text(cell: pl.Expr) -> pl.Expr:
     """Trim ordinary and full-width spaces, make inner ones ordinary spaces; a blank cell is null.
 
     Most cells need none of it: one regex test picks the few that do, and (measured on a
     million-row sheet) the whole expression then costs a sixth of cleaning every cell."""
-    needs = cell.str.contains(r"^\s|\s$|[\u3000\u00a0]")
+    needs = cell.str.contains(_NEEDS_CLEANING)
     text = cell.str.strip_chars(BLANKS).str.replace_all("\u3000", " ", literal=True).str.replace_all(
         "\u00a0", " ", literal=True)
     return pl.when(needs).then(_empty_is_null(text)).otherwise(_empty_is_null(cell))

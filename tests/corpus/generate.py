@@ -39,13 +39,16 @@ def _book(rows: list[list], extra: dict[str, list[list]] | None = None) -> bytes
     return buffer.getvalue()
 
 
-def _rewrite(data: bytes, change) -> bytes:
-    """Copy a workbook, letting ``change(name, bytes)`` replace any member."""
+def _rewrite(data: bytes, change, extra: dict[str, bytes] | None = None) -> bytes:
+    """Copy a zip (workbook or document), letting ``change(name, bytes)`` replace any member, and
+    adding the members of ``extra``."""
     source = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             target.writestr(info.filename, change(info.filename, source.read(info)))
+        for name, content in (extra or {}).items():
+            target.writestr(name, content)
     return out.getvalue()
 
 

@@ -15,10 +15,12 @@ import datetime as dt
 import io
 import re
 import sys
-import zipfile
 from pathlib import Path
 
 import openpyxl
+
+sys.path.insert(0, str(Path(__file__).parent))
+from generate import _rewrite  # noqa: E402
 
 CUSTOMER_HEADER = ["客户编号", "客户名称", "客户经理", "合作开始日期", "联系人", "联系人生日", "合同到期日"]
 ORDER_HEADER = ["订单编号", "客户编号", "下单日期", "产品", "数量", "金额", "成本"]
@@ -100,14 +102,7 @@ def _docx(paragraphs: list[str]) -> bytes:
 
 def _with_parts(data: bytes, change) -> bytes:
     """Copy a .docx, letting ``change(name, bytes)`` replace any part; extra parts from ``change.extra``."""
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            target.writestr(info.filename, change(info.filename, source.read(info)))
-        for name, content in getattr(change, "extra", {}).items():
-            target.writestr(name, content)
-    return out.getvalue()
+    return _rewrite(data, change, getattr(change, "extra", None))
 
 
 def template_with(folder: Path, *tags: str, name: str = "proposal.docx") -> Path:
