@@ -153,15 +153,17 @@ def run(project: Path = ProjectOption,
 
 
 def _run_once(project: Path, when, workers, force: bool, quiet: bool, lang: str) -> None:
-    from .watch import WatchOptions, run_if_changed, setup_logging
+    """Run unless the content and the date (``--as-of``, else today) are those of the last run."""
+    from .watch import WatchOptions, local_today, run_if_changed, setup_logging
 
+    when = when or local_today()  # one date for the comparison and the run, even across midnight
     setup_logging(project.resolve(), console=False)
     try:
         result = run_if_changed(project.resolve(), WatchOptions(as_of=when, force=force, workers=workers, lang=lang))
     except KamrulesError as exc:
         _fail(exc, lang)
     if result is None:
-        say(lang, "cli.once.unchanged")
+        say(lang, "cli.once.unchanged", as_of=when.isoformat())
     elif quiet:
         out.print(str(result.run_dir), markup=False)
     else:
@@ -204,9 +206,20 @@ def status(project: Path = ProjectOption, lang: Optional[str] = LangOption) -> N
         say(words, "cli.status.last_run_at", run=state.last_run, finished=state.finished_at)
     else:
         say(words, "cli.status.last_run", run=state.last_run or msg("cli.status.none"))
-    say(words, "cli.status.up_to_date" if state.up_to_date else "cli.status.pending")
-    for name in state.pending:
-        out.print(f"  {printable(name)}", markup=False)
+    if state.damaged:
+        say(words, "cli.status.damaged", run=state.last_run)
+    elif state.last_run and state.as_of:
+        say(words, "cli.status.as_of", as_of=state.as_of)
+    elif state.last_run:
+        say(words, "cli.status.as_of_unknown")
+    if state.up_to_date:
+        say(words, "cli.status.up_to_date")
+    if state.content_changed:
+        say(words, "cli.status.pending")
+        for name in state.pending:
+            out.print(f"  {printable(name)}", markup=False)
+    if state.date_moved:
+        say(words, "cli.status.new_day", today=state.today.isoformat(), as_of=state.as_of)
     if state.rejected:
         say(words, "cli.status.rejected", files=", ".join(state.rejected))
     if state.watcher_pid:

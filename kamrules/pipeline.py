@@ -40,7 +40,8 @@ from .render.batch import render_all
 from .render.context import CONTEXT_EXTRAS
 from .render.documents import document_jobs, select_customers, template_for
 from .render.docx import DocxRenderer
-from .render.ics import plan_events, write_calendar
+from .plan.planner import VisitPlan, build_plan
+from .render.ics import PLAN_FILE, cancellations, plan_events, read_plan, write_calendars, write_plan
 from .render.pdf import export_pdfs
 from .render.xlsx import PortfolioWriter, write_issues_workbook
 from .render.xlsx_template import TemplatePortfolioWriter
@@ -319,8 +320,16 @@ def finished_runs(project: Path) -> list[Path]:
     if not outputs.is_dir():
         return []
     runs = [p for p in outputs.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / "run.json").exists()]
-    return sorted(runs, key=lambda p: (p.name.split("-")[0], p.name.split("-")[1],
-                                       int(p.name.split("-")[2]) if p.name.count("-") > 1 else 1))
+    return sorted(runs, key=_run_order)
+
+
+def _run_order(path: Path) -> tuple:
+    """``20261031-101500`` then ``20261031-101500-2`` (same second); a folder named otherwise by hand
+    sorts by its name, before the runs."""
+    parts = path.name.split("-")
+    if len(parts) in (2, 3) and all(p.isdigit() for p in parts):
+        return 1, parts[0], parts[1], int(parts[2]) if len(parts) == 3 else 1
+    return 0, path.name, "", 0
 
 
 def explain(project: Path, customer_id: str, run_id: str | None = None, lang: str | None = None):
@@ -379,11 +388,9 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
     alerts = {title: select_customers(frame, condition, as_of, rulebook.field_types)
               for title, condition in rulebook.spec.portfolio.alerts.items()}
     stats = {"rows_rejected": ledger.rejected_rows, "models": result.models}
-    plan = rulebook.spec.visit_plan
     writer = PortfolioWriter(rulebook, as_of, options.lang)
-    events = plan_events(frame, rulebook.spec.calendar, as_of, plan.first, plan.every_days)
-    write_calendar(staging / "visits.ics", events, rulebook.spec.calendar, as_of, rulebook.spec.company.name,
-                   writer.words.lang)
+    visit_plan = _plan_visits(project, staging, rulebook, ledger, frame, as_of, writer.words.lang, stats)
+    events = visit_plan.events
     template = rulebook.spec.portfolio.template
     if template:
         counts = {o: int(frame[o].fill_null(False).sum()) for d in rulebook.decisions
@@ -393,7 +400,7 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
         ledger.issues.extend(filler.write(staging / "portfolio.xlsx", writer.worded(frame), ledger.issues, counts))
     else:
         writer.write(staging / "portfolio.xlsx", frame, ledger.issues, result.issues, alerts, stats,
-                     [e for e in events if e.kind != "visit"])
+                     [e for e in events if not e.timed], visit_plan)
     not_used = [i for i in ledger.issues if i.severity in ("error", "skipped")]
     if not_used:
         write_issues_workbook(staging / "issues.xlsx", not_used, writer.words)
@@ -402,7 +409,7 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
     templates, jobs, counts = {}, [], {}
     for document in rulebook.spec.documents:
         templates[document.id], chosen = document_jobs(project, staging, rulebook, frame, document, as_of,
-                                                       ledger.datasets.get("orders"))
+                                                       ledger.datasets.get("orders"), visit_plan)
         counts[document.id] = len(chosen)
         jobs += chosen
     render_all(jobs, templates, options.workers, lambda done, total: progress("documents", done, total))
@@ -414,6 +421,32 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
         options.pdf_skipped, options.pdf_failed = result.skipped, result.failed
         timings["pdf"] = time.perf_counter() - clock
     return counts
+
+
+def _plan_visits(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Ledger, frame: pl.DataFrame,
+                 as_of: dt.date, lang: str, stats: dict[str, Any]) -> VisitPlan:
+    """Schedule the visits and tasks, write the calendars (cancelling what the previous run planned
+    and this one does not) and keep this run's events for the next run."""
+    spec = rulebook.spec
+    plan = build_plan(frame, spec, rulebook.field_types, as_of, ledger.datasets.get(spec.reps.dataset))
+    for warning in plan.warnings:
+        ledger.issues.append(Issue("rules/documents.yaml", None, None, None, None, warning, "visit_plan", "warning",
+                                   None, None))
+    if plan.unplaced:
+        ledger.issues.append(Issue("rules/documents.yaml", None, None, None, None,
+                                   msg("run.unplaced", count=len(plan.unplaced), end=plan.end.isoformat()),
+                                   "unplaced_tasks", "warning", None, msg("run.unplaced.hint")))
+    events = plan_events(frame, plan, spec.visit_plan.purposes)
+    runs = finished_runs(project)
+    previous = read_plan(runs[-1] / PLAN_FILE if runs else None)
+    cancelled = cancellations(previous, events, as_of)
+    stats["calendars"] = write_calendars(staging, events, cancelled, as_of, plan.end, spec.zone_name,
+                                         spec.company.name, lang)
+    write_plan(staging / PLAN_FILE, events, lang)
+    plan.events, plan.cancelled = events, cancelled
+    stats["plan"] = {"tasks": len(plan.placed), "unplaced": len(plan.unplaced), "cancelled": len(cancelled),
+                     "reps": len(plan.rep_names())}
+    return plan
 
 
 def decisions_digest(frame: pl.DataFrame, rulebook: CompiledRulebook) -> str:

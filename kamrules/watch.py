@@ -23,9 +23,15 @@ consumers) promises:
   characters escaped;
 - **one writer**: one watcher per project (``outputs/.kamrules-watch.lock``) and one run at
   a time (the pipeline's lock); locks of dead processes are taken over;
-- **idempotence**: the content hash of inputs + rules + templates of the last published run
-  is kept in ``outputs/.kamrules-state.json``; the same content is not run again (unless
-  ``--force``), and work interrupted by a crash is done at the next start;
+- **idempotence**: the content hash of inputs + rules + templates of the last published run,
+  and the date it was as of, are kept in ``outputs/.kamrules-state.json``; the same content as
+  of the same date is not run again (unless ``--force``), and work interrupted by a crash is
+  done at the next start;
+- **the calendar**: without ``--as-of`` a run is as of today (the computer's local date, as
+  ``kamrules run``), so a new day is a reason to run even when no file changed: ``run --once``
+  from a morning scheduler runs for the new day, and the watcher runs once when its clock
+  passes midnight. A plain ``kamrules run`` is a published run too: when it is newer than the
+  state, its ``run.json`` (as_of, inputs, rule files) is what the next look compares with;
 - **operations**: a rotating log ``outputs/kamrules.log`` (in the project's language, like the
   console), ``kamrules status``, a graceful stop on Ctrl-C / SIGTERM (the run in progress
   finishes; a second signal stops at once).
@@ -52,7 +58,7 @@ from .errors import KamrulesError, LedgerError, LockedError, UnwritableError
 from .text import json_text
 from .i18n import Verbatim, choose, msg
 from .rules.rulebook import project_locale
-from .pipeline import RunOptions, RunResult, finished_runs, lock_holder, project_lock, run
+from .pipeline import RunOptions, RunResult, lock_holder, project_lock, run
 
 STATE_FILE = ".kamrules-state.json"
 WATCH_LOCK = ".kamrules-watch.lock"
@@ -255,11 +261,19 @@ def rejection_note(name: str, error: KamrulesError, lang: str) -> str:
     return "".join(line.shown("en") + "\n" for line in lines)
 
 
+def local_today() -> dt.date:
+    """The date a run is as of when ``--as-of`` is not given: this computer's local date, as
+    :func:`kamrules.pipeline.run` takes it (not the time zone of the rules' calendar). Tests
+    replace it, or pass their own date source to :func:`run_if_changed` and :class:`Watcher`."""
+    return dt.date.today()
+
+
 def read_state(project: Path) -> dict:
     try:
-        return json.loads((project / "outputs" / STATE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        state = json.loads((project / "outputs" / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
         return {}
+    return state if isinstance(state, dict) else {}
 
 
 def write_state(project: Path, state: dict) -> None:
@@ -274,10 +288,137 @@ def write_state(project: Path, state: dict) -> None:
         raise outputs_error(exc, path.parent) from None
 
 
+RUN_ID = re.compile(r"(\d{8})-(\d{6})(?:-(\d+))?")  # the name of a published run folder
+RULE_FILE = re.compile(r"rules/[^/]+\.(?:ya?ml|dmn)")  # the rule files a run.json lists
+MANIFEST_MAX = 64 << 20  # bytes of run.json read; a larger one is not a run.json kamrules wrote
+
+
+@dataclass
+class PublishedRun:
+    """A published run folder, whichever command made it, as its ``run.json`` tells."""
+
+    run_id: str
+    as_of: Optional[str] = None  # ISO date; None when run.json cannot be read or lacks it
+    finished_at: Optional[str] = None
+    inputs: Optional[dict[str, str]] = None  # input path -> SHA-256; None: not known
+    rules: Optional[dict[str, str]] = None  # rule file path -> SHA-256; None: not known
+    readable: bool = True
+
+
+def latest_run(project: Path) -> Optional[PublishedRun]:
+    """The newest folder of outputs/ named like a run (``YYYYMMDD-HHMMSS[-n]``) that holds a
+    run.json; staging folders, other folders and links are not runs. Never raises: a run.json
+    that cannot be read gives a run with ``readable`` False."""
+    outputs = Path(project) / "outputs"
+    try:
+        named = sorted(((m.group(1), m.group(2), int(m.group(3) or 1)), entry)
+                       for entry in outputs.iterdir() if (m := RUN_ID.fullmatch(entry.name)))
+    except OSError:
+        return None
+    for _, folder in reversed(named):
+        manifest = folder / "run.json"
+        try:
+            if folder.is_symlink() or not folder.is_dir() or not (manifest.is_file() or manifest.is_symlink()):
+                continue
+        except OSError:
+            continue
+        return _read_manifest(folder.name, manifest)
+    return None
+
+
+def _read_manifest(run_id: str, path: Path) -> PublishedRun:
+    """What ``run.json`` says; its modification time is when the run finished (it is written
+    last, just before the folder is published) unless it records ``finished_at`` itself."""
+    finished = None
+    try:
+        if path.is_symlink() or not path.is_file():
+            raise ValueError(path)
+        finished = dt.datetime.fromtimestamp(path.stat().st_mtime).isoformat(timespec="seconds")
+        with path.open("rb") as handle:
+            data = handle.read(MANIFEST_MAX + 1)
+        if len(data) > MANIFEST_MAX:
+            raise ValueError(path)
+        manifest = json.loads(data.decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return PublishedRun(run_id, finished_at=finished, readable=False)
+    if not isinstance(manifest, dict):
+        return PublishedRun(run_id, finished_at=finished, readable=False)
+    as_of = manifest.get("as_of")
+    try:
+        as_of = dt.date.fromisoformat(as_of).isoformat() if isinstance(as_of, str) else None
+    except ValueError:
+        as_of = None
+    if isinstance(manifest.get("finished_at"), str):
+        finished = manifest["finished_at"]
+    inputs = manifest.get("inputs")
+    if isinstance(inputs, list) and all(isinstance(f, dict) for f in inputs):
+        inputs = _hash_table({f.get("file"): f.get("sha256") for f in inputs})
+    else:
+        inputs = None
+    rulebook = manifest.get("rulebook")
+    rules = _hash_table(rulebook.get("files")) if isinstance(rulebook, dict) else None
+    return PublishedRun(run_id, as_of, finished, inputs, rules)
+
+
+def _hash_table(table) -> Optional[dict[str, str]]:
+    """``{path: sha256}`` when every key and value is text; None (not known) otherwise."""
+    if not isinstance(table, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in table.items()):
+        return None
+    return dict(table)
+
+
+def _differences(now: dict[str, str], before: dict[str, str]) -> list[str]:
+    changed = sorted(name for name, digest in now.items() if before.get(name) != digest)
+    return changed + sorted(f"{name} (removed)" for name in before if name not in now)
+
+
+@dataclass
+class Since:
+    """The last published run and what differs from it now: what ``run --once`` goes by."""
+
+    run_id: Optional[str]  # None: nothing published yet
+    as_of: Optional[str]  # the last run's as_of (ISO); None: no run, or not known (old state, damaged run.json)
+    content_changed: Optional[bool]  # None: not known (damaged run.json): run to be sure
+    changed: list[str]  # the files that differ, where known
+    finished_at: Optional[str] = None
+    readable: bool = True
+
+
+def since_last(files: dict[str, str], state: dict, last: Optional[PublishedRun]) -> Since:
+    """Compare the current ``files`` (path -> SHA-256) with the last published run.
+
+    The state describes the run watch or ``run --once`` published last. When the latest run
+    folder is another one (a plain ``kamrules run`` made it after) or there is no state, that
+    run's run.json is the reference: its as_of, its inputs and its rule files (templates are not
+    in run.json, so a template changed since such a run is not seen until the next change)."""
+    if state.get("digest") and (last is None or state.get("run_id") == last.run_id):
+        as_of = state.get("as_of") if isinstance(state.get("as_of"), str) else None  # old state: not known
+        before = state.get("files") if isinstance(state.get("files"), dict) else None
+        if before is None:  # a state written before per-file hashes were kept: inputs only
+            before = state.get("inputs") if isinstance(state.get("inputs"), dict) else {}
+            now = {name: digest for name, digest in files.items() if name.startswith("inputs/")}
+        else:
+            now = files
+        changed = state["digest"] != _digest(files)[0]
+        finished = state.get("finished_at") if isinstance(state.get("finished_at"), str) else None
+        return Since(state.get("run_id"), as_of, changed, _differences(now, before) if changed else [],
+                     finished or (last.finished_at if last else None))
+    if last is None:
+        return Since(None, None, True, sorted(name for name in files if name.startswith("inputs/")))
+    if not last.readable or last.inputs is None or last.rules is None:
+        return Since(last.run_id, last.as_of, None, [], last.finished_at, last.readable)
+    now = {name: digest for name, digest in files.items() if name.startswith("inputs/") or RULE_FILE.fullmatch(name)}
+    before = {**last.inputs, **{name: d for name, d in last.rules.items() if RULE_FILE.fullmatch(name)}}
+    changed = _differences(now, before)
+    return Since(last.run_id, last.as_of, bool(changed), changed, last.finished_at)
+
+
 def run_if_changed(project: Path, options: WatchOptions, hopeless: list[Path] = (),
                    waiting: list[Path] = (), stuck: Optional[Callable[[Path], None]] = None,
-                   left_out: frozenset = frozenset()) -> Optional[RunResult]:
-    """One run over the ready inputs unless exactly that content was already published.
+                   left_out: frozenset = frozenset(),
+                   today: Optional[Callable[[], dt.date]] = None) -> Optional[RunResult]:
+    """One run over the ready inputs unless exactly that content was already published as of
+    the same date (``options.as_of``, else ``today()``, by default :func:`local_today`).
 
     ``waiting`` files (still being copied, or not opening yet) are left out of this run;
     ``hopeless`` ones are set aside first. A bad file that cannot be set aside is handed to
@@ -296,26 +437,32 @@ def run_if_changed(project: Path, options: WatchOptions, hopeless: list[Path] = 
         reject(path, LedgerError(msg("watch.never_ready", seconds=options.give_up),
                                  file=path.relative_to(project).as_posix()))
     state = read_state(project)
-    known = [p for p in waiting if p.relative_to(project).as_posix() in state.get("inputs", {})]
+    known = [p for p in waiting if p.relative_to(project).as_posix() in (state.get("inputs") or {})]
     if known or (waiting and not [p for p in candidate_inputs(project) if p not in exclude]):
         # A file the last result was built from is being replaced: running without it would
         # publish a result that silently lacks its rows. Wait for it instead.
         say(lang, "watch.waiting_for", files=", ".join(p.name for p in known or waiting))
         return None
     files = content_hashes(project, frozenset(exclude))
-    digest, _ = _digest(files)
-    if not options.force and state.get("digest") == digest:
-        say(lang, "watch.unchanged", logging.DEBUG, run=state.get("run_id"))
-        return None
+    as_of = options.as_of or (today or local_today)()
+    since = since_last(files, state, latest_run(project))
+    if not options.force and since.content_changed is False:
+        if since.as_of == as_of.isoformat():
+            say(lang, "watch.unchanged", logging.DEBUG, run=since.run_id)
+            return None
+        if since.as_of is not None:
+            say(lang, "watch.new_date", before=since.as_of, as_of=as_of.isoformat())
     if waiting:
         say(lang, "watch.left_out", files=", ".join(p.name for p in waiting))
     render = RunOptions(workers=options.workers, exclude=frozenset(exclude), lang=options.lang, on_unreadable=reject)
-    result = run(project, options.as_of, options=render)
+    result = run(project, as_of, options=render)
     # What this run was given, less what it set aside: a file dropped while it ran is not in it,
     # so the next look sees new content and runs again.
-    digest, inputs = _digest({name: h for name, h in files.items() if project / name not in exclude
-                              and (not name.startswith("inputs/") or os.path.lexists(project / name))})
-    write_state(project, {"digest": digest, "inputs": inputs, "run_id": result.run_dir.name,
+    kept = {name: h for name, h in files.items() if project / name not in exclude
+            and (not name.startswith("inputs/") or os.path.lexists(project / name))}
+    digest, inputs = _digest(kept)
+    write_state(project, {"digest": digest, "inputs": inputs, "files": kept, "as_of": result.as_of.isoformat(),
+                          "run_id": result.run_dir.name,
                           "finished_at": dt.datetime.now().isoformat(timespec="seconds"), "result": "ok",
                           "rejected_rows": result.rejected_rows})
     say(lang, "watch.published", run=result.run_dir.name, customers=result.customers,
@@ -341,12 +488,17 @@ def setup_logging(project: Path, console: bool = True) -> None:
 class Watcher:
     """Watches inputs/, rules/ and templates/; runs when they changed and settled.
 
-    ``clock`` (seconds, monotonic) times the debounce and the settling; tests pass a fake one
-    and drive :meth:`step` themselves, as the loop of :meth:`serve` does every quarter second.
+    ``clock`` (seconds, monotonic) times the debounce and the settling; ``today`` is the date a
+    run without ``--as-of`` is as of (by default :func:`local_today`): when it changes (midnight)
+    the watcher runs once for the new day. Tests pass fake ones and drive :meth:`step`
+    themselves, as the loop of :meth:`serve` does every quarter second.
     """
 
-    def __init__(self, project: Path, options: WatchOptions, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, project: Path, options: WatchOptions, clock: Callable[[], float] = time.monotonic,
+                 today: Optional[Callable[[], dt.date]] = None):
         self.project, self.options, self.clock = Path(project).resolve(), options, clock
+        self.today = today or (lambda: local_today())  # looked up on each call: tests may replace it
+        self.day = self.today()  # the date of the last look; a pinned --as-of never moves on
         self.changed = threading.Event()
         self.stopping = threading.Event()
         self.last_change = 0.0
@@ -447,8 +599,10 @@ class Watcher:
 
     def step(self) -> bool:
         """Run if changes have gone quiet for ``debounce`` seconds, or a waiting file became ready
-        or hopeless; True when it looked for a run (one is published only if the content changed)."""
+        or hopeless, or the date moved on; True when it looked for a run (one is published only if
+        the content or the date changed)."""
         now = self.clock()
+        self._new_day(now)
         if now < self.retry_at or (self.changed.is_set() and now - self.last_change < self.options.debounce):
             return False
         candidates = [p for p in candidate_inputs(self.project) if not self._still_stuck(p)]
@@ -459,7 +613,7 @@ class Watcher:
         self.waiting_before = set(waiting)
         try:
             run_if_changed(self.project, self.options, hopeless, waiting, stuck=self._remember_stuck,
-                           left_out=frozenset(self.stuck))
+                           left_out=frozenset(self.stuck), today=self.today)
         except LockedError as exc:
             say(self.lang, "watch.retry", logging.WARNING, reason=exc.message)
             self.changed.set()
@@ -472,6 +626,20 @@ class Watcher:
         except KamrulesError as exc:
             say(self.lang, "watch.run_failed", logging.ERROR, error=Verbatim(self._one_line(exc)))
         return True
+
+    def _new_day(self, now: float) -> None:
+        """Midnight passed (and ``--as-of`` was not given): look at once, without waiting for a
+        file to change; the run for the new day follows unless that date was already run."""
+        if self.options.as_of is not None:
+            return
+        today = self.today()
+        if today == self.day:
+            return
+        say(self.lang, "watch.new_day", before=self.day.isoformat(), as_of=today.isoformat())
+        self.day = today
+        if not self.changed.is_set():  # a burst of changes in progress keeps its debounce
+            self.last_change = now - self.options.debounce
+        self.changed.set()
 
     def _one_line(self, error: KamrulesError) -> str:
         return re.sub(r"\n\s*", " | ", error.render(self.lang))
@@ -511,25 +679,32 @@ def install_signal_handlers(stop: Callable) -> None:
 
 @dataclass
 class Status:
-    last_run: Optional[str]
+    last_run: Optional[str]  # the latest published run, whichever command made it
     finished_at: Optional[str]
-    up_to_date: bool
-    pending: list[str]
+    up_to_date: bool  # ``run --once`` (without --as-of) would do nothing now
+    pending: list[str]  # files changed since the last run, where known
     rejected: list[str]
     watcher_pid: Optional[int]
+    as_of: Optional[str] = None  # the last run's as_of (ISO); None: no run, or not known
+    today: Optional[dt.date] = None
+    content_changed: Optional[bool] = None  # None: not known (the last run's run.json cannot be read)
+    date_moved: bool = False  # the last run is as of another day than today
+    damaged: bool = False  # the last run's run.json cannot be read
 
 
-def status(project: Path) -> Status:
+def status(project: Path, today: Optional[Callable[[], dt.date]] = None) -> Status:
+    """The latest finished run (from the run folders and the state) and what ``run --once``
+    would do now; never raises for a damaged run.json or a missing outputs/."""
     project = Path(project).resolve()
     state = read_state(project)
-    digest, inputs = content_digest(project)
-    before = state.get("inputs", {})
-    pending = sorted(name for name, h in inputs.items() if before.get(name) != h)
-    pending += sorted(f"{name} (removed)" for name in before if name not in inputs)
+    files = content_hashes(project)
+    since = since_last(files, state, latest_run(project))
+    day = (today or local_today)()
+    date_moved = since.run_id is not None and since.as_of is not None and since.as_of != day.isoformat()
+    up_to_date = since.content_changed is False and since.as_of == day.isoformat()
     rejected_dir = project / "inputs" / "rejected"
     real_folder = rejected_dir.is_dir() and not rejected_dir.is_symlink()
     rejected = sorted(p.name for p in rejected_dir.iterdir() if p.suffix != ".txt") if real_folder else []
-    runs = finished_runs(project)
-    last = state.get("run_id") or (runs[-1].name if runs else None)
-    return Status(last, state.get("finished_at"), state.get("digest") == digest, pending, rejected,
-                  lock_holder(project / "outputs" / WATCH_LOCK))
+    return Status(since.run_id, since.finished_at, up_to_date, since.changed, rejected,
+                  lock_holder(project / "outputs" / WATCH_LOCK), since.as_of, day, since.content_changed,
+                  date_moved, not since.readable)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 from pathlib import Path
 
@@ -112,3 +114,89 @@ def test_bundled_example_runs(bundled_run):
 @pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["check", "--help"]])
 def test_help(args):
     assert invoke(*args, lang=None).exit_code == 0
+
+
+# --- run --once and status follow the calendar ------------------------------------------------
+
+UNCHANGED = ("nothing changed since the last run, as of the same date ({}); not run again "
+             "(use --force to run anyway)\n")
+
+
+def published(project: Path) -> list[Path]:
+    return [project / "outputs" / name for name in run_folders(project)
+            if (project / "outputs" / name / "run.json").exists() and not name.startswith(".")]
+
+
+def as_of_of(run: Path) -> str:
+    return json.loads((run / "run.json").read_text(encoding="utf-8"))["as_of"]
+
+
+def test_run_once_runs_again_only_for_a_new_date(project):
+    first = invoke("run", "-p", str(project), "--once", "--as-of", "2026-10-31", "--quiet")
+    assert first.exit_code == 0 and first.output == f"{published(project)[0]}\n"
+    again = invoke("run", "-p", str(project), "--once", "--as-of", "2026-10-31")
+    assert (again.exit_code, again.output) == (0, UNCHANGED.format("2026-10-31"))
+    moved = invoke("run", "-p", str(project), "--once", "--as-of", "2026-11-01", "--quiet")
+    assert moved.exit_code == 0 and [as_of_of(r) for r in published(project)] == ["2026-10-31", "2026-11-01"]
+    assert moved.output == f"{published(project)[-1]}\n"
+    chinese = invoke("run", "-p", str(project), "--once", "--as-of", "2026-11-01", lang="zh")
+    assert (chinese.exit_code, chinese.output) == (
+        0, "上次运行以来没有变化，数据日期（2026-11-01）也相同，不再运行（要强制运行请加 --force）\n")
+
+
+def test_run_once_from_a_morning_scheduler_follows_today(project, monkeypatch):
+    today = [dt.date(2026, 10, 31)]
+    monkeypatch.setattr("kamrules.watch.local_today", lambda: today[0])
+    assert invoke("run", "-p", str(project), "--once", "--quiet").exit_code == 0
+    assert invoke("run", "-p", str(project), "--once").output == UNCHANGED.format("2026-10-31")
+    today[0] = dt.date(2026, 11, 1)  # the next morning, no file changed
+    assert invoke("run", "-p", str(project), "--once", "--quiet").exit_code == 0
+    assert [as_of_of(r) for r in published(project)] == ["2026-10-31", "2026-11-01"]
+    assert invoke("run", "-p", str(project), "--once").output == UNCHANGED.format("2026-11-01")
+    assert len(published(project)) == 2
+
+
+def test_status_knows_a_plain_run_and_what_run_once_would_do(project, monkeypatch):
+    monkeypatch.setattr("kamrules.watch.local_today", lambda: dt.date(2026, 10, 31))
+    result = invoke("status", "-p", str(project))  # no outputs/ at all
+    assert (result.exit_code, result.output) == (0, "last run: none\nchanges not yet run:\n  inputs/台账.xlsx\n"
+                                                    "watcher: not running\n")
+    assert invoke("run", "-p", str(project), "--as-of", "2026-10-31", "--quiet").exit_code == 0
+    (run,) = published(project)
+    (project / "outputs" / (STAGING_PREFIX + "20991231-235959")).mkdir()  # a run in progress is not a run
+    finished = dt.datetime.fromtimestamp((run / "run.json").stat().st_mtime).isoformat(timespec="seconds")
+    result = invoke("status", "-p", str(project))
+    assert (result.exit_code, result.output) == (0, f"last run: {run.name} (finished {finished})\n"
+                                                    "as of: 2026-10-31\nup to date\nwatcher: not running\n")
+    once = invoke("run", "-p", str(project), "--once")  # what status said: nothing to do
+    assert (once.exit_code, once.output) == (0, UNCHANGED.format("2026-10-31"))
+    monkeypatch.setattr("kamrules.watch.local_today", lambda: dt.date(2026, 11, 1))
+    policy = project / "rules" / "policy.yaml"
+    policy.write_text(policy.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    result = invoke("status", "-p", str(project))
+    assert (result.exit_code, result.output) == (0, (
+        f"last run: {run.name} (finished {finished})\nas of: 2026-10-31\nchanges not yet run:\n  rules/policy.yaml\n"
+        "the date moved on: today is 2026-11-01, the last run is as of 2026-10-31; kamrules run --once would run "
+        "for today\nwatcher: not running\n"))
+    chinese = invoke("status", "-p", str(project), lang="zh")
+    assert "日期已变：今天是 2026-11-01，最近一次运行截至 2026-10-31；kamrules run --once 会为今天运行\n" in chinese.output
+    assert "数据截至：2026-10-31\n" in chinese.output
+
+
+@pytest.mark.parametrize("damage", [b"", b'{"as_of": "2026-10-31", "inputs": [', b"\xff\xfe", b"[1, 2]",
+                                    b'{"as_of": 20261031, "inputs": "x", "rulebook": null}', b"[" * 100_000])
+def test_status_survives_a_damaged_run_json(project, damage):
+    assert invoke("run", "-p", str(project), "--as-of", "2026-10-31", "--quiet").exit_code == 0
+    (run,) = published(project)
+    (run / "run.json").write_bytes(damage)
+    result = invoke("status", "-p", str(project))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith(f"last run: {run.name} (finished ")
+    if damage.startswith(b'{"as_of": 2026'):  # a manifest without what the comparison needs: not known
+        assert lines[1:] == ["as of: not recorded; kamrules run --once would run once more", "watcher: not running"]
+    else:
+        assert lines[1:] == [f"{run.name}/run.json cannot be read: kamrules run --once would run again",
+                             "watcher: not running"]
+    once = invoke("run", "-p", str(project), "--once", "--as-of", "2026-10-31", "--quiet")
+    assert once.exit_code == 0 and len(published(project)) == 2  # not known: run to be sure

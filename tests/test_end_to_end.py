@@ -104,8 +104,10 @@ def test_cli_summary_and_run_folder(finished_run):
     assert ("  inputs/台账.xlsx · 销售明细 · 第 6 行 · 金额 = '待确认'："
             "不是金额 — 请填写数字，例如 1234.50、¥1,234.50 或 12万") in lines
     assert lines[-1] == f"输出：{run_dir}"
-    assert sorted(p.name for p in run_dir.iterdir()) == ["decisions.parquet", "issues.xlsx", "plans", "portfolio.xlsx",
-                                                         "proposals", "rules", "run.json", "visits.ics"]
+    assert sorted(p.name for p in run_dir.iterdir()) == ["decisions.parquet", "issues.xlsx", "plan.json", "plans",
+                                                         "portfolio.xlsx", "proposals", "rules", "run.json", "visits",
+                                                         "visits.ics"]
+    assert sorted(p.name for p in (run_dir / "visits").iterdir()) == ["张伟.ics", "王芳.ics"]  # one per rep
     assert [p.name for p in (run_dir / "plans").iterdir()] == ["C001_A&B _Co_ 贸易有限公司_经营计划.docx"]
     assert [p.name for p in (run_dir / "proposals").iterdir()] == ["C001_A&B _Co_ 贸易有限公司_服务方案.docx"]
 
@@ -113,10 +115,10 @@ def test_cli_summary_and_run_folder(finished_run):
 def test_portfolio_workbook_contents(finished_run):
     _, run_dir = finished_run
     wb = openpyxl.load_workbook(run_dir / "portfolio.xlsx")
-    assert wb.sheetnames == ["概览", "客户", "拜访计划", "提醒", "信用预警", "流失风险", "数据问题", "帕累托"]
+    assert wb.sheetnames == ["概览", "客户", "拜访计划", "每日安排", "提醒", "信用预警", "流失风险", "数据问题", "帕累托"]
+    # 元旦 2027-01-01 is a statutory holiday: the greeting goes out on the working day before
     assert list(wb["提醒"].iter_rows(min_row=2, values_only=True)) == [
-        (dt.datetime(2027, 1, 1), "节日", None, "节日问候：元旦",
-         "需问候的重点客户（1家）：；A&B <Co> 贸易有限公司（C001，客户经理：张伟）")]
+        (dt.datetime(2026, 12, 31), "节日", None, "节日问候：元旦", "需问候的客户（1家）：；A&B <Co> 贸易有限公司（C001）")]
     sheet = wb["客户"]
     header = [c.value for c in sheet[1]]
     rows = {r[0]: dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)}
@@ -142,7 +144,9 @@ def test_portfolio_workbook_contents(finished_run):
     assert [(r[2], r[3], r[4], r[5]) for r in issues] == [
         ("销售明细", 6, "金额", "待确认"), ("销售明细", 7, "客户编号", "C999"), ("销售明细", 8, "客户编号", None),
         (None, None, "satisfaction", None),  # the visits sheet has no 满意度: satisfaction is left empty, said
-        (None, None, "predictive", None)]  # 2 customers with orders: too few to fit the purchase model
+        (None, None, "predictive", None),  # 2 customers with orders: too few to fit the purchase model
+        (None, None, None, None)]  # the plan reaches into 2027, whose holiday notice chinesecalendar does not have
+    assert "chinesecalendar" in issues[-1][6] and issues[-1][1] == "rules/documents.yaml"
 
 
 def test_proposal_document_contents(finished_run):
@@ -196,17 +200,20 @@ def test_same_inputs_rules_and_as_of_give_the_same_decisions(project):
 
 
 def test_visit_calendar(finished_run):
-    """90 days from 2026-10-31: C001 every 14 days from 2026-11-03 (7 visits up to 2027-01-26),
-    C002 and C003 once each (first visit as_of + 7, then every 180 days), 元旦 2027-01-01;
-    no birthday or renewal falls in the window."""
+    """90 days from 2026-10-31 (a Saturday): C001 every 14 days from its due date 2026-11-03 (7 visits
+    up to 2027-01-26, all Tuesdays); C002 and C003, never visited, are due as_of + 7 = Saturday
+    2026-11-07 and placed on Monday 2026-11-09, each first in its rep's day (09:00); 元旦 is greeted
+    on 2026-12-31; no birthday or renewal falls in the window. UIDs name the visit, not its date."""
     import icalendar
 
     _, run_dir = finished_run
     calendar = icalendar.Calendar.from_ical((run_dir / "visits.ics").read_bytes())
-    events = [(str(e["SUMMARY"]), e["DTSTART"].dt) for e in calendar.walk("VEVENT")]
-    c001 = [start.date() for summary, start in events if summary == "拜访：A&B <Co> 贸易有限公司（C001）"]
-    assert c001 == [dt.date(2026, 11, 3) + dt.timedelta(days=14 * i) for i in range(7)]
-    assert ("拜访：二号商贸有限公司（C002）", dt.datetime(2026, 11, 7, 10, 0)) == \
-        next((s, start.replace(tzinfo=None)) for s, start in events if "C002" in s)
-    assert [s for s, _ in events if s.startswith("节日")] == ["节日问候：元旦"]
+    events = [(str(e["SUMMARY"]), e["DTSTART"].dt, str(e["UID"])) for e in calendar.walk("VEVENT")]
+    c001 = [(start.date(), uid) for summary, start, uid in events if summary == "拜访：A&B <Co> 贸易有限公司（C001）"]
+    assert c001 == [(dt.date(2026, 11, 3) + dt.timedelta(days=14 * i), f"visit-C001-20261020.{i + 1}@kamrules")
+                    for i in range(7)]
+    assert ("拜访：二号商贸有限公司（C002）", dt.datetime(2026, 11, 9, 9, 0)) == \
+        next((s, start.replace(tzinfo=None)) for s, start, _ in events if "C002" in s)
+    assert [(s, start) for s, start, _ in events if s.startswith("节日")] == [("节日问候：元旦", dt.date(2026, 12, 31))]
     assert len(events) == 10
+    assert all(start.weekday() < 5 for _, start, _ in events)

@@ -40,6 +40,8 @@ from kamrules.render.filters import EMPTY, daxie, make_filters, money, number, p
 from kamrules.render.xlsx import SheetWriter, sheet_title, write_issues_workbook
 from kamrules.rules.documents_config import DocumentSpec, PortfolioSpec, fill_filename, filename_fields
 from kamrules.text import WHITESPACE, WHITESPACE_CLASS, XML_ILLEGAL, is_blank, strip, xml_text
+from kamrules.plan.planner import build_plan
+from kamrules.rules.rulebook import RulebookSpec
 from kamrules.yamlio import load_yaml
 
 from conftest import REPO, small_ledger, write_workbook
@@ -131,10 +133,10 @@ RULES = {
         "rules/hostile.yaml:6:5 [hostile]: documents[2].folder: folder must be a relative path inside the run folder "
         "(no '..', absolute path, drive, or character a file name cannot hold); got '../../../escaped'"),
     corpus.alert_title_with_slash: (
-        "rules/documents.yaml:52:5: alert title '信用/预警[1]' cannot name a sheet: Excel does not allow / [ ] in sheet "
+        "rules/documents.yaml:78:5: alert title '信用/预警[1]' cannot name a sheet: Excel does not allow / [ ] in sheet "
         "names\n    hint: e.g. '信用_预警_1_'"),
-    corpus.visit_interval_of_text: "rules/documents.yaml:32:3: visit_plan.every_days must be a number field; tier is text",
-    corpus.exposure_of_text: "rules/documents.yaml:51:3: portfolio.exposure_field must be a number field; tier is text",
+    corpus.visit_interval_of_text: "rules/documents.yaml:33:3: visit_plan.every_days must be a number field; tier is text",
+    corpus.exposure_of_text: "rules/documents.yaml:77:3: portfolio.exposure_field must be a number field; tier is text",
 }
 
 
@@ -219,8 +221,10 @@ def test_every_cell_written_is_cleaned_of_control_characters(cli, name):
         names = [r[1] for r in portfolio["Customers"].iter_rows(min_row=2, values_only=True)]
         assert names == ["Namex"]
         reminders = [r for r in portfolio["Reminders"].iter_rows(min_row=2, values_only=True)]
-        assert [r[1] for r in reminders] == ["Birthday", "Contract renewal", "Festival"]
+        assert [r[1] for r in reminders] == ["Birthday", "Festival"]
         assert all("Name" in r[3] + r[4] for r in reminders)
+        planned = [r for r in portfolio["Visit plan"].iter_rows(min_row=2, values_only=True)]
+        assert {(r[5], r[7]) for r in planned} == {("Visit", "Namex"), ("Renewal visit", "Namex")}
 
 
 @pytest.mark.parametrize("name", list(TEMPLATE_BOUNDS))
@@ -502,23 +506,25 @@ def test_one_definition_of_whitespace_in_python_regex_and_polars():
 def test_the_calendar_never_calls_a_kept_id_blank_and_treats_blank_names_as_missing():
     frame = pl.DataFrame({"customer_id": ["\u2003", "C2"], "name": ["\u2028\u00a0", "名"],
                           "next_visit_date": [dt.date(2026, 11, 2)] * 2, "visit_interval_days": [1e12, 7.5]})
-    customers = ics.read_customers(frame, "next_visit_date", "visit_interval_days")
-    assert [(c.customer_id, c.name) for c in customers] == [("\u2003", "\u2003"), ("C2", "名")]
-    spec = SimpleNamespace(horizon_days=30, birthdays=False, renewals=False, festivals=[], reminder_days=None)
-    events = ics.plan_events(frame, spec, dt.date(2026, 10, 31))
-    assert sorted(e.uid for e in events) == ["visit-%E2%80%83-20261102@kamrules", "visit-C2-20261102@kamrules"]
+    customers = ics.read_customers(frame)
+    assert [(c.customer_id, c.name) for c in customers.values()] == [("\u2003", "\u2003"), ("C2", "名")]
+    spec = RulebookSpec.model_validate({"calendar": {"horizon_days": 30, "birthdays": False, "renewals": False},
+                                        "working_days": {"holidays": "none"}})
+    plan = build_plan(frame, spec, None, dt.date(2026, 10, 31))
+    events = ics.plan_events(frame, plan)
+    assert sorted(e.uid for e in events) == ["visit-%E2%80%83-new.1@kamrules", "visit-C2-new.1@kamrules"]
 
 
 def test_calendar_errors_are_clean_render_errors_in_both_languages():
     frame = pl.DataFrame({"customer_id": ["C1", "C1"]})
     with pytest.raises(RenderError) as caught:
-        ics.read_customers(frame, "next_visit_date", "visit_interval_days")
+        ics.read_customers(frame)
     assert isinstance(caught.value, ValueError)
     assert caught.value.render("en") == "visits.ics: customer_id 'C1' appears more than once; visits.ics needs one row " \
                                         "per customer"
     assert caught.value.render("zh") == "visits.ics：customer_id 'C1' 出现了不止一次；visits.ics 要求每位客户一行"
     with pytest.raises(RenderError) as caught:
-        ics.read_customers(pl.DataFrame({"customer_id": ["C1"], "contract_end": ["soon"]}), "a", "b")
+        ics.read_customers(pl.DataFrame({"customer_id": ["C1"], "contract_end": ["soon"]}))
     assert caught.value.render("zh") == "visits.ics（客户 C1）：客户 C1：contract_end 应为日期，实际为 'soon'"
 
 
@@ -726,7 +732,7 @@ def test_check_refuses_settings_in_chinese(tmp_path):
     with pytest.raises(RulebookInvalid) as caught:
         load_rulebook(project)
     assert caught.value.render("zh") == (
-        "规则有 1 处错误：\n  rules/documents.yaml:52:5：预警页标题 '信用/预警[1]' 不能作为工作表名：Excel 不允许工作表名中出现 "
+        "规则有 1 处错误：\n  rules/documents.yaml:78:5：预警页标题 '信用/预警[1]' 不能作为工作表名：Excel 不允许工作表名中出现 "
         "/ [ ]\n    建议：例如 '信用_预警_1_'")
 
 
@@ -739,7 +745,5 @@ def test_visit_intervals_and_validity_beyond_the_calendar_stay_in_it():
         [first, dt.date(9999, 12, 8), dt.date(9999, 12, 15), dt.date(9999, 12, 22)]
     for every in (float("nan"), float("inf"), True, 0.5, -3, "7"):
         assert upcoming_visits({"first": first, "every": every}, rulebook) == []
-    assert ics.visit_dates(dt.date(2026, 11, 2), 10**12, dt.date(2026, 10, 31), dt.date(2027, 1, 29)) == \
-        [dt.date(2026, 11, 2)]
     assert _later(dt.date(2026, 10, 31), 90) == dt.date(2027, 1, 29)
     assert _later(dt.date(9999, 12, 1), 36_525) == dt.date.max

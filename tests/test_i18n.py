@@ -51,13 +51,13 @@ def test_language_precedence(monkeypatch):
 
 def test_english_workbook(bundled_run):
     wb = openpyxl.load_workbook(bundled_run("en")[1] / "portfolio.xlsx", read_only=True)
-    assert wb.sheetnames == ["Summary", "Customers", "Visit plan", "Reminders", "信用预警", "流失风险",
+    assert wb.sheetnames == ["Summary", "Customers", "Visit plan", "Daily load", "Reminders", "信用预警", "流失风险",
                              "Data issues", "Pareto"]  # alert sheets are named in rules/documents.yaml
     issues = next(wb["Data issues"].iter_rows(max_row=1, values_only=True))
     assert issues == ("Level", "File", "Sheet", "Row", "Column", "Value", "Problem", "Suggestion", "Rule", "Kind",
                       "Dataset")
     visits = next(wb["Visit plan"].iter_rows(max_row=1, values_only=True))
-    assert visits[:3] == ("Next visit", "State", "Customer id")
+    assert visits[:6] == ("Date", "Day", "Start", "End", "Account manager", "Task")
     summary = [r[0] for r in wb["Summary"].iter_rows(max_col=1, values_only=True) if r[0]]
     assert summary[:3] == ["Key account portfolio", "Data as of", "Customers"]
     assert "Purchase forecast (BG/NBD): parameters" in summary
@@ -67,7 +67,7 @@ def test_english_workbook(bundled_run):
 
 def test_chinese_workbook_by_locale(bundled_run):
     wb = openpyxl.load_workbook(bundled_run(None)[1] / "portfolio.xlsx", read_only=True)  # the rules' locale
-    assert wb.sheetnames[:4] == ["概览", "客户", "拜访计划", "提醒"]
+    assert wb.sheetnames[:5] == ["概览", "客户", "拜访计划", "每日安排", "提醒"]
     assert "客户等级依据" in next(wb["客户"].iter_rows(max_row=1, values_only=True))
 
 

@@ -213,11 +213,11 @@ def test_pdf_skipped_says_why_in_chinese(monkeypatch, tmp_path):
     ({"visit_start": 600},
      'visit_start must be a time in quotes, like "10:00" (YAML reads an unquoted 10:00 as the number 600)',
      'visit_start 必须是加引号的时间，例如 "10:00"（不加引号时 YAML 会把 10:00 读成数字 600）'),
-    ({"timezone": "Europe/Paris"},
-     "timezone 'Europe/Paris' is not supported; use one of Asia/Shanghai, Asia/Hong_Kong, Asia/Macau, "
-     "Asia/Taipei, Asia/Singapore (fixed UTC offsets, written without a time-zone database)",
-     "不支持时区 'Europe/Paris'；请使用 Asia/Shanghai, Asia/Hong_Kong, Asia/Macau, Asia/Taipei, "
-     "Asia/Singapore 之一（固定的 UTC 偏移，无需时区数据库）"),
+    ({"timezone": "Asia/Shangai"},
+     "unknown time zone 'Asia/Shangai': use a name from the IANA time zone database, like Asia/Shanghai or "
+     "Europe/London; did you mean 'Asia/Shanghai'?",
+     "未知的时区 'Asia/Shangai'：请使用 IANA 时区数据库中的名称，例如 Asia/Shanghai 或 Europe/London；"
+     "您是否指 'Asia/Shanghai'？"),
 ])
 def test_calendar_errors_remember_their_chinese(spec, english, chinese):
     with pytest.raises(ValidationError) as info:

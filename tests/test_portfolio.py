@@ -70,8 +70,15 @@ def test_charts_conditional_formatting_and_visit_plan(hostile_run):
     rules = {str(r.sqref): [rule.formula for rule in r.rules] for r in wb["客户"].conditional_formatting}
     assert list(rules.values()) == [[['"冻结"'], ['"预警"']]]
     plan = [row for row in wb["拜访计划"].iter_rows(min_row=2, values_only=True)]
-    assert [r[1] for r in plan[:4]] == ["逾期"] * 4  # never visited: overdue first
-    assert plan[-1][2] == "C001" and plan[-1][1] == "按计划"  # visited on 2026-10-20, every 14 days
+    assert all(r[0].weekday() < 5 for r in plan)  # working days only
+    first_state: dict[str, str] = {}
+    for r in plan:
+        first_state.setdefault(r[6], r[9])
+    assert {c: state for c, state in first_state.items() if c != "C001"} == \
+        {c: "从未拜访" for c in first_state if c != "C001"}  # never visited: overdue
+    assert [r[9] for r in plan if r[6] == "C001"] == ["按计划"] * 7  # visited on 2026-10-20, every 14 days
+    rules = [(str(r.sqref), [rule.formula for rule in r.rules]) for r in wb["拜访计划"].conditional_formatting]
+    assert rules == [(f"J2:J{len(plan) + 1}", [['AND(J2<>"",J2<>"按计划")']])]
     summary = list(wb["概览"].iter_rows(values_only=True))
     start = summary.index(("信用状态", "客户数", "未结余额", None))
     assert summary[start + 1:start + 3] == [("预警", 1, 30000, None), ("正常", 4, 0, None)]

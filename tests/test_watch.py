@@ -174,6 +174,80 @@ def test_changes_under_outputs_and_rejected_are_not_changes(project, watched):
     assert elapse(watcher, clock, 60) == 0
 
 
+# --- the calendar: a new day is a reason to run ----------------------------------------------
+
+class FakeToday:
+    """The date a run without --as-of is as of, moved on by the test."""
+
+    def __init__(self, day: dt.date) -> None:
+        self.day = day
+
+    def __call__(self) -> dt.date:
+        return self.day
+
+
+def as_of(run: Path) -> str:
+    return json.loads((run / "run.json").read_text(encoding="utf-8"))["as_of"]
+
+
+def test_midnight_runs_once_for_the_new_day_and_a_restart_not_again(project):
+    clock, today = FakeClock(), FakeToday(dt.date(2026, 10, 31))
+    options = WatchOptions(settle=SETTLE, debounce=DEBOUNCE, give_up=GIVE_UP, workers=1)
+    watcher = Watcher(project, options, clock=clock, today=today)
+    watcher.catch_up()
+    elapse(watcher, clock, SETTLE + 0.5)
+    assert [as_of(r) for r in runs(project)] == ["2026-10-31"]
+    assert elapse(watcher, clock, 3600) == 0  # no file changed, same day: nothing to look at
+    today.day = dt.date(2026, 11, 1)  # midnight
+    assert elapse(watcher, clock, 0.25) == 1  # looked at once, without waiting for a file to change
+    assert [as_of(r) for r in runs(project)] == ["2026-10-31", "2026-11-01"]
+    assert elapse(watcher, clock, 3600) == 0 and len(runs(project)) == 2  # once for the day, not again
+    state = json.loads((project / "outputs" / ".kamrules-state.json").read_text(encoding="utf-8"))
+    assert state["as_of"] == "2026-11-01" and state["run_id"] == runs(project)[-1].name
+    restarted = Watcher(project, options, clock=clock, today=today)  # the date survives a restart
+    restarted.catch_up()
+    assert elapse(restarted, clock, 60) == 1 and len(runs(project)) == 2
+
+
+def test_a_change_on_the_new_day_is_one_run_as_of_that_day(project):
+    clock, today = FakeClock(), FakeToday(dt.date(2026, 10, 31))
+    watcher = Watcher(project, WatchOptions(settle=SETTLE, debounce=DEBOUNCE, give_up=GIVE_UP, workers=1),
+                      clock=clock, today=today)
+    watcher.catch_up()
+    elapse(watcher, clock, SETTLE + 0.5)
+    today.day = dt.date(2026, 11, 1)
+    changed(watcher, orders_csv(project / "inputs" / "补充.csv", ["SO9,C002,2026-10-15,五金,1,50000,30000"]))
+    elapse(watcher, clock, DEBOUNCE + SETTLE + 60)
+    published = runs(project)
+    assert as_of(published[0]) == "2026-10-31" and {as_of(r) for r in published[1:]} == {"2026-11-01"}
+    assert "inputs/补充.csv" in inputs_of(published[-1])  # the new day's run, then the file once it settled
+    assert len(published) <= 3
+
+
+def test_a_pinned_as_of_does_not_move_at_midnight(project, watched):
+    watcher, clock = watched  # --as-of 2026-10-31
+    today = FakeToday(dt.date(2026, 10, 31))
+    pinned = Watcher(project, watcher.options, clock=clock, today=today)
+    pinned.catch_up()
+    assert elapse(pinned, clock, 5) == 1 and len(runs(project)) == 1  # the same content as of the same date
+    today.day = dt.date(2026, 11, 1)
+    assert elapse(pinned, clock, 3600) == 0
+    assert [as_of(r) for r in runs(project)] == ["2026-10-31"]
+
+
+def test_a_state_without_as_of_runs_once_then_records_it(project, watched):
+    watcher, clock = watched
+    path = project / "outputs" / ".kamrules-state.json"
+    state = json.loads(path.read_text(encoding="utf-8"))
+    old = {key: state[key] for key in ("digest", "inputs", "run_id", "finished_at", "result", "rejected_rows")}
+    path.write_text(json.dumps(old), encoding="utf-8")  # written by an older kamrules
+    watcher.catch_up()
+    assert elapse(watcher, clock, 1) == 1 and len(runs(project)) == 2  # the date is not known: run once
+    assert json.loads(path.read_text(encoding="utf-8"))["as_of"] == "2026-10-31"
+    watcher.catch_up()
+    assert elapse(watcher, clock, 1) == 1 and len(runs(project)) == 2
+
+
 # --- the real process -----------------------------------------------------------------------
 
 def start(project: Path, log: Path) -> subprocess.Popen:

@@ -10,10 +10,10 @@ the code uses is here and every key here is used.
 
 from __future__ import annotations
 
-from . import cli, documents, ledger, project, render, rules
+from . import cli, documents, ledger, plan, project, render, rules
 
 CATALOGUE: dict[str, tuple[str, str]] = {}
-for _module in (cli, documents, ledger, project, render, rules):
+for _module in (cli, documents, ledger, plan, project, render, rules):
     _clash = CATALOGUE.keys() & _module.MESSAGES.keys()
     assert not _clash, f"message keys defined twice: {sorted(_clash)}"
     CATALOGUE.update(_module.MESSAGES)

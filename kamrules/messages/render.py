@@ -72,10 +72,33 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "(YAML reads an unquoted {hours}:{minutes:02d} as the number {value})"),
     "calendar.visit_start": ("visit_start 必须是 00:00 到 23:59 之间的时间 HH:MM，例如 \"10:00\"；实际为 {value!r}",
                              "visit_start must be a time HH:MM between 00:00 and 23:59, like \"10:00\"; got {value!r}"),
-    "calendar.timezone": ("不支持时区 {value!r}；请使用 {zones} 之一（固定的 UTC 偏移，无需时区数据库）",
-                          "timezone {value!r} is not supported; use one of {zones} "
-                          "(fixed UTC offsets, written without a time-zone database)"),
     "calendar.festival_twice": ("节日 {name}（{date}）列出了两次", "festival {name} on {date} is listed twice"),
+    "calendar.festival_one_rule": (
+        "节日 {name} 必须写且只写 date（公历）、lunar（农历）、solar_term（节气）中的一个；实际写了：{keys}",
+        "festival {name} needs exactly one of date (Gregorian), lunar (Chinese lunar) or solar_term; got: {keys}"),
+    "calendar.lunar_date": ("农历日期必须写成 MM-DD（月 01–12，日 01–30，例如 01-15 元宵节；"
+                            "30 在小月时是该月最后一天，即 29 日，如 12-30 除夕；不用闰月）",
+                            "a lunar date must be MM-DD (month 01-12, day 01-30, like 01-15 for 元宵节; "
+                            "day 30 is the month's last day, the 29th in a short month, like 12-30 for 除夕; "
+                            "leap months are never used)"),
+    "calendar.not_a_lunar_date": ("{text!r} 不是农历日期（{rule}）", "{text!r} is not a lunar date ({rule})"),
+    "calendar.solar_term": ("{value!r} 不是二十四节气之一（{terms}）",
+                            "{value!r} is not one of the 24 solar terms ({terms})"),
+    "calendar.with_hint": ("{message}；{hint}", "{message}; {hint}"),
+    # plan/festivals.py
+    "calendar.lunar_range": (
+        "节日 {name}：农历日期只能计算 {first} 至 {last}（农历 1900–2099 年）之间的日子，"
+        "{start} 至 {end} 超出了这个范围",
+        "festival {name}: lunar dates can be computed from {first} to {last} only (Chinese years 1900-2099), "
+        "and {start} to {end} goes beyond that"),
+    "calendar.solar_term_range": (
+        "节日 {name}：节气只能计算 {first} 至 {last} 年之间的日子，{start} 至 {end} 超出了这个范围",
+        "festival {name}: solar terms can be computed for the years {first} to {last} only, "
+        "and {start} to {end} goes beyond that"),
+    # render/timezones.py
+    "timezone.unknown": ("未知的时区 {value!r}：请使用 IANA 时区数据库中的名称，例如 Asia/Shanghai 或 Europe/London",
+                         "unknown time zone {value!r}: use a name from the IANA time zone database, "
+                         "like Asia/Shanghai or Europe/London"),
     # render/xlsx_template.py
     "template.unopenable": ("无法打开 Excel 模板：{reason}", "cannot open the Excel template: {reason}"),
     "template.lost": ("模板中的{label}无法由 openpyxl 保留，输出文件中没有它们",
@@ -138,6 +161,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "watch.set_aside": ("已将 {file} 移到 inputs/rejected/：{reason}", "set aside {file}: {reason}"),
     "watch.waiting_for": ("等待 {files} 复制完整", "waiting for {files} to be complete"),
     "watch.unchanged": ("自运行 {run} 以来没有变化，不再运行", "nothing changed since run {run}; not run again"),
+    "watch.new_date": ("文件没有变化，但数据日期从 {before} 变为 {as_of}：重新运行",
+                       "no file changed, but the date moved from {before} to {as_of}: running again"),
+    "watch.new_day": ("新的一天（{before} → {as_of}）：为今天运行一次",
+                      "a new day ({before} → {as_of}): running once for it"),
     "watch.left_out": ("尚未复制完整，留待下次运行：{files}", "not yet complete, left for a later run: {files}"),
     "watch.published": ("运行 {run} 已发布：{customers} 位客户，{rejected} 行数据被拒绝",
                         "run {run} published: {customers} customers, {rejected} rows rejected"),

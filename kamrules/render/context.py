@@ -28,6 +28,7 @@ from ..rules.engine import FIX, TRACE
 from ..rules.explain import WORDS
 from ..rules.model import LIST_POLICIES
 from ..rules.documents_config import DocumentSpec
+from ..plan.planner import VisitPlan
 
 
 CONTEXT_EXTRAS = ("company", "as_of", "valid_until", "doc_no", "document_title", "reasons", "upcoming_visits",
@@ -61,21 +62,30 @@ def reasons(row: dict[str, Any], rulebook: CompiledRulebook) -> list[dict[str, s
     return result
 
 
-def upcoming_visits(row: dict[str, Any], rulebook: CompiledRulebook) -> list[dict[str, Any]]:
-    """``count`` visits from the first, every ``every_days`` days; an interval that is not a positive
-    number (NaN, ∞, true) means none, and the list stops at the end of the calendar (9999-12-31)."""
-    plan = rulebook.spec.visit_plan
-    first, every = row.get(plan.first), row.get(plan.every_days)
-    if not isinstance(first, dt.date) or isinstance(every, bool) or not isinstance(every, (int, float)) \
-            or not math.isfinite(every) or every < 1:
-        return []
-    purposes, visits = plan.purposes or [""], []
-    for i in range(plan.count):
-        days = int(every) * i
-        if days > (dt.date.max - first).days:
+def upcoming_visits(row: dict[str, Any], rulebook: CompiledRulebook,
+                    plan: VisitPlan | None = None) -> list[dict[str, Any]]:
+    """``count`` visits: the ones the visit plan scheduled for the customer, then (past the
+    calendar's horizon) every ``every_days`` days after the last of them, each on a working day.
+    Without a plan, from the field ``first``. An interval that is not a positive number (NaN, ∞,
+    true) means none, and the list stops at the end of the calendar (9999-12-31)."""
+    spec = rulebook.spec.visit_plan
+    purposes = spec.purposes or [""]
+    every = row.get(spec.every_days)
+    if isinstance(every, bool) or not isinstance(every, (int, float)) or not math.isfinite(every) or every < 1:
+        every = None
+    days = [p.day for p in plan.visits_of(str(row.get("customer_id"))) if p.task.kind == "visit"] if plan else []
+    first = row.get(spec.first)
+    if not days and isinstance(first, dt.date):
+        days = [plan.next_working_day(first) if plan else first]
+    while days and every and len(days) < spec.count:
+        step = int(every)
+        if step > (dt.date.max - days[-1]).days - 7:
             break
-        visits.append({"date": first + dt.timedelta(days=days), "purpose": purposes[i % len(purposes)]})
-    return visits
+        following = days[-1] + dt.timedelta(days=step)
+        days.append(plan.next_working_day(following) if plan else following)
+    if every is None:
+        return []
+    return [{"date": day, "purpose": purposes[i % len(purposes)]} for i, day in enumerate(days[:spec.count])]
 
 
 def _later(day: dt.date, days: int) -> dt.date:
@@ -121,7 +131,10 @@ def monthly_revenue(orders: pl.DataFrame | None, customer_ids: list[str], as_of:
 
 
 def customer_context(row: dict[str, Any], rulebook: CompiledRulebook, as_of: dt.date,
-                     document: DocumentSpec | None = None, monthly: list[dict] | None = None) -> dict[str, Any]:
+                     document: DocumentSpec | None = None, monthly: list[dict] | None = None,
+                     plan: VisitPlan | None = None) -> dict[str, Any]:
+    """What a template sees of one customer. With a visit plan, the visit dates (``upcoming_visits``
+    and the field ``visit_plan.first``) are the scheduled ones: on working days, within capacity."""
     context = {key: value for key, value in row.items() if not key.startswith("_")}
     for decision in rulebook.decisions:  # a collect decision with no match is an empty list, not null
         if decision.hit in LIST_POLICIES:
@@ -131,7 +144,10 @@ def customer_context(row: dict[str, Any], rulebook: CompiledRulebook, as_of: dt.
     context["rfm_segment_title"] = segment_title(row.get("rfm_segment"), choose(None, locale))
     context["trace"] = {d.id: row.get(TRACE + d.id) for d in rulebook.decisions}
     context["reasons"] = reasons(row, rulebook)
-    context["upcoming_visits"] = upcoming_visits(row, rulebook)
+    context["upcoming_visits"] = upcoming_visits(row, rulebook, plan)
+    first = rulebook.spec.visit_plan.first
+    if plan is not None and context["upcoming_visits"] and isinstance(row.get(first), dt.date):
+        context[first] = context["upcoming_visits"][0]["date"]
     context["company"] = rulebook.spec.company.model_dump()
     context["as_of"] = as_of
     if document is not None:

@@ -9,9 +9,8 @@ from typing import Any
 import polars as pl
 
 from ..errors import RenderError
-from ..expr.compiler import compile_expression
-from ..expr.parser import parse
 from ..i18n import msg
+from ..plan.planner import VisitPlan, chosen
 from ..rules.decisions import CompiledRulebook
 from ..rules.documents_config import FILENAME_EXAMPLE, fill_filename
 from .batch import Job
@@ -22,11 +21,7 @@ from .docx import DocxRenderer, safe_filename
 def select_customers(frame: pl.DataFrame, condition: str, as_of: dt.date,
                      field_types: dict[str, str]) -> pl.DataFrame:
     """The customers (rows of the decided frame) for whom ``condition`` holds; null counts as false."""
-    def resolve(name: str) -> pl.Expr:
-        return pl.lit(as_of) if name == "as_of" else pl.col(name)
-
-    expr = compile_expression(parse(condition), resolve, source=condition, field_types=field_types)
-    return frame.filter(expr.fill_null(False))
+    return frame.filter(chosen(frame, condition, as_of, field_types))
 
 
 def template_for(project: Path, document, locale: str) -> str:
@@ -42,7 +37,8 @@ def template_for(project: Path, document, locale: str) -> str:
 
 
 def document_jobs(project: Path, staging: Path, rulebook: CompiledRulebook, frame: pl.DataFrame,
-                  document, as_of: dt.date, orders: pl.DataFrame | None) -> tuple[tuple, list[Job]]:
+                  document, as_of: dt.date, orders: pl.DataFrame | None,
+                  plan: VisitPlan | None = None) -> tuple[tuple, list[Job]]:
     """The template (path, locale, display name, currency) and one job per chosen customer."""
     name = template_for(project, document, rulebook.spec.locale)
     template = (project / "templates" / name, rulebook.spec.locale, f"templates/{name}", rulebook.spec.currency,
@@ -55,7 +51,7 @@ def document_jobs(project: Path, staging: Path, rulebook: CompiledRulebook, fram
     used: set[str] = set()
     jobs = []
     for row in chosen.iter_rows(named=True):
-        context = customer_context(row, rulebook, as_of, document, monthly.get(row["customer_id"]))
+        context = customer_context(row, rulebook, as_of, document, monthly.get(row["customer_id"]), plan)
         jobs.append(Job(document.id, context, folder / document_name(document, row, used),
                         str(row.get("customer_id"))))
     return template, jobs

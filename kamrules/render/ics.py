@@ -1,57 +1,60 @@
-"""``visits.ics``: planned customer visits and reminders as one RFC 5545 calendar.
+"""The visit calendars: ``visits.ics`` (every rep) and ``visits/<rep>.ics`` (one per rep), RFC 5545.
 
-Account managers import the file into Outlook, Google Calendar, 钉钉 or 飞书. Every event lies
-in the horizon ``as_of .. as_of + horizon_days`` (both ends inclusive):
+Account managers import them into Outlook, Google Calendar, 钉钉 or 飞书. The events are the
+scheduled tasks of the visit plan (:mod:`kamrules.plan`), every one on a working day:
 
-* ``visit`` (timed, in ``calendar.timezone``): ``拜访：<客户名称>（<客户编号>）`` at
-  ``visit_start`` for ``visit_minutes``, on the customer's next visit date and then every
-  ``visit_interval_days`` days; a next visit date before as_of is overdue and moves to as_of.
-* ``birthday`` (all day): ``生日：<联系人>（<客户名称>）``; 29 February falls on the 28th in
-  common years.
-* ``renewal`` (all day): ``合同到期：<客户名称>`` on ``contract_end``.
-* ``festival`` (all day): ``节日问候：<节日>``, once per festival, listing the key accounts.
+* timed tasks in the project's time zone (``timezone:``), at the slot the scheduler gave them:
+  ``拜访：<客户名称>（<客户编号>）`` (visit), ``赠送礼品：…`` (gift), ``电话联系：…`` (call),
+  ``合同续签：…`` (renewal visit), an onboarding step's own title; each with a display alarm
+  ``reminder_minutes`` before it;
+* all-day greetings: ``生日：<联系人>（<客户名称>）`` and ``节日问候：<节日>`` (one per rep, listing
+  the rep's customers to greet), with an alarm ``reminder_days`` ahead.
 
-Birthdays, renewals and festivals carry a display alarm ``reminder_days`` days ahead.
-Event texts are messages (:func:`kamrules.i18n.msg`): the calendar is written in Chinese
-(as above) or English (``lang="en"``: ``Visit: <name> (<id>)``, ``Birthday: …``,
-``Contract renewal: …``, ``Festival greetings: …``), and the portfolio's Reminders sheet
-shows the same events in its own language.
-Re-importing a later run's file must update events instead of duplicating them, so each UID
-is a pure function of (kind, customer or festival, date) and the same input gives the same
-bytes (see :func:`stamp`).
+Event texts are messages (:func:`kamrules.i18n.msg`): Chinese, or English with ``lang="en"``.
+
+Re-importing a later run's file updates events instead of duplicating them: a UID is a pure
+function of (task type, customer or festival, the task's sequence key, see
+:mod:`kamrules.plan.tasks`), never of the date, so a visit that moves keeps its UID. A task of
+the previous run's plan that is gone from this one (and was not in the past) is written as a
+cancellation (``STATUS:CANCELLED``, same UID, a higher SEQUENCE), which removes it from the
+rep's calendar. The same input gives the same bytes (see :func:`stamp`).
 """
 
 from __future__ import annotations
 
-import calendar as _calendar
 import datetime as dt
-import math
+import json
 import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable, Iterator, NamedTuple
+from typing import Any, Iterable, NamedTuple
 from urllib.parse import quote
 
 import polars as pl
 
 from ..errors import RenderError
 from ..i18n import Text, localize, msg
-from ..rules.calendar_config import CalendarSpec
+from ..plan.planner import VisitPlan, build_plan
+from ..plan.scheduler import Placed
 from ..text import is_blank, strip
+from .timezones import vtimezone
 
 CRLF = "\r\n"
 MAX_OCTETS = 75
 PRODID = "-//kamrules//Key Account Calendar//{language}"
 UID_DOMAIN = "kamrules"
 SEQUENCE_EPOCH = dt.date(2000, 1, 1)
-KINDS = ("festival", "birthday", "renewal", "visit")
+KINDS = ("festival", "birthday", "renewal", "visit", "gift", "call")
 CATEGORIES = {"visit": msg("calendar.kind_visit"), "birthday": msg("calendar.kind_birthday"),
-              "renewal": msg("calendar.kind_renewal"), "festival": msg("calendar.kind_festival")}
+              "renewal": msg("calendar.kind_renewal"), "festival": msg("calendar.kind_festival"),
+              "gift": msg("plan.task.gift"), "call": msg("plan.task.call")}
 MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
                "October", "November", "December")
 CUSTOMER_COLUMNS = ("customer_id", "name", "manager", "contact", "tier", "key_account",
                     "contact_birthday", "contract_end")
+PLAN_FILE = "plan.json"  # the run's events, kept to cancel what the next run drops
+REP_FOLDER = "visits"
 
 _NOT_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 
@@ -83,15 +86,25 @@ class MonthDay(NamedTuple):
 @dataclass(frozen=True)
 class Event:
     """One VEVENT. ``key`` is the customer id, or the festival name for festivals; ``summary``
-    and the ``details`` (the description's lines) are messages, shown in either language."""
+    and the ``details`` (the description's lines) are messages, shown in either language.
+    ``start`` is minutes after midnight for a timed event, None for an all-day one."""
 
     kind: str
     key: str
     day: dt.date
-    summary: Text
-    details: tuple[Text, ...]
-    timed: bool = False
-    alarm: bool = False
+    summary: Text | str
+    details: tuple[Text | str, ...]
+    uid: str
+    rep: str = ""
+    start: int | None = None
+    minutes: int = 0
+    alarm_minutes: int | None = None
+    alarm_days: int | None = None
+    cancelled: bool = False
+
+    @property
+    def timed(self) -> bool:
+        return self.start is not None
 
     def title(self, lang: str | None) -> str:
         return localize(self.summary, language(lang))
@@ -99,17 +112,13 @@ class Event:
     def description(self, lang: str | None, separator: str = "\n") -> str:
         return separator.join(localize(line, language(lang)) for line in self.details)
 
-    @property
-    def uid(self) -> str:
-        return make_uid(self.kind, self.key, self.day)
-
     def sort_key(self) -> tuple:
-        return self.day, KINDS.index(self.kind), self.key
+        return self.day, -1 if self.start is None else self.start, KINDS.index(self.kind), self.rep, self.key
 
 
 @dataclass(frozen=True)
 class Customer:
-    """The fields of one frame row that events are made of, already cleaned."""
+    """The fields of one frame row that events are described with, already cleaned."""
 
     customer_id: str
     name: str
@@ -117,8 +126,6 @@ class Customer:
     contact: str
     tier: str
     key_account: bool
-    next_visit: dt.date | None
-    interval: int | None
     birthday: dt.date | None
     contract_end: dt.date | None
 
@@ -135,41 +142,66 @@ class Customer:
         return tuple(lines)
 
 
-def build_calendar(frame: pl.DataFrame, spec: CalendarSpec, as_of: dt.date, company: str,
-                   plan_first: str = "next_visit_date", plan_every: str = "visit_interval_days",
-                   lang: str | None = None) -> str:
-    """The whole ``visits.ics`` text (CRLF line ends, folded), for one row per customer in ``frame``;
-    in English when ``lang`` is ``en``, in Chinese otherwise."""
-    events = plan_events(frame, spec, as_of, plan_first, plan_every)
-    return render_calendar(events, spec, as_of, company, lang)
+_SUMMARIES = {"visit": lambda **v: msg("calendar.visit", **v), "gift": lambda **v: msg("calendar.gift", **v),
+              "call": lambda **v: msg("calendar.call", **v)}
 
 
-def write_calendar(path: Path, events: list[Event], spec: CalendarSpec, as_of: dt.date, company: str,
-                   lang: str | None = None) -> int:
-    """Write ``visits.ics`` (the events of :func:`plan_events`) as UTF-8 bytes (no BOM, the
-    iCalendar default) and return the event count."""
-    Path(path).write_bytes(render_calendar(events, spec, as_of, company, lang).encode("utf-8"))
-    return len(events)
+def build_calendar(frame: pl.DataFrame, spec, as_of: dt.date, lang: str | None = None,
+                   field_types: dict[str, str] | None = None, reps: pl.DataFrame | None = None,
+                   previous: list[dict[str, Any]] | None = None) -> str:
+    """The whole ``visits.ics`` text for one row per customer in ``frame``: the visit plan of the
+    rulebook ``spec`` (a :class:`~kamrules.rules.rulebook.RulebookSpec`) scheduled and written,
+    with cancellations of the ``previous`` run's events it no longer plans."""
+    plan = build_plan(frame, spec, field_types, as_of, reps)
+    events = plan_events(frame, plan, spec.visit_plan.purposes)
+    everything = [*events, *cancellations(previous or [], events, as_of)]
+    return render_calendar(everything, as_of, plan.end, spec.zone_name, calendar_name(spec.company.name), lang)
 
 
-def plan_events(frame: pl.DataFrame, spec: CalendarSpec, as_of: dt.date,
-                plan_first: str = "next_visit_date", plan_every: str = "visit_interval_days") -> list[Event]:
-    """Every event in the horizon, sorted by (date, kind, customer id or festival name)."""
-    as_of = as_of.date() if isinstance(as_of, dt.datetime) else as_of
-    start, end = as_of, as_of + dt.timedelta(days=spec.horizon_days)
-    customers = read_customers(frame, plan_first, plan_every)
-    events: list[Event] = []
-    for customer in customers:
-        events += visit_events(customer, start, end)
-        if spec.birthdays:
-            events += birthday_events(customer, start, end, alarm=spec.reminder_days is not None)
-        if spec.renewals:
-            events += renewal_events(customer, start, end, alarm=spec.reminder_days is not None)
-    events += festival_events(spec, customers, start, end)
+def plan_events(frame: pl.DataFrame, plan: VisitPlan, purposes: list[str] | None = None) -> list[Event]:
+    """Every scheduled task of ``plan`` as an event, sorted by (date, time, kind, rep, customer)."""
+    customers = read_customers(frame)
+    events = [_event(placed, customers, purposes or []) for placed in plan.placed]
     return sorted(events, key=Event.sort_key)
 
 
-def read_customers(frame: pl.DataFrame, plan_first: str, plan_every: str) -> list[Customer]:
+def _event(placed: Placed, customers: dict[str, "Customer"], purposes: list[str]) -> Event:
+    task = placed.task
+    uid = make_uid(task.source, task.customer_id, task.key)
+    if task.kind == "festival":
+        details = greeting_list([customers[c] for c in task.customers if c in customers], task.rep)
+        return Event("festival", task.customer_id, placed.day, msg("calendar.festival", festival=task.customer_id),
+                     details, uid, task.rep, alarm_days=task.reminder_days)
+    customer = customers.get(task.customer_id) or Customer(task.customer_id, task.customer_id, task.rep, "", "",
+                                                           False, None, None)
+    if task.kind == "birthday":
+        birthday = customer.birthday
+        summary = msg("calendar.birthday", contact=customer.contact or msg("calendar.someone"), name=customer.name)
+        details = (*customer.details, msg("calendar.birthday_on", date=MonthDay(birthday.month, birthday.day))) \
+            if birthday else customer.details
+        return Event("birthday", customer.customer_id, placed.day, summary, details, uid, task.rep,
+                     alarm_days=task.reminder_days)
+    details = list(customer.details)
+    if task.kind == "renewal" and customer.contract_end:
+        summary = msg("calendar.renewal_visit", name=customer.name, customer_id=customer.customer_id)
+        details.append(msg("calendar.contract_end", date=customer.contract_end.isoformat()))
+    elif task.source == "onboarding":
+        summary = msg("calendar.task", task=task.title, name=customer.name, customer_id=customer.customer_id)
+        details.append(msg("calendar.onboarding"))
+    else:
+        summary = _SUMMARIES.get(task.kind, _SUMMARIES["visit"])(name=customer.name, customer_id=customer.customer_id)
+        if task.kind == "visit" and purposes:
+            details.append(msg("calendar.purpose", purpose=purposes[(task.sequence - 1) % len(purposes)]))
+    if task.overdue_days is not None:
+        details.append(msg("calendar.never_visited") if task.overdue_days >= 10 ** 6
+                       else msg("calendar.overdue_days", days=task.overdue_days))
+    if placed.day > task.due:
+        details.append(msg("calendar.due", date=task.due.isoformat()))
+    return Event(task.kind, customer.customer_id, placed.day, summary, tuple(details), uid, task.rep, placed.start,
+                 task.minutes, alarm_minutes=task.reminder_minutes)
+
+
+def read_customers(frame: pl.DataFrame) -> dict[str, Customer]:
     """One :class:`Customer` per row; a missing optional column just means no such events.
 
     A UID is built from the customer id, so an id that is empty or appears twice would give
@@ -177,19 +209,18 @@ def read_customers(frame: pl.DataFrame, plan_first: str, plan_every: str) -> lis
     """
     if "customer_id" not in frame.columns:
         raise CalendarError(msg("calendar.no_id_column"))
-    wanted = dict.fromkeys((*CUSTOMER_COLUMNS, plan_first, plan_every))
+    wanted = dict.fromkeys(CUSTOMER_COLUMNS)
     rows = frame.select([c for c in wanted if c in frame.columns]).iter_rows(named=True)
-    customers, seen = [], set()
+    customers: dict[str, Customer] = {}
     for row in rows:
-        customer = _customer(row, plan_first, plan_every)
-        if customer.customer_id in seen:
+        customer = _customer(row)
+        if customer.customer_id in customers:
             raise CalendarError(msg("calendar.duplicate_id", customer_id=customer.customer_id))
-        seen.add(customer.customer_id)
-        customers.append(customer)
+        customers[customer.customer_id] = customer
     return customers
 
 
-def _customer(row: dict[str, Any], plan_first: str, plan_every: str) -> Customer:
+def _customer(row: dict[str, Any]) -> Customer:
     customer_id = _identifier(row.get("customer_id"))
     return Customer(
         customer_id=customer_id,
@@ -198,8 +229,6 @@ def _customer(row: dict[str, Any], plan_first: str, plan_every: str) -> Customer
         contact=_text(row.get("contact")),
         tier=_text(row.get("tier")),
         key_account=row.get("key_account") is True,
-        next_visit=_date(row.get(plan_first), plan_first, customer_id),
-        interval=_interval(row.get(plan_every)),
         birthday=_date(row.get("contact_birthday"), "contact_birthday", customer_id),
         contract_end=_date(row.get("contract_end"), "contract_end", customer_id),
     )
@@ -234,106 +263,32 @@ def _date(value: Any, column: str, customer_id: str) -> dt.date | None:
                             value=repr(value)[:60]), customer_id)
 
 
-def _interval(value: Any) -> int | None:
-    """Days between visits; anything that is not a positive whole number means "no repeat"."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    if isinstance(value, float) and (not math.isfinite(value) or value != int(value)):
-        return None
-    return int(value) if value >= 1 else None
-
-
-def visit_dates(first: dt.date, every: int | None, start: dt.date, end: dt.date) -> list[dt.date]:
-    """``first`` (or ``start`` if first is overdue), then every ``every`` days, up to ``end``."""
-    dates, day = [], max(first, start)
-    while day <= end:
-        dates.append(day)
-        if not every or every > (end - day).days:  # (a huge interval would overflow the date)
-            break
-        day += dt.timedelta(days=every)
-    return dates
-
-
-def yearly(month: int, day: int, start: dt.date, end: dt.date) -> list[dt.date]:
-    """The dates in ``start..end`` that fall on month-day; 29 February is the 28th in common years."""
-    dates = []
-    for year in range(start.year, end.year + 1):
-        leap_day_moves = (month, day) == (2, 29) and not _calendar.isleap(year)
-        candidate = dt.date(year, 2, 28) if leap_day_moves else dt.date(year, month, day)
-        if start <= candidate <= end:
-            dates.append(candidate)
-    return dates
-
-
-def visit_events(customer: Customer, start: dt.date, end: dt.date) -> list[Event]:
-    if customer.next_visit is None:
-        return []
-    summary = msg("calendar.visit", name=customer.name, customer_id=customer.customer_id)
-    events = []
-    for day in visit_dates(customer.next_visit, customer.interval, start, end):
-        lines = customer.details
-        if customer.next_visit < start and not events:
-            lines += (msg("calendar.overdue", date=customer.next_visit.isoformat()),)
-        events.append(Event("visit", customer.customer_id, day, summary, lines, timed=True))
-    return events
-
-
-def birthday_events(customer: Customer, start: dt.date, end: dt.date, alarm: bool) -> list[Event]:
-    if customer.birthday is None:
-        return []
-    days = yearly(customer.birthday.month, customer.birthday.day, start, end)
-    if not days:  # most customers: the words are made only for the events there are
-        return []
-    summary = msg("calendar.birthday", contact=customer.contact or msg("calendar.someone"), name=customer.name)
-    birthday = MonthDay(customer.birthday.month, customer.birthday.day)
-    details = (*customer.details, msg("calendar.birthday_on", date=birthday))
-    return [Event("birthday", customer.customer_id, day, summary, details, alarm=alarm) for day in days]
-
-
-def renewal_events(customer: Customer, start: dt.date, end: dt.date, alarm: bool) -> list[Event]:
-    day = customer.contract_end
-    if day is None or not start <= day <= end:
-        return []
-    details = (*customer.details, msg("calendar.contract_end", date=day.isoformat()))
-    return [Event("renewal", customer.customer_id, day, msg("calendar.renewal", name=customer.name), details,
-                  alarm=alarm)]
-
-
-def festival_events(spec: CalendarSpec, customers: list[Customer], start: dt.date, end: dt.date) -> list[Event]:
-    details = greeting_list(customers)
-    events = []
-    for festival in spec.festivals:
-        if festival.year is None:
-            days = yearly(festival.month, festival.day, start, end)
-        else:
-            day = dt.date(festival.year, festival.month, festival.day)
-            days = [day] if start <= day <= end else []
-        events += [Event("festival", festival.name, day, msg("calendar.festival", festival=festival.name), details,
-                         alarm=spec.reminder_days is not None) for day in days]
-    return events
-
-
-def greeting_list(customers: list[Customer]) -> tuple[Text, ...]:
-    """The key accounts to greet, ordered by name then id, one per line with their manager."""
-    key_accounts = sorted((c for c in customers if c.key_account), key=lambda c: (c.name, c.customer_id))
-    if not key_accounts:
+def greeting_list(customers: list[Customer], rep: str = "") -> tuple[Text, ...]:
+    """The customers to greet, ordered by name then id, one per line."""
+    ordered = sorted(customers, key=lambda c: (c.name, c.customer_id))
+    if not ordered:
         return (msg("calendar.greet_none"),)
-    lines = [msg("calendar.greet_count", count=len(key_accounts))]
-    for c in key_accounts:
+    lines: list[Text] = [msg("calendar.greet_count", count=len(ordered))]
+    for c in ordered:
         lines.append(msg("calendar.greet_manager", name=c.name, customer_id=c.customer_id, manager=c.manager)
-                     if c.manager else msg("calendar.greet", name=c.name, customer_id=c.customer_id))
+                     if c.manager and c.manager != rep else msg("calendar.greet", name=c.name, customer_id=c.customer_id))
     return tuple(lines)
 
 
-def make_uid(kind: str, key: str, day: dt.date) -> str:
-    """``<kind>-<key>-<YYYYMMDD>@kamrules``, e.g. ``visit-C0001-20261103@kamrules``.
+def make_uid(source: str, key: str, sequence: str) -> str:
+    """``<type>-<customer or festival>-<sequence>@kamrules``, e.g. ``visit-C0001-20261015.2@kamrules``.
 
-    RFC 5545 §3.8.4.7: a UID identifies an event across versions, so importing the next
-    run's file updates the events it already holds. The key is percent-encoded (letters,
-    digits and ``-._~`` stay as they are), which keeps the UID plain ASCII with nothing to
-    escape, and keeps distinct ids distinct.
+    RFC 5545 §3.8.4.7: a UID identifies an event across versions, so importing the next run's
+    file updates the events it already holds, wherever the scheduler moved them. The parts are
+    percent-encoded (letters, digits and ``-._~`` stay as they are), which keeps the UID plain
+    ASCII with nothing to escape, and keeps distinct ids distinct.
     """
-    return f"{kind}-{quote(key, safe='')}-{day:%Y%m%d}@{UID_DOMAIN}"
+    return f"{source}-{_part(key)}-{_part(sequence)}@{UID_DOMAIN}"
+
+
+def _part(text: str) -> str:
+    """Percent-encoded, ``-`` too, so the dashes between the parts keep distinct ids distinct."""
+    return quote(text, safe="").replace("-", "%2D")
 
 
 def stamp(as_of: dt.date) -> str:
@@ -399,75 +354,145 @@ def _trailing_backslashes(data: bytes, start: int, end: int) -> int:
     return count
 
 
-def _utc_offset(minutes: int) -> str:
-    sign = "+" if minutes >= 0 else "-"
-    hours, rest = divmod(abs(minutes), 60)
-    return f"{sign}{hours:02d}{rest:02d}"
-
-
-def vtimezone(spec: CalendarSpec) -> list[str]:
-    """The VTIMEZONE for ``spec.timezone`` (RFC 5545 §3.6.5).
-
-    Every TZID used by a DTSTART/DTEND must have its VTIMEZONE in the same object. The
-    supported zones have one offset and no daylight saving, so one STANDARD rule from 1970
-    describes them completely; no time-zone database is needed.
-    """
-    offset = _utc_offset(spec.zone.offset_minutes)
-    return ["BEGIN:VTIMEZONE", f"TZID:{spec.timezone}", f"X-LIC-LOCATION:{spec.timezone}",
-            "BEGIN:STANDARD", f"TZOFFSETFROM:{offset}", f"TZOFFSETTO:{offset}",
-            f"TZNAME:{spec.zone.abbreviation}", "DTSTART:19700101T000000", "END:STANDARD", "END:VTIMEZONE"]
-
-
-def when(event: Event, spec: CalendarSpec) -> list[str]:
-    """DTSTART/DTEND: local time with TZID for visits, VALUE=DATE (end exclusive) for all-day events."""
+def when(event: Event, timezone: str) -> list[str]:
+    """DTSTART/DTEND: local time with TZID for timed events, VALUE=DATE (end exclusive) for all-day ones."""
     if event.timed:
-        begin = dt.datetime.combine(event.day, spec.visit_start)
-        finish = begin + dt.timedelta(minutes=spec.visit_minutes)
-        tzid = f";TZID={spec.timezone}"
+        begin = dt.datetime.combine(event.day, dt.time()) + dt.timedelta(minutes=event.start)
+        finish = begin + dt.timedelta(minutes=event.minutes)
+        tzid = f";TZID={timezone}"
         return [f"DTSTART{tzid}:{begin:%Y%m%dT%H%M%S}", f"DTEND{tzid}:{finish:%Y%m%dT%H%M%S}"]
     return [f"DTSTART;VALUE=DATE:{event.day:%Y%m%d}",
             f"DTEND;VALUE=DATE:{event.day + dt.timedelta(days=1):%Y%m%d}", "TRANSP:TRANSPARENT"]
 
 
-def valarm(event: Event, spec: CalendarSpec, lang: str) -> list[str]:
-    """A DISPLAY alarm (RFC 5545 §3.6.6: ACTION, TRIGGER and DESCRIPTION are all required)."""
-    if not event.alarm or spec.reminder_days is None:
+def valarm(event: Event, lang: str) -> list[str]:
+    """A DISPLAY alarm (RFC 5545 §3.6.6: ACTION, TRIGGER and DESCRIPTION are all required):
+    ``alarm_minutes`` before a timed event, ``alarm_days`` before an all-day one."""
+    if event.cancelled:
+        return []
+    if event.timed and event.alarm_minutes is not None:
+        trigger = f"-PT{event.alarm_minutes}M"
+    elif not event.timed and event.alarm_days is not None:
+        trigger = f"-P{event.alarm_days}D"
+    else:
         return []
     return ["BEGIN:VALARM", "ACTION:DISPLAY", f"DESCRIPTION:{escape_text(event.title(lang))}",
-            f"TRIGGER:-P{spec.reminder_days}D", "END:VALARM"]
+            f"TRIGGER:{trigger}", "END:VALARM"]
 
 
-def vevent(event: Event, spec: CalendarSpec, as_of: dt.date, lang: str) -> list[str]:
+def vevent(event: Event, timezone: str, as_of: dt.date, lang: str) -> list[str]:
     category = localize(CATEGORIES[event.kind], lang)
+    status = "CANCELLED" if event.cancelled else "CONFIRMED"
     return ["BEGIN:VEVENT", f"UID:{event.uid}", f"DTSTAMP:{stamp(as_of)}", f"SEQUENCE:{sequence(as_of)}",
-            *when(event, spec), f"SUMMARY:{escape_text(event.title(lang))}",
+            *when(event, timezone), f"SUMMARY:{escape_text(event.title(lang))}",
             f"DESCRIPTION:{escape_text(event.description(lang))}", f"CATEGORIES:{escape_text(category)}",
-            *valarm(event, spec, lang), "END:VEVENT"]
+            f"STATUS:{status}", *valarm(event, lang), "END:VEVENT"]
 
 
-def header(spec: CalendarSpec, as_of: dt.date, company: str, lang: str) -> list[str]:
+def header(name: Text, as_of: dt.date, end: dt.date, timezone: str, lang: str) -> list[str]:
     """VERSION and PRODID are required (§3.7); X-WR-* name the calendar in Outlook and Google."""
-    end = as_of + dt.timedelta(days=spec.horizon_days)
-    name = msg("calendar.company_name", company=strip(company)) if not is_blank(company) else msg("calendar.name")
     description = msg("calendar.description", as_of=as_of.isoformat(), end=end.isoformat())
     return ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID.format(language=lang.upper())}", "CALSCALE:GREGORIAN",
             "METHOD:PUBLISH", f"X-WR-CALNAME:{escape_text(localize(name, lang))}",
-            f"X-WR-CALDESC:{escape_text(localize(description, lang))}", f"X-WR-TIMEZONE:{spec.timezone}"]
+            f"X-WR-CALDESC:{escape_text(localize(description, lang))}", f"X-WR-TIMEZONE:{timezone}"]
 
 
-def content_lines(events: Iterable[Event], spec: CalendarSpec, as_of: dt.date, company: str,
-                  lang: str) -> Iterator[str]:
-    yield from header(spec, as_of, company, lang)
-    yield from vtimezone(spec)
-    for event in events:
-        yield from vevent(event, spec, as_of, lang)
-    yield "END:VCALENDAR"
+def calendar_name(company: str, rep: str | None = None) -> Text:
+    if rep is not None:
+        who = rep or msg("plan.unassigned")
+        return msg("calendar.rep_company_name", company=strip(company), rep=who) if not is_blank(company) \
+            else msg("calendar.rep_name", rep=who)
+    return msg("calendar.company_name", company=strip(company)) if not is_blank(company) else msg("calendar.name")
 
 
-def render_calendar(events: Iterable[Event], spec: CalendarSpec, as_of: dt.date, company: str,
+def render_calendar(events: Iterable[Event], as_of: dt.date, end: dt.date, timezone: str, name: Text,
                     lang: str | None = None) -> str:
     """The calendar text: every content line folded and ended by CRLF (RFC 5545 §3.1); English
     when ``lang`` is ``en``, Chinese otherwise."""
-    as_of = as_of.date() if isinstance(as_of, dt.datetime) else as_of
-    lines = content_lines(events, spec, as_of, company, language(lang))
+    lang = language(lang)
+    events = sorted(events, key=Event.sort_key)
+    last = max([end, *(e.day for e in events)])
+    lines: list[str] = header(name, as_of, end, timezone, lang)
+    lines += vtimezone(timezone, as_of, last)
+    for event in events:
+        lines += vevent(event, timezone, as_of, lang)
+    lines.append("END:VCALENDAR")
     return "".join(fold(line) + CRLF for line in lines)
+
+
+def write_calendars(folder: Path, events: list[Event], cancelled: list[Event], as_of: dt.date, end: dt.date,
+                    timezone: str, company: str, lang: str | None = None) -> dict[str, int]:
+    """``visits.ics`` with every event and ``visits/<rep>.ics`` with each rep's (cancellations
+    included in both), as UTF-8 bytes (no BOM, the iCalendar default). Returns the event count
+    of each file written, by its path relative to ``folder``."""
+    from .docx import safe_filename
+
+    everything = [*events, *cancelled]
+    counts = {"visits.ics": len(everything)}
+    (folder / "visits.ics").write_bytes(
+        render_calendar(everything, as_of, end, timezone, calendar_name(company), lang).encode("utf-8"))
+    by_rep: dict[str, list[Event]] = {}
+    for event in everything:
+        by_rep.setdefault(event.rep, []).append(event)
+    if by_rep:
+        (folder / REP_FOLDER).mkdir(exist_ok=True)
+    used: set[str] = set()
+    for rep, rep_events in sorted(by_rep.items()):
+        stem = safe_filename(rep or localize(msg("plan.unassigned"), language(lang)), 120)
+        name, n = stem, 1
+        while name.lower() in used:  # two reps whose names clean to the same file name
+            n += 1
+            name = f"{stem}_{n}"
+        used.add(name.lower())
+        relative = f"{REP_FOLDER}/{name}.ics"
+        (folder / relative).write_bytes(
+            render_calendar(rep_events, as_of, end, timezone, calendar_name(company, rep), lang).encode("utf-8"))
+        counts[relative] = len(rep_events)
+    return counts
+
+
+# --- the plan kept for the next run: cancellations ---------------------------------------------
+
+def plan_records(events: list[Event], lang: str | None) -> list[dict[str, Any]]:
+    """What the next run needs to cancel an event it no longer plans."""
+    lang = language(lang)
+    return [{"uid": e.uid, "kind": e.kind, "key": e.key, "rep": e.rep, "day": e.day.isoformat(), "start": e.start,
+             "minutes": e.minutes, "summary": e.title(lang)} for e in events]
+
+
+def write_plan(path: Path, events: list[Event], lang: str | None) -> None:
+    path.write_text(json.dumps({"version": 1, "events": plan_records(events, lang)}, ensure_ascii=False, indent=0),
+                    encoding="utf-8")
+
+
+def read_plan(path: Path | None) -> list[dict[str, Any]]:
+    """The events a previous run kept; nothing (never an error) when there is none or it is damaged."""
+    if path is None:
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        records = data["events"]
+        return [r for r in records if isinstance(r, dict) and {"uid", "kind", "day", "summary"} <= r.keys()]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
+def cancellations(previous: list[dict[str, Any]], events: list[Event], as_of: dt.date) -> list[Event]:
+    """The previous run's events that this run no longer plans, from as_of on (a task in the past
+    stays as it was: it happened, or the visit log will say it did not)."""
+    planned = {e.uid for e in events}
+    gone = []
+    for record in previous:
+        try:
+            day = dt.date.fromisoformat(record["day"])
+        except (TypeError, ValueError):
+            continue
+        if record["uid"] in planned or day < as_of or record["kind"] not in CATEGORIES:
+            continue
+        start = record.get("start")
+        minutes = record.get("minutes") or 0
+        gone.append(Event(record["kind"], str(record.get("key", "")), day, str(record["summary"]),
+                          (msg("calendar.cancelled"),), str(record["uid"]), str(record.get("rep") or ""),
+                          start if isinstance(start, int) else None, minutes if isinstance(minutes, int) else 0,
+                          cancelled=True))
+    return sorted(gone, key=Event.sort_key)

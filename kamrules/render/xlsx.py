@@ -23,7 +23,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
 from openpyxl.chart import BarChart, LineChart, Reference
-from openpyxl.formatting.rule import CellIsRule
+from openpyxl.formatting.rule import CellIsRule, ColorScaleRule, FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from babel.numbers import get_currency_precision
 from openpyxl.utils import get_column_letter
@@ -32,6 +32,8 @@ from ..errors import Issue
 from ..i18n import Words, choose, localize
 from ..metrics import aggregate_catalog
 from ..metrics.catalog import CATALOG, MetricInfo
+from ..plan.planner import VisitPlan
+from ..plan.tasks import Task
 from ..rules.decisions import CompiledRulebook
 from ..rules.engine import DecisionIssue, TRACE
 from ..rules.explain import WORDS, phrase_expr, phrase_map
@@ -225,6 +227,30 @@ class SheetWriter:
             self.ws.column_dimensions[get_column_letter(index)].width = width
 
 
+def _clock(minutes: int | None) -> str | None:
+    return None if minutes is None else f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _task_title(task: Task, w: Words) -> str:
+    """An onboarding step's own title, else the task's kind in the workbook's words."""
+    if task.source == "onboarding" and isinstance(task.title, str) and task.title:
+        return task.title
+    return w(f"task.{task.kind}")
+
+
+def _state(task: Task, w: Words) -> str:
+    if task.overdue_days is None:
+        return w("visits.on_plan")
+    return w("visits.never") if task.overdue_days >= 10 ** 6 else w("visits.late", days=task.overdue_days)
+
+
+def _customer_labels(frame: pl.DataFrame, tier_field: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    ids = frame.get_column("customer_id").cast(pl.Utf8).to_list() if "customer_id" in frame.columns else []
+    names = frame.get_column("name").to_list() if "name" in frame.columns else [None] * len(ids)
+    tiers = frame.get_column(tier_field).to_list() if tier_field in frame.columns else [None] * len(ids)
+    return dict(zip(ids, names)), dict(zip(ids, tiers))
+
+
 def _quoted(text: str) -> str:
     """A text as an Excel formula literal, its double quotes doubled (as Excel writes them)."""
     return '"' + xml_text(str(text)).replace('"', '""') + '"'
@@ -245,14 +271,20 @@ class PortfolioWriter:
 
     def write(self, target: Path, frame: pl.DataFrame, issues: list[Issue],
               conflicts: list[DecisionIssue], alerts: dict[str, pl.DataFrame], stats: dict[str, Any],
-              reminders: list | None = None) -> None:
+              reminders: list | None = None, plan: VisitPlan | None = None) -> None:
         wb, self._bulk = Workbook(write_only=True), {}
         frame, alerts = self.worded(frame), {title: self.worded(rows) for title, rows in alerts.items()}
         w = self.words
         summary = SheetWriter(wb, w("sheet.summary"), self.formats)
         columns = [c for c in self.columns if c.field in frame.columns]
         self._table(wb, w("sheet.customers"), columns, frame)
-        self._visit_plan(wb, frame)
+        if plan is None:
+            self._visit_plan(wb, frame)
+        else:
+            self._scheduled(wb, frame, plan)
+            self._load(wb, plan)
+            if plan.unplaced:
+                self._unplaced(wb, frame, plan)
         self._reminders(wb, reminders or [], w)
         builtin = [w(f"sheet.{key}") for key in ("issues", "conflicts", "pareto")]  # made after the alerts
         for title, rows in alerts.items():
@@ -319,10 +351,88 @@ class PortfolioWriter:
             sheet.ws.conditional_formatting.add(f"B2:B{rows.height + 1}", CellIsRule(
                 operator="equal", formula=[_quoted(w("visits.overdue"))], fill=_fill("FFC7CE")))
 
+    def _scheduled(self, wb: Workbook, frame: pl.DataFrame, plan: VisitPlan) -> None:
+        """Every timed task of the visit plan, by day, rep and time; overdue ones marked."""
+        w = self.words
+        timed = [p for p in plan.placed if p.start is not None]
+        names, tiers = _customer_labels(frame, self.spec.tier_field)
+        purposes = self.rulebook.spec.visit_plan.purposes or [""]
+        rows = {
+            "day": [p.day for p in timed],
+            "weekday": [w(f"weekday.{p.day.weekday()}") for p in timed],
+            "start": [_clock(p.start) for p in timed],
+            "end": [_clock(p.end) for p in timed],
+            "rep": [p.task.rep or w("visits.unassigned") for p in timed],
+            "task": [_task_title(p.task, w) for p in timed],
+            "customer_id": [p.task.customer_id for p in timed],
+            "name": [names.get(p.task.customer_id) for p in timed],
+            "tier": [tiers.get(p.task.customer_id) for p in timed],
+            "state": [_state(p.task, w) for p in timed],
+            "due": [p.task.due for p in timed],
+            "purpose": [purposes[(p.task.sequence - 1) % len(purposes)] if p.task.source == "visit" else None
+                        for p in timed],
+        }
+        table = pl.DataFrame(rows, schema={"day": pl.Date, "weekday": pl.Utf8, "start": pl.Utf8, "end": pl.Utf8,
+                                           "rep": pl.Utf8, "task": pl.Utf8, "customer_id": pl.Utf8, "name": pl.Utf8,
+                                           "tier": pl.Utf8, "state": pl.Utf8, "due": pl.Date, "purpose": pl.Utf8})
+        headers = [w("visits.day"), w("visits.weekday"), w("visits.start"), w("visits.end"), w("visits.manager"),
+                   w("visits.task"), w("visits.customer_id"), w("visits.name"), w("visits.tier"), w("visits.state"),
+                   w("visits.due"), w("visits.purpose")]
+        sheet = SheetWriter(wb, w("sheet.visits"))
+        sheet.ws.freeze_panes = "A2"
+        sheet.widths([12, 6, 7, 7, 12, 14, 10, 30, 6, 12, 12, 24])
+        sheet.append(headers, header=True)
+        types = ["date", "text", "text", "text", "text", "text", "text", "text", "text", "text", "date", "text"]
+        self._bulk[sheet.ws.title] = sheet.bulk(table, types)
+        sheet.ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{table.height + 1}"
+        if table.height:
+            on_plan = _quoted(w("visits.on_plan"))
+            sheet.ws.conditional_formatting.add(f"J2:J{table.height + 1}", FormulaRule(
+                formula=[f'AND(J2<>"",J2<>{on_plan})'], fill=_fill("FFC7CE")))
+
+    def _load(self, wb: Workbook, plan: VisitPlan) -> None:
+        """Each rep's visits on each working day of the plan, against the rep's daily limit."""
+        w = self.words
+        reps = plan.rep_names()
+        load = {(rep, day): visits for rep, day, visits, _ in plan.load()}
+        sheet = SheetWriter(wb, w("sheet.load"))
+        sheet.ws.freeze_panes = "C2"
+        sheet.widths([12, 6, *[14] * len(reps), 8])
+        capacity = {rep: (plan.reps[rep].visits_per_day if rep in plan.reps else plan.default_visits) for rep in reps}
+        sheet.append([w("visits.day"), w("visits.weekday"),
+                      *[f"{rep or w('visits.unassigned')}（{w('load.capacity')}{capacity[rep]}）"
+                        if w.lang == "zh" else f"{rep or w('visits.unassigned')} ({w('load.capacity')} {capacity[rep]})"
+                        for rep in reps], w("load.total")], header=True)
+        days = [d for d in plan.calendar.days if d <= plan.end]
+        types = ["date", None, *["integer"] * len(reps), "integer"]
+        for day in days:
+            counts = [load.get((rep, day), 0) for rep in reps]
+            sheet.append([day, w(f"weekday.{day.weekday()}"), *counts, sum(counts)], types)
+        if days and reps:
+            last = get_column_letter(2 + len(reps))
+            sheet.ws.conditional_formatting.add(f"C2:{last}{len(days) + 1}", ColorScaleRule(
+                start_type="num", start_value=0, start_color="FFFFFF", end_type="max", end_color="F8CBAD"))
+
+    def _unplaced(self, wb: Workbook, frame: pl.DataFrame, plan: VisitPlan) -> None:
+        """未能安排: the tasks the plan could not place, with the reason; nothing is dropped."""
+        w = self.words
+        names, _ = _customer_labels(frame, self.spec.tier_field)
+        sheet = SheetWriter(wb, w("sheet.unplaced"))
+        sheet.ws.freeze_panes = "A2"
+        sheet.widths([12, 14, 10, 30, 12, 60])
+        sheet.append([w("visits.manager"), w("visits.task"), w("visits.customer_id"), w("visits.name"),
+                      w("visits.due"), w("visits.reason")], header=True)
+        for item in plan.unplaced:
+            task = item.task
+            sheet.append([task.rep or w("visits.unassigned"), _task_title(task, w), task.customer_id,
+                          names.get(task.customer_id), task.due, localize(item.reason, w.lang)],
+                         [None, None, None, None, "date", None])
+
     @staticmethod
     def _reminders(wb: Workbook, events: list, w: Words) -> None:
         """Birthdays, contract renewals and festivals in the calendar's horizon, by date."""
         kinds = {kind: w(f"reminders.{kind}") for kind in ("birthday", "renewal", "festival")}
+        # (greetings: the plan's all-day events; renewals are visits now, on the visit plan)
         sheet = SheetWriter(wb, w("sheet.reminders"))
         sheet.ws.freeze_panes = "A2"
         sheet.widths([14, 10, 10, 40, 60])

@@ -21,6 +21,7 @@ from ..ledger.config import DatasetSpec, LedgerSettings
 from ..metrics.config import MetricsSpec
 from ..yamlio import YDict, YList, load_yaml_document, locate
 from .calendar_config import CalendarSpec
+from .plan_config import DEFAULT_TIMEZONE, RepsSpec, TasksSpec, WorkingDaysSpec, check_timezone
 from .documents_config import DEFAULT_CURRENCY, CompanySpec, DocumentSpec, PortfolioSpec, VisitPlanSpec, currencies, \
     currency_code
 from .model import ConstraintSpec, DecisionSpec
@@ -51,6 +52,21 @@ class RulebookSpec(BaseModel):
     portfolio: PortfolioSpec = Field(default_factory=PortfolioSpec)
     visit_plan: VisitPlanSpec = Field(default_factory=VisitPlanSpec)
     calendar: CalendarSpec = Field(default_factory=CalendarSpec)
+    timezone: Optional[str] = Field(None, description="The project's IANA time zone (Asia/Shanghai unless set): "
+                                    "visit times in the calendars, and the date a run without --as-of takes.")
+    working_days: WorkingDaysSpec = Field(default_factory=WorkingDaysSpec)
+    reps: RepsSpec = Field(default_factory=RepsSpec)
+    tasks: TasksSpec = Field(default_factory=TasksSpec)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: Optional[str]) -> Optional[str]:
+        return value if value is None else check_timezone(value)
+
+    @property
+    def zone_name(self) -> str:
+        """``timezone:``, else the older ``calendar.timezone``, else Asia/Shanghai."""
+        return self.timezone or self.calendar.timezone or DEFAULT_TIMEZONE
 
     @field_validator("currency")
     @classmethod
