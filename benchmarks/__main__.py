@@ -7,6 +7,8 @@ measured in the same run, on a ledger generated on demand (see benchmarks/genera
 - rule evaluation (customer-decisions/s) vs a per-customer loop over the same compiled
   rules, and vs the durable-rules engine where it is installed;
 - 200 proposals: kamrules serial and parallel vs bare docxtpl on the same template;
+- the visit plan (``benchmarks/schedule.py``): scheduling every customer over 12 months within
+  the reps' capacity vs the bare cadence dates of the same customers;
 - the whole ``kamrules run`` vs a bare calamine read of the inputs plus a bare openpyxl
   write-only dump of the same customer table; peak memory of the run (and with
   ``--scaling``, at 100k / 300k / 1M order lines).
@@ -36,6 +38,7 @@ from kamrules.render.context import customer_context
 from kamrules.render.xlsx import portfolio_columns
 from kamrules.rules.engine import PolarsEngine
 
+from . import schedule
 from .generate import generate
 
 SIZES = {"smoke": (300, 6_000), "small": (5_000, 100_000), "full": (50_000, 1_000_000)}
@@ -273,6 +276,7 @@ def main(argv: list[str] | None = None) -> None:
         bench_rules(project)
         bench_documents(project, min(200, customers))
         bench_run(project)
+        schedule.main(["--customers", str(customers)])
         if args.scaling:
             scaling(folder)
 

@@ -1,6 +1,6 @@
 """``python -m benchmarks.schedule [--customers 50000] [--months 12]``: the visit plan at scale.
 
-Customers get a rep (180 customers each), a tier, a cadence (14–180 days), a last visit and a
+Customers get a rep (150 customers each), a tier, a cadence (14–180 days), a last visit and a
 first due date (a third of them overdue), and every 20th a contract ending within the year; the
 plan covers ``--months`` months on China's working days with 4 visits a day per rep. Baseline,
 measured in the same run on the same customers: the cadence dates alone (every ``every`` days
@@ -22,7 +22,7 @@ from kamrules.plan.planner import build_plan
 from kamrules.rules.rulebook import RulebookSpec
 
 AS_OF = dt.date(2026, 1, 5)
-PER_REP = 180
+PER_REP = 150
 
 
 def customers(n: int, seed: int = 20261031) -> pl.DataFrame:

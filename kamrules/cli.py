@@ -156,7 +156,7 @@ def _run_once(project: Path, when, workers, force: bool, quiet: bool, lang: str)
     """Run unless the content and the date (``--as-of``, else today) are those of the last run."""
     from .watch import WatchOptions, local_today, run_if_changed, setup_logging
 
-    when = when or local_today()  # one date for the comparison and the run, even across midnight
+    when = when or local_today(project)  # one date for the comparison and the run, even across midnight
     setup_logging(project.resolve(), console=False)
     try:
         result = run_if_changed(project.resolve(), WatchOptions(as_of=when, force=force, workers=workers, lang=lang))

@@ -48,6 +48,7 @@ from .render.xlsx_template import TemplatePortfolioWriter
 from .rules.analysis import analyse_table
 from .rules.decisions import CompiledRulebook
 from .rules.engine import TRACE, EvaluationResult, PolarsEngine
+from .rules.rulebook import project_today
 from .rules.rulebook_compiler import load_rulebook
 from .version import __version__
 
@@ -247,7 +248,7 @@ def run(project: Path, as_of: dt.date | None = None, progress: Progress = _quiet
     project = Path(project).resolve()
     if not project.is_dir():
         raise ProjectError(msg("project.missing"), path=str(project))
-    as_of = as_of or dt.date.today()
+    as_of = as_of or project_today(project)  # today where the company is (its timezone:)
     outputs = project / "outputs"
     try:
         outputs.mkdir(exist_ok=True)
@@ -377,6 +378,7 @@ class RunOptions:
     engine: str = "polars"  # or "durable" (the optional durable-rules engine)
     lang: str | None = None  # zh or en for the workbooks; default the rulebook's locale
     pdf_skipped: Text | None = None  # why no PDFs were made
+    plan: dict[str, Any] | None = None  # the visit plan's counts and calendars (run.json)
     pdf_failed: list[str] = field(default_factory=list)
 
 
@@ -390,6 +392,7 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
     stats = {"rows_rejected": ledger.rejected_rows, "models": result.models}
     writer = PortfolioWriter(rulebook, as_of, options.lang)
     visit_plan = _plan_visits(project, staging, rulebook, ledger, frame, as_of, writer.words.lang, stats)
+    options.plan = stats["plan"]
     events = visit_plan.events
     template = rulebook.spec.portfolio.template
     if template:
@@ -445,7 +448,8 @@ def _plan_visits(project: Path, staging: Path, rulebook: CompiledRulebook, ledge
     write_plan(staging / PLAN_FILE, events, lang)
     plan.events, plan.cancelled = events, cancelled
     stats["plan"] = {"tasks": len(plan.placed), "unplaced": len(plan.unplaced), "cancelled": len(cancelled),
-                     "reps": len(plan.rep_names())}
+                     "reps": len(plan.rep_names()), "end": plan.end.isoformat(), "timezone": spec.zone_name,
+                     "calendars": stats["calendars"]}
     return plan
 
 
@@ -485,6 +489,7 @@ def _write_manifest(path: Path, run: RunResult, rulebook: CompiledRulebook, run_
         "pdf": ({"created": run.documents.get("pdf", 0), "skipped": run.options.pdf_skipped,
                  "failed": run.options.pdf_failed} if run.options and run.options.pdf else None),
         "decisions_sha256": decisions_digest(result.frame, rulebook),
+        "visit_plan": run.options.plan if run.options else None,
         "predictive_models": result.models or None,
         "conflicts": [{"customer_id": c.customer_id, "decision": c.decision, "rules": list(c.rule_ids),
                        "message": c.message, "suggestion": c.suggestion} for c in result.issues[:1000]],

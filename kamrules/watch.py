@@ -57,7 +57,7 @@ from typing import Callable, Optional
 from .errors import KamrulesError, LedgerError, LockedError, UnwritableError
 from .text import json_text
 from .i18n import Verbatim, choose, msg
-from .rules.rulebook import project_locale
+from .rules.rulebook import project_locale, project_today
 from .pipeline import RunOptions, RunResult, lock_holder, project_lock, run
 
 STATE_FILE = ".kamrules-state.json"
@@ -261,11 +261,11 @@ def rejection_note(name: str, error: KamrulesError, lang: str) -> str:
     return "".join(line.shown("en") + "\n" for line in lines)
 
 
-def local_today() -> dt.date:
-    """The date a run is as of when ``--as-of`` is not given: this computer's local date, as
-    :func:`kamrules.pipeline.run` takes it (not the time zone of the rules' calendar). Tests
+def local_today(project: Path | None = None) -> dt.date:
+    """The date a run is as of when ``--as-of`` is not given: today in the project's ``timezone:``,
+    as :func:`kamrules.pipeline.run` takes it (this computer's date without a project). Tests
     replace it, or pass their own date source to :func:`run_if_changed` and :class:`Watcher`."""
-    return dt.date.today()
+    return project_today(project) if project is not None else dt.date.today()
 
 
 def read_state(project: Path) -> dict:
@@ -444,7 +444,7 @@ def run_if_changed(project: Path, options: WatchOptions, hopeless: list[Path] = 
         say(lang, "watch.waiting_for", files=", ".join(p.name for p in known or waiting))
         return None
     files = content_hashes(project, frozenset(exclude))
-    as_of = options.as_of or (today or local_today)()
+    as_of = options.as_of or (today() if today else local_today(project))
     since = since_last(files, state, latest_run(project))
     if not options.force and since.content_changed is False:
         if since.as_of == as_of.isoformat():
@@ -497,7 +497,7 @@ class Watcher:
     def __init__(self, project: Path, options: WatchOptions, clock: Callable[[], float] = time.monotonic,
                  today: Optional[Callable[[], dt.date]] = None):
         self.project, self.options, self.clock = Path(project).resolve(), options, clock
-        self.today = today or (lambda: local_today())  # looked up on each call: tests may replace it
+        self.today = today or (lambda: local_today(self.project))  # looked up on each call: tests may replace it
         self.day = self.today()  # the date of the last look; a pinned --as-of never moves on
         self.changed = threading.Event()
         self.stopping = threading.Event()
@@ -699,7 +699,7 @@ def status(project: Path, today: Optional[Callable[[], dt.date]] = None) -> Stat
     state = read_state(project)
     files = content_hashes(project)
     since = since_last(files, state, latest_run(project))
-    day = (today or local_today)()
+    day = today() if today else local_today(project)
     date_moved = since.run_id is not None and since.as_of is not None and since.as_of != day.isoformat()
     up_to_date = since.content_changed is False and since.as_of == day.isoformat()
     rejected_dir = project / "inputs" / "rejected"

@@ -17,5 +17,6 @@ def test_benchmark_smoke(capsys, monkeypatch):
     out = capsys.readouterr().out
     for label in ("bare calamine (fastexcel) read", "openpyxl read-only (rate)", "kamrules ledger (read+validate)",
                   "polars engine", "per-customer loop (same rules)", "polars engine, policy from DMN", "bare docxtpl (serial)", "kamrules serial",
-                  "kamrules parallel", "baseline: calamine read + dump", "kamrules run"):
+                  "kamrules parallel", "baseline: calamine read + dump", "kamrules run",
+                  "baseline: cadence dates only", "kamrules plan (calendar+capacity)"):
         assert label in out, label

@@ -146,7 +146,7 @@ def test_run_once_runs_again_only_for_a_new_date(project):
 
 def test_run_once_from_a_morning_scheduler_follows_today(project, monkeypatch):
     today = [dt.date(2026, 10, 31)]
-    monkeypatch.setattr("kamrules.watch.local_today", lambda: today[0])
+    monkeypatch.setattr("kamrules.watch.local_today", lambda project=None: today[0])
     assert invoke("run", "-p", str(project), "--once", "--quiet").exit_code == 0
     assert invoke("run", "-p", str(project), "--once").output == UNCHANGED.format("2026-10-31")
     today[0] = dt.date(2026, 11, 1)  # the next morning, no file changed
@@ -157,7 +157,7 @@ def test_run_once_from_a_morning_scheduler_follows_today(project, monkeypatch):
 
 
 def test_status_knows_a_plain_run_and_what_run_once_would_do(project, monkeypatch):
-    monkeypatch.setattr("kamrules.watch.local_today", lambda: dt.date(2026, 10, 31))
+    monkeypatch.setattr("kamrules.watch.local_today", lambda project=None: dt.date(2026, 10, 31))
     result = invoke("status", "-p", str(project))  # no outputs/ at all
     assert (result.exit_code, result.output) == (0, "last run: none\nchanges not yet run:\n  inputs/台账.xlsx\n"
                                                     "watcher: not running\n")
@@ -170,7 +170,7 @@ def test_status_knows_a_plain_run_and_what_run_once_would_do(project, monkeypatc
                                                     "as of: 2026-10-31\nup to date\nwatcher: not running\n")
     once = invoke("run", "-p", str(project), "--once")  # what status said: nothing to do
     assert (once.exit_code, once.output) == (0, UNCHANGED.format("2026-10-31"))
-    monkeypatch.setattr("kamrules.watch.local_today", lambda: dt.date(2026, 11, 1))
+    monkeypatch.setattr("kamrules.watch.local_today", lambda project=None: dt.date(2026, 11, 1))
     policy = project / "rules" / "policy.yaml"
     policy.write_text(policy.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     result = invoke("status", "-p", str(project))

@@ -25,7 +25,7 @@ from kamrules.metrics.catalog import CATALOG
 from kamrules.metrics.config import PredictiveSpec
 from kamrules.metrics.predictive import predictive_types
 from kamrules.metrics.rfm import SEGMENT_TITLES, SEGMENT_TITLES_EN, segment_title
-from kamrules.rules.calendar_config import CalendarSpec
+from kamrules.rules.rulebook import RulebookSpec
 from kamrules.render.ics import build_calendar
 from kamrules.render.xlsx import issue_row
 
@@ -33,8 +33,8 @@ from kamrules.render.xlsx import issue_row
 pytestmark = pytest.mark.xdist_group("english_outputs")
 
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")  # Chinese characters and full-width punctuation
-ENGLISH_EVENTS = ("Visit: ", "Birthday: ", "Contract renewal: ", "Festival greetings: ")
-CHINESE_EVENTS = ("拜访：", "生日：", "合同到期：", "节日问候：")
+ENGLISH_EVENTS = ("Visit: ", "Birthday: ", "Contract renewal: ", "Festival greetings: ", "Gift: ", "Call: ")
+CHINESE_EVENTS = ("拜访：", "生日：", "合同续签：", "节日问候：", "赠送礼品：", "电话联系：")
 
 
 def _run(root: Path, lang: str) -> Path:
@@ -89,9 +89,12 @@ def _summaries(run: Path) -> list[str]:
 
 def test_english_portfolio_has_english_headers_and_summary(english_run):
     wb = openpyxl.load_workbook(english_run / "portfolio.xlsx", read_only=True)
-    assert wb.sheetnames[:4] == ["Summary", "Customers", "Visit plan", "Reminders"]
+    assert wb.sheetnames[:5] == ["Summary", "Customers", "Visit plan", "Daily load", "Reminders"]
     for ws in wb.worksheets:
         header = next(ws.iter_rows(max_row=1, values_only=True))
+        if ws.title == "Daily load":  # a column per rep, named as the ledger names them
+            assert all(h.endswith(" (Capacity 4)") for h in header[2:-1])
+            header = (*header[:2], header[-1])
         assert not [h for h in header if isinstance(h, str) and CJK.search(h)], ws.title
     header = next(wb["Customers"].iter_rows(max_row=1, values_only=True))
     for title in ("Revenue, last 12 months", "RFM segment", "Probability still active",
@@ -113,7 +116,7 @@ def test_english_basis_cells_read_in_english(english_run):
 
 def test_english_reminders_sheet(english_run):
     rows = _rows(english_run, "Reminders")
-    assert rows and {row["Kind"] for row in rows} <= {"Birthday", "Contract renewal", "Festival"}
+    assert rows and {row["Kind"] for row in rows} <= {"Birthday", "Festival"}  # renewals are visits now
     assert all(row["Reminder"].startswith(ENGLISH_EVENTS) for row in rows)
     birthday = next(row for row in rows if row["Kind"] == "Birthday")
     assert birthday["Details"].startswith("Customer: ") and f"({birthday['Customer id']}); " in birthday["Details"]
@@ -215,14 +218,16 @@ def test_calendar_in_either_language():
                           "key_account": [True], "contact_birthday": [dt.date(1980, 11, 6)],
                           "next_visit_date": [dt.date(2026, 10, 1)], "visit_interval_days": [30]})
     as_of = dt.date(2026, 10, 31)
-    english = build_calendar(frame, CalendarSpec(), as_of, "", lang="en").replace("\r\n ", "")
+    spec = RulebookSpec.model_validate({"working_days": {"holidays": "none"}})
+    english = build_calendar(frame, spec, as_of, lang="en").replace("\r\n ", "")
     assert "SUMMARY:Birthday: 李娜 (一号公司)" in english and "SUMMARY:Visit: 一号公司 (C1)" in english
     assert ("DESCRIPTION:Customer: 一号公司 (C1)\\nAccount manager: 张伟\\nContact: 李娜\\nBirthday: November 6"
             in english)
-    assert "Planned visit date: 2026-10-01 (overdue)" in english and "X-WR-CALNAME:Customer visits" in english
-    chinese = build_calendar(frame, CalendarSpec(), as_of, "").replace("\r\n ", "")
+    assert "Never visited\\nDue from 2026-10-31 (that day was full or not a working day)" in english
+    assert "X-WR-CALNAME:Customer visits" in english and "TRIGGER:-PT60M" in english
+    chinese = build_calendar(frame, spec, as_of).replace("\r\n ", "")
     assert "SUMMARY:生日：李娜（一号公司）" in chinese and "生日：11月6日" in chinese
-    assert "原定拜访日期：2026-10-01（已逾期）" in chinese and "X-WR-CALNAME:客户拜访计划" in chinese
+    assert "从未拜访\\n应于 2026-10-31 起安排" in chinese and "X-WR-CALNAME:客户拜访计划" in chinese
 
 
 # --- words of both languages --------------------------------------------------------------------

@@ -341,3 +341,48 @@ def test_the_bundled_plan_is_one_the_reps_can_carry_out(bundled_run):
         assert calendar_days.days.index(first[customer]) < 5, customer
     reps = sorted(p.name for p in (run_dir / "visits").iterdir())
     assert reps == sorted(f"{m}.ics" for m in frame.get_column("manager").drop_nulls().unique())
+
+
+# --- two runs of a project ----------------------------------------------------------------------
+
+def test_a_customer_gone_from_the_ledger_has_its_visits_cancelled_in_the_next_run(tmp_path):
+    import icalendar
+    import json
+
+    from conftest import make_project, small_ledger
+    from kamrules.pipeline import run
+
+    project = make_project(tmp_path / "proj")
+    first = run(project, dt.date(2026, 10, 31))
+    manifest = json.loads((first.run_dir / "run.json").read_text(encoding="utf-8"))
+    assert manifest["visit_plan"] == {
+        "tasks": 10, "unplaced": 0, "cancelled": 0, "reps": 2, "end": "2027-01-29", "timezone": "Asia/Shanghai",
+        "calendars": {"visits.ics": 10, "visits/张伟.ics": 9, "visits/王芳.ics": 1}}
+    ledger = small_ledger()
+    ledger["客户档案"] = [row for row in ledger["客户档案"] if not row or row[0] != "C002"]
+    ledger["销售明细"] = [row for row in ledger["销售明细"] if "C002" not in row]
+    from conftest import write_workbook
+    write_workbook(project / "inputs" / "台账.xlsx", ledger)
+    second = run(project, dt.date(2026, 11, 2))
+    calendar = icalendar.Calendar.from_ical((second.run_dir / "visits/王芳.ics").read_bytes())
+    [event] = calendar.walk("VEVENT")
+    assert (str(event["UID"]), str(event["STATUS"]), event["DTSTART"].dt.date()) == \
+        ("visit-C002-new.1@kamrules", "CANCELLED", dt.date(2026, 11, 9))
+    assert str(event["DESCRIPTION"]) == "此安排已取消"
+    assert json.loads((second.run_dir / "run.json").read_text(encoding="utf-8"))["visit_plan"]["cancelled"] == 1
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago", "Asia/Shanghai"])
+def test_today_is_the_date_where_the_company_is(tmp_path, zone):
+    """A run without --as-of (and run --once, watch, status) takes today in the project's timezone:
+    at any moment, UTC+14 and UTC-11 are on different dates."""
+    import zoneinfo
+
+    from kamrules.rules.rulebook import project_today
+
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "documents.yaml").write_text(f"kamrules: 1\ntimezone: {zone}\n", encoding="utf-8")
+    before = dt.datetime.now(zoneinfo.ZoneInfo(zone)).date()
+    assert project_today(tmp_path) in (before, dt.datetime.now(zoneinfo.ZoneInfo(zone)).date())
+    (tmp_path / "rules" / "documents.yaml").write_text("kamrules: 1\ntimezone: Mars/Olympus\n", encoding="utf-8")
+    assert project_today(tmp_path) == dt.datetime.now(zoneinfo.ZoneInfo("Asia/Shanghai")).date()

@@ -19,6 +19,7 @@ MESSAGES = {
     "plan.lunch": ("reps.lunch 必须写成 \"HH:MM-HH:MM\"（开始早于结束），例如 \"12:00-13:30\"；实际为 {value!r}",
                    "reps.lunch must be \"HH:MM-HH:MM\" (start before end), like \"12:00-13:30\"; got {value!r}"),
     "plan.hours": ("下班时间 {end} 不晚于上班时间 {start}", "the working day ends ({end}) before it starts ({start})"),
+    "plan.unknown_field": ("{setting} 写的 {name!r} 不是客户字段", "{setting} names {name!r}, which is not a field of the customers"),
     # plan/planner.py, plan/scheduler.py
     "plan.holidays_unknown": (
         "chinesecalendar 还没有 {years} 年的放假和调休安排：这些日期按每周工作日和法定节日当天安排（不含调休），"

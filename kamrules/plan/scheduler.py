@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import heapq
-import itertools
 from dataclasses import dataclass, field
 
 from ..i18n import Text, msg
@@ -142,32 +140,49 @@ def schedule(tasks: list[Task], calendar: WorkingCalendar, reps: dict[str, RepCa
 
 def _schedule(tasks: list[Task], calendar: WorkingCalendar, reps: dict[str, RepCapacity], default: RepCapacity,
               end: dt.date, standard_minutes: int, group_days: int) -> Schedule:
+    """Each rep's tasks apart (capacities are per rep), day by day: a bucket per due day, sorted by
+    priority when its day comes; a repeat lands in a later bucket (its interval is at least a day)."""
     result = Schedule()
-    states: dict[str, _RepDays] = {}
-    counter = itertools.count()  # ties never compare two tasks
-    heap = [(*task.sort_key(), next(counter), task) for task in tasks]
-    heapq.heapify(heap)
-    while heap:
-        task = heapq.heappop(heap)[-1]
-        if task.due > end:
-            continue  # a repeat beyond the plan: the next run places it
+    start = calendar.start
+    horizon = (end - start).days
+    by_rep: dict[str, list[list[Task]]] = {}
+    greetings = []
+    for task in tasks:
+        offset = (task.due - start).days
+        if offset > horizon:
+            continue  # due after the plan: the next run places it
         if not task.timed:
-            _greet(task, calendar, end, result)
+            greetings.append(task)
             continue
-        state = states.get(task.rep)
-        if state is None:
-            capacity = reps.get(task.rep) or RepCapacity(task.rep, **_defaults(default))
-            state = states[task.rep] = _RepDays(capacity, calendar, standard_minutes)
-        placed = _place(task, state, calendar, group_days)
-        if isinstance(placed, Placed):
-            result.placed.append(placed)
-            following = task.following(placed.day)
-            if following is not None and following.due <= end:
-                heapq.heappush(heap, (*following.sort_key(), next(counter), following))
-        else:
-            result.unplaced.append(Unplaced(task, placed))
-    result.placed.sort(key=lambda p: (p.day, p.task.rep, p.start if p.start is not None else -1,
-                                      p.task.customer_id))
+        buckets = by_rep.get(task.rep)
+        if buckets is None:
+            buckets = by_rep[task.rep] = [[] for _ in range(horizon + 1)]
+        buckets[max(offset, 0)].append(task)
+    for task in sorted(greetings, key=lambda t: (t.due, t.rep, t.customer_id, t.kind, t.key)):
+        _greet(task, calendar, end, result)
+    for rep in sorted(by_rep):
+        capacity = reps.get(rep) or RepCapacity(rep, **_defaults(default))
+        state = _RepDays(capacity, calendar, standard_minutes)
+        placed_list, unplaced_list = result.placed, result.unplaced
+        buckets = by_rep[rep]
+        for offset in range(horizon + 1):
+            bucket = buckets[offset]
+            if not bucket:
+                continue
+            bucket.sort(key=Task.priority)
+            for task in bucket:
+                placed = _place(task, state, calendar, group_days)
+                if placed.__class__ is Placed:
+                    placed_list.append(placed)
+                    following = task.following(placed.day)
+                    if following is not None:
+                        later = (following.due - start).days
+                        if later <= horizon:
+                            buckets[later].append(following)
+                else:
+                    unplaced_list.append(Unplaced(task, placed))
+    first = start.toordinal()
+    result.placed.sort(key=lambda p: (p.day.toordinal() - first) * 1441 + (p.start + 1 if p.start is not None else 0))
     result.unplaced.sort(key=lambda u: (u.task.rep, u.task.due, u.task.rank))
     return result
 

@@ -80,9 +80,10 @@ class Task:
     customers: tuple[str, ...] = field(compare=False, default=())  # festival: the key accounts to greet
     source: str = field(compare=False, default="visit")  # visit | onboarding | renewal | birthday | festival
 
-    def sort_key(self) -> tuple:
-        """Due date, then priority (which ends with the customer id): the order tasks are placed in."""
-        return self.due, self.rank, self.kind, self.sequence
+    def priority(self) -> tuple:
+        """The order of tasks due the same day: the rank (which ends with the customer id), then kind,
+        then the task's place in its sequence."""
+        return self.rank, self.kind, self.sequence, self.key
 
     @property
     def uid_key(self) -> tuple[str, str, str]:

@@ -263,10 +263,12 @@ class TasksSpec(_Strict):
     festivals: Optional[GreetingTaskSpec] = Field(default_factory=GreetingTaskSpec)
 
     def conditions(self) -> list[tuple[tuple[str, ...], str]]:
-        """Every ``for:`` expression with the place it is written (for ``check``)."""
-        found = [(("tasks", "onboarding", "for"), self.onboarding.for_)]
-        for name in ("renewals", "birthdays", "festivals"):
+        """Every ``for:`` expression the rulebook writes, with its place (for ``check``). The
+        defaults are not checked: ``key_account`` of a rulebook without that decision is simply
+        false (no greetings), as any field the customers do not have."""
+        found = []
+        for name in ("onboarding", "renewals", "birthdays", "festivals"):
             spec = getattr(self, name)
-            if spec is not None:
+            if spec is not None and "for_" in spec.model_fields_set:
                 found.append((("tasks", name, "for"), spec.for_))
         return found

@@ -6,6 +6,7 @@ Errors are collected, not raised one at a time: :class:`RulebookInvalid` carries
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -102,12 +103,33 @@ def project_locale(project) -> str | None:
     Errors about the rulebook itself must be shown in its language, so this cannot wait for
     a rulebook that loads.
     """
+    return _top_level_value(project, LOCALE_LINE)
+
+
+TIMEZONE_LINE = re.compile(r"""^timezone:[ \t]*["']?([A-Za-z][A-Za-z0-9_+\-/]*)""", re.M)
+
+
+def project_today(project) -> dt.date:
+    """Today in the project's ``timezone:`` (Asia/Shanghai unless set): the date a run without
+    ``--as-of`` is as of, read without loading the rulebook (a zone that is not one counts as the
+    default here; ``check`` reports it)."""
+    import zoneinfo
+
+    name = _top_level_value(project, TIMEZONE_LINE) or DEFAULT_TIMEZONE
+    try:
+        zone = zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        zone = zoneinfo.ZoneInfo(DEFAULT_TIMEZONE)
+    return dt.datetime.now(zone).date()
+
+
+def _top_level_value(project, pattern: re.Pattern) -> str | None:
     try:
         for path in rule_files(Path(project) / "rules"):
             if check(path, project) is not None:  # a pipe would block here; load_rulebook says why
                 continue
             with open(path, encoding="utf-8", errors="replace") as handle:
-                found = LOCALE_LINE.search(handle.read(1 << 20))
+                found = pattern.search(handle.read(1 << 20))
             if found:
                 return found.group(1)
     except OSError:

@@ -478,6 +478,23 @@ class RulebookCompiler:
                 want = msg("documents.field_type.date") if kinds == ("date",) else msg("documents.field_type.number")
                 self.error(msg("documents.field_type", setting=f"{section}.{key}", name=name, type=fields[name],
                                want=want), self.at(section, key), None)
+        for path, condition in self.spec.tasks.conditions():
+            where = self.at(*path)
+            expr = self.parse(condition, where, ".".join(path[:2]))
+            if expr is not None:
+                self.check_expr_names(expr, fields, where, ".".join(path[:2]))
+        onboarding = self.spec.tasks.onboarding
+        if onboarding.steps and fields.get(onboarding.from_, "date") != "date":
+            self.error(msg("documents.field_type", setting="tasks.onboarding.from", name=onboarding.from_,
+                           type=fields[onboarding.from_], want=msg("documents.field_type.date")),
+                       self.at("tasks", "onboarding", "from"), None)
+        for setting, name in (("tasks.onboarding.from", onboarding.from_ if onboarding.steps else None),
+                              ("reps.group_by", self.spec.reps.group_by)):
+            if name is not None and name not in fields:
+                section, key = setting.split(".", 1)
+                where = self.at(section, *key.split("."))
+                self.error(msg("plan.unknown_field", setting=setting, name=name), where, None,
+                           suggestion=did_you_mean(name, fields))
         for name in self.spec.portfolio.columns or []:
             if name not in fields:
                 self.error(msg("decisions.portfolio_column", name=name), self.at("portfolio", "columns"), None,
