@@ -252,7 +252,7 @@ def _pad(text: str, width: int) -> str:
 
 
 # warnings about the figures themselves: said in full, not only counted by code
-SPELLED_OUT = ("model_not_fitted", "as_of_after_data", "column_without_values")
+SPELLED_OUT = ("model_not_fitted", "as_of_after_data", "column_without_values", "visit_plan", "unplaced_tasks")
 
 
 def _print_summary(result, lang: str) -> None:
@@ -264,6 +264,8 @@ def _print_summary(result, lang: str) -> None:
             say(lang, "ledger.summary.derived", dataset=_pad(stats.title or name, 12), rows=stats.rows_derived,
                 source=stats.derived_from)
             continue
+        if not stats.rows_read:
+            continue  # an optional sheet this ledger does not have (客户经理): nothing was read
         line = msg("cli.run.rows_used", dataset=_pad(stats.title or name, 12), rows=stats.rows_used).localize(lang)
         if stats.rows_rejected:
             line += msg("cli.run.rows_rejected", rows=stats.rows_rejected).localize(lang)
@@ -277,6 +279,10 @@ def _print_summary(result, lang: str) -> None:
     for doc, count in result.documents.items():
         say(lang, "cli.run.pdf_copies" if doc == "pdf" else "cli.run.documents", document=doc, count=count)
     options = result.options
+    if options and options.plan:
+        plan = options.plan
+        say(lang, "cli.run.plan", tasks=plan["tasks"], reps=plan["reps"], end=plan["end"],
+            calendars=len(plan["calendars"]) - 1)
     if options and options.pdf_skipped:
         say(lang, "cli.run.pdf_skipped", reason=localize(options.pdf_skipped, lang))
     if options and options.pdf_failed:
@@ -304,9 +310,11 @@ def _print_summary(result, lang: str) -> None:
             say(lang, "cli.run.more_conflicts", count=len(conflicts) - 5)
     for issue in result.issues:
         if issue.code in SPELLED_OUT:
-            where = issue.file if issue.code == "model_not_fitted" else f"{issue.file} [{issue.dataset}.{issue.column}]"
-            out.print(msg("located", where=where, message=shown(issue.message, lang)).localize(lang)
-                      + "\n  " + msg("hint", hint=shown(issue.suggestion, lang)).localize(lang), markup=False)
+            where = issue.file if issue.dataset is None else f"{issue.file} [{issue.dataset}.{issue.column}]"
+            text = msg("located", where=where, message=shown(issue.message, lang)).localize(lang)
+            if issue.suggestion is not None:
+                text += "\n  " + msg("hint", hint=shown(issue.suggestion, lang)).localize(lang)
+            out.print(text, markup=False)
     for decision, count in result.result.unmatched.items():
         say(lang, "cli.run.unmatched", decision=decision, count=count)
     for decision, count in result.result.quota_trimmed.items():

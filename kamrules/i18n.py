@@ -72,7 +72,7 @@ WORKBOOK: dict[str, dict[str, str]] = {
         "code.unknown_reference": "编号不存在", "code.derived_dataset": "由其他数据生成", "code.file_rejected": "文件已搁置", "code.input_refused": "未读取的文件",
         "code.sheet_ignored": "未使用的工作表", "code.model_not_fitted": "模型未拟合",
         "code.as_of_after_data": "截止日期晚于数据", "code.column_without_values": "列没有数据",
-        "code.portfolio_template": "模板问题",
+        "code.portfolio_template": "模板问题", "code.visit_plan": "拜访计划", "code.unplaced_tasks": "未能安排",
     },
     "en": {
         "sheet.summary": "Summary", "sheet.customers": "Customers", "sheet.visits": "Visit plan",
@@ -130,6 +130,7 @@ WORKBOOK: dict[str, dict[str, str]] = {
         "code.file_rejected": "File set aside", "code.input_refused": "File not read", "code.sheet_ignored": "Sheet not used",
         "code.model_not_fitted": "Model not fitted", "code.as_of_after_data": "As-of date after the data",
         "code.column_without_values": "Column without values", "code.portfolio_template": "Template problem",
+        "code.visit_plan": "Visit plan", "code.unplaced_tasks": "Unscheduled",
     },
 }
 LANGUAGES = tuple(WORKBOOK)

@@ -38,7 +38,7 @@ def test_reads_every_dataset_with_title_rows_and_types(tmp_path):
     assert orders.filter(pl.col("order_id") == "SO4")["amount"].item() == 120_000.0
     assert {name: (s.rows_read, s.rows_used, s.rows_rejected) for name, s in ledger.stats.items()} == {
         "customers": (3, 3, 0), "orders": (8, 5, 3), "receivables": (3, 3, 0),
-        "complaints": (1, 1, 0), "visits": (2, 2, 0)}
+        "complaints": (1, 1, 0), "visits": (2, 2, 0), "reps": (0, 0, 0)}
 
 
 def test_bad_rows_are_reported_with_file_sheet_row_and_header(tmp_path):

@@ -146,9 +146,10 @@ def test_reps_sheet_overrides_and_bad_values_are_reported():
 def test_times_of_day_from_cells():
     from kamrules.plan.planner import _clock
 
-    assert [_clock(v) for v in ("9:00", "09:30:00", "13：45", 0.375, dt.time(8, 15), dt.timedelta(hours=7))] == \
-        [540, 570, 825, 540, 495, 420]
-    for bad in ("25:00", "noon", 1.5, -0.1):
+    assert [_clock(v) for v in ("9:00", "09:30:00", "13：45", 0.375, dt.time(8, 15), dt.timedelta(hours=7),
+                                "1899-12-31 08:30:00", dt.datetime(1899, 12, 30, 17, 45))] == \
+        [540, 570, 825, 540, 495, 420, 510, 1065]
+    for bad in ("25:00", "noon", 1.5, -0.1, "2026-11-02 08:30:00"):
         with pytest.raises(ValueError):
             _clock(bad)
 
@@ -386,3 +387,30 @@ def test_today_is_the_date_where_the_company_is(tmp_path, zone):
     assert project_today(tmp_path) in (before, dt.datetime.now(zoneinfo.ZoneInfo(zone)).date())
     (tmp_path / "rules" / "documents.yaml").write_text("kamrules: 1\ntimezone: Mars/Olympus\n", encoding="utf-8")
     assert project_today(tmp_path) == dt.datetime.now(zoneinfo.ZoneInfo("Asia/Shanghai")).date()
+
+
+def test_a_reps_sheet_in_the_ledger_sets_each_reps_capacity(tmp_path):
+    """客户经理 sheet: 张伟 takes 1 visit a day, starts at 08:30 (an Excel time cell) and has Tuesdays off."""
+    import json
+
+    import openpyxl
+
+    from conftest import make_project, small_ledger
+    from kamrules.pipeline import run
+
+    ledger = small_ledger()
+    ledger["客户经理"] = [["客户经理", "每日拜访上限", "上班时间", "休息日"], ["张伟", 1, dt.time(8, 30), "周二"]]
+    project = make_project(tmp_path / "proj", ledger)
+    result = run(project, dt.date(2026, 10, 31))
+    rows = list(openpyxl.load_workbook(result.run_dir / "portfolio.xlsx", read_only=True)["拜访计划"]
+                .iter_rows(min_row=2, values_only=True))
+    zhang = [(r[0].date(), r[2]) for r in rows if r[4] == "张伟"]
+    assert zhang and all(day.weekday() != 1 and start == "08:30" for day, start in zhang)
+    assert len({day for day, _ in zhang}) == len(zhang)  # one visit a day
+    assert [(r[0].date(), r[2]) for r in rows if r[4] == "王芳"] == [(dt.date(2026, 11, 9), "09:00")]
+    load = list(openpyxl.load_workbook(result.run_dir / "portfolio.xlsx", read_only=True)["每日安排"]
+                .iter_rows(max_row=1, values_only=True))[0]
+    assert load[2:] == ("张伟（上限1）", "王芳（上限4）", "合计")
+    manifest = json.loads((result.run_dir / "run.json").read_text(encoding="utf-8"))
+    assert manifest["counts"]["datasets"]["reps"] == {"rows_read": 1, "rows_used": 1, "rows_rejected": 0,
+                                                      "rows_skipped": 0}

@@ -246,6 +246,9 @@ def rep_capacities(reps: pl.DataFrame | None, spec: RepsSpec) -> tuple[dict[str,
     return found, problems
 
 
+_EXCEL_DAY_ZERO = re.compile(r"(?:1899-12-3[01]|1900-01-0[01])[ T](\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)")
+
+
 def _count(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or not 1 <= value <= 48:
         raise ValueError(value)
@@ -253,15 +256,20 @@ def _count(value: Any) -> int:
 
 
 def _clock(value: Any) -> int:
-    """A time of day from a cell: ``09:00``, ``9:00:00``, a time, or Excel's fraction of a day."""
+    """A time of day from a cell: ``09:00``, ``9:00:00``, a time, Excel's fraction of a day, or an
+    Excel time cell read as text (``1899-12-31 08:30:00``: a time on Excel's day zero)."""
+    if isinstance(value, dt.datetime) and value.year <= 1900:
+        value = value.time()
     if isinstance(value, dt.time):
         return value.hour * 60 + value.minute
+    if isinstance(value, str) and (zero := _EXCEL_DAY_ZERO.fullmatch(value.strip())):
+        value = zero.group(1)
     if isinstance(value, dt.timedelta):
         minutes = int(value.total_seconds() // 60)
     elif isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1:
         minutes = round(value * 24 * 60)
     else:
-        match = re.fullmatch(r"\s*([01]?\d|2[0-3])[:：]([0-5]\d)(?::[0-5]\d)?\s*", str(value))
+        match = re.fullmatch(r"\s*([01]?\d|2[0-3])[:：]([0-5]\d)(?::[0-5]\d(?:\.\d+)?)?\s*", str(value))
         if match is None:
             raise ValueError(value)
         minutes = int(match.group(1)) * 60 + int(match.group(2))
