@@ -252,7 +252,8 @@ def _pad(text: str, width: int) -> str:
 
 
 # warnings about the figures themselves: said in full, not only counted by code
-SPELLED_OUT = ("model_not_fitted", "as_of_after_data", "column_without_values", "visit_plan", "unplaced_tasks")
+SPELLED_OUT = ("model_not_fitted", "as_of_after_data", "column_without_values", "visit_plan", "unplaced_tasks",
+               "company_unfinished")
 
 
 def _print_summary(result, lang: str) -> None:
@@ -341,6 +342,7 @@ def check(project: Path = ProjectOption, lang: Optional[str] = LangOption, as_js
         _fail(exc, words, as_json)
     if as_json:
         out.print(json_text({"ok": not findings, "findings": [error_dict(f, words) for f in findings],
+                             "company_unfinished": rulebook.spec.company.unfinished(),
                               "decisions": len(rulebook.decisions),
                               "rules": sum(len(d.rules) for d in rulebook.decisions),
                               "constraints": len(rulebook.constraints), "datasets": len(rulebook.spec.datasets)}),
@@ -356,6 +358,10 @@ def check(project: Path = ProjectOption, lang: Optional[str] = LangOption, as_js
         raise typer.Exit(1)
     decisions, rules = len(rulebook.decisions), sum(len(d.rules) for d in rulebook.decisions)
     constraints, datasets = len(rulebook.constraints), len(rulebook.spec.datasets)
+    unfinished = rulebook.spec.company.unfinished()
+    if unfinished:  # a warning, not a failure: the rules work, the documents would go out unsigned
+        say(words, "cli.check.warning", message=msg("company.unfinished", keys=", ".join(unfinished)),
+            hint=msg("company.unfinished.hint"))
     say(words, "cli.check.ok", decisions=msg("cli.count.decisions", n=decisions, s=plural(decisions)),
         rules=msg("cli.count.rules", n=rules, s=plural(rules)),
         constraints=msg("cli.count.constraints", n=constraints, s=plural(constraints)),

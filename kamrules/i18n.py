@@ -73,6 +73,7 @@ WORKBOOK: dict[str, dict[str, str]] = {
         "code.sheet_ignored": "未使用的工作表", "code.model_not_fitted": "模型未拟合",
         "code.as_of_after_data": "截止日期晚于数据", "code.column_without_values": "列没有数据",
         "code.portfolio_template": "模板问题", "code.visit_plan": "拜访计划", "code.unplaced_tasks": "未能安排",
+        "code.company_unfinished": "公司信息未填写",
     },
     "en": {
         "sheet.summary": "Summary", "sheet.customers": "Customers", "sheet.visits": "Visit plan",
@@ -131,6 +132,7 @@ WORKBOOK: dict[str, dict[str, str]] = {
         "code.model_not_fitted": "Model not fitted", "code.as_of_after_data": "As-of date after the data",
         "code.column_without_values": "Column without values", "code.portfolio_template": "Template problem",
         "code.visit_plan": "Visit plan", "code.unplaced_tasks": "Unscheduled",
+        "code.company_unfinished": "Company details missing",
     },
 }
 LANGUAGES = tuple(WORKBOOK)

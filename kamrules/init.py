@@ -1,6 +1,6 @@
 """``kamrules init DIR``: a complete working project, the bundled example, ready to run.
 
-rules/ (with the comments that explain each part and 85 rule tests), templates/ (proposal and
+rules/ (with the comments that explain each part and 87 rule tests), templates/ (proposal and
 account plan, Chinese and English), inputs/ with the sample ledger, a README for the back
 office, and the JSON Schema the rule files point at. Nothing that exists is overwritten.
 
@@ -96,5 +96,45 @@ def init_project(target: Path, lang: str = "zh") -> list[Path]:
         text = SCHEMA_LINE.sub("# yaml-language-server: $schema=../.kamrules/rulebook.schema.json",
                                path.read_text(encoding="utf-8"), count=1)
         path.write_text(text, encoding="utf-8")
+    documents = target / "rules" / "documents.yaml"
+    documents.write_text(company_placeholders(documents.read_text(encoding="utf-8"), lang), encoding="utf-8")
     (target / "README.md").write_text(README[lang], encoding="utf-8")
     return sorted(p for p in target.rglob("*") if p.is_file())
+
+
+PLACEHOLDERS = {
+    "zh": {"name": "（请填写公司名称）", "short_name": "（请填写简称）", "address": "（请填写地址）",
+           "phone": "（请填写电话）", "email": "（请填写电子邮箱）", "website": "（请填写网址）",
+           "signatory": "（请填写签署人）", "seal_text": "（请填写印章文字）"},
+    "en": {"name": "(fill in your company name)", "short_name": "(fill in a short name)",
+           "address": "(fill in the address)", "phone": "(fill in the phone number)",
+           "email": "(fill in the e-mail address)", "website": "(fill in the website)",
+           "signatory": "(fill in who signs)", "seal_text": "(fill in the seal text)"},
+}
+LOGO_HINT = {"zh": "  # logo: templates/logo.png     # 换成贵公司的标志（PNG 或 JPEG），然后去掉行首的 #\n",
+             "en": "  # logo: templates/logo.png     # your company's logo (PNG or JPEG); then remove the leading #\n"}
+
+
+def company_placeholders(text: str, lang: str) -> str:
+    """The documents.yaml of the example with the sample company's details replaced by placeholders
+    that ``check`` and ``run`` point out until they are filled (a new project must not send clients
+    documents in the name of the sample company)."""
+    lines, out, inside = text.splitlines(keepends=True), [], False
+    for line in lines:
+        if line.startswith("company:"):
+            inside = True
+            out.append(line)
+            continue
+        if inside and line.strip() and not line.startswith((" ", "#")):
+            inside = False
+        if inside:
+            key = line.strip().split(":", 1)[0]
+            if key in PLACEHOLDERS[lang]:
+                indent = line[:len(line) - len(line.lstrip())]
+                out.append(f"{indent}{key}: \"{PLACEHOLDERS[lang][key]}\"\n")
+                continue
+            if key == "logo":
+                out.append(LOGO_HINT[lang])
+                continue
+        out.append(line)
+    return "".join(out)

@@ -28,7 +28,7 @@ except ImportError:  # Windows
     fcntl = None
     import msvcrt
 
-from .errors import Issue, LockedError, ProjectError, RulebookError, UnwritableError
+from .errors import Issue, LockedError, ProjectError, RulebookError, RulebookInvalid, UnwritableError
 from .expr.compiler import compile_expression
 from .files import check as check_file, inside, refusal
 from .text import json_text
@@ -37,8 +37,8 @@ from .ledger import Ledger, read_ledger
 from .metrics import compute_features, data_notes
 from .names import did_you_mean
 from .render.batch import render_all
-from .render.context import CONTEXT_EXTRAS
-from .render.documents import document_jobs, select_customers, template_for
+from .render.context import CONTEXT_EXTRAS, company_context
+from .render.documents import document_jobs, renderer_arguments, select_customers, template_for
 from .render.docx import DocxRenderer
 from .plan.planner import VisitPlan, build_plan
 from .render.ics import PLAN_FILE, cancellations, plan_events, read_plan, write_calendars, write_plan
@@ -48,7 +48,7 @@ from .render.xlsx_template import TemplatePortfolioWriter
 from .rules.analysis import analyse_table
 from .rules.decisions import CompiledRulebook
 from .rules.engine import TRACE, EvaluationResult, PolarsEngine
-from .rules.rulebook import project_today
+from .rules.rulebook import Located, project_today
 from .rules.rulebook_compiler import load_rulebook
 from .version import __version__
 
@@ -186,15 +186,28 @@ def check(project: Path) -> tuple[CompiledRulebook, list[RulebookError]]:
     rulebook = load_rulebook(project)
     findings = [f for decision in rulebook.decisions for f in analyse_table(decision)]
     known = set(rulebook.field_types) | set(CONTEXT_EXTRAS)
-    for document in rulebook.spec.documents:
-        template = template_for(project, document, rulebook.spec.locale)
-        name = f"templates/{template}"
-        renderer = DocxRenderer(project / "templates" / template, rulebook.spec.locale, name,
-                                currency=rulebook.spec.currency, root=project)
-        for placeholder in sorted(renderer.placeholders() - known):
-            findings.append(RulebookError(
-                msg("check.unknown_placeholder", name=placeholder), file=name, rule_id=document.id,
-                suggestion=did_you_mean(placeholder, known)))
+    if rulebook.spec.company.logo:
+        company_context(project, rulebook)  # the logo: a PNG or JPEG inside the project
+    internal_uses: list[RulebookError] = []
+    for index, document in enumerate(rulebook.spec.documents):
+        for template in [template_for(project, document, rulebook.spec.locale)]:
+            name = f"templates/{template}"
+            renderer = DocxRenderer(*renderer_arguments(project, rulebook, document, template))
+            used = renderer.placeholders()
+            for placeholder in sorted(used - known):
+                findings.append(RulebookError(
+                    msg("check.unknown_placeholder", name=placeholder), file=name, rule_id=document.id,
+                    suggestion=did_you_mean(placeholder, known)))
+            where = Located.at(rulebook.source.raw, ("documents", index, "audience")) \
+                if "audience" in document.model_fields_set else Located.at(rulebook.source.raw, ("documents", index))
+            for placeholder in sorted(used & renderer.internal):
+                snippet = renderer.where_used(placeholder) or placeholder
+                internal_uses.append(RulebookError(
+                    msg("documents.internal_field", name=placeholder, where=f"{name}: {snippet!r}"),
+                    file=where.file, line=where.line, rule_id=document.id, loc=where.loc,
+                    suggestion=msg("documents.internal_field.hint")))
+    if internal_uses:
+        raise RulebookInvalid(internal_uses)
     return rulebook, findings
 
 
@@ -410,6 +423,11 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
     timings["portfolio"] = time.perf_counter() - clock
     clock = time.perf_counter()
     templates, jobs, counts = {}, [], {}
+    unfinished = rulebook.spec.company.unfinished()
+    if unfinished and any(d.audience == "client" for d in rulebook.spec.documents):
+        ledger.issues.append(Issue("rules/documents.yaml", None, None, None, None,
+                                   msg("company.unfinished", keys=", ".join(unfinished)), "company_unfinished",
+                                   "warning", None, msg("company.unfinished.hint")))
     for document in rulebook.spec.documents:
         templates[document.id], chosen = document_jobs(project, staging, rulebook, frame, document, as_of,
                                                        ledger.datasets.get("orders"), visit_plan)

@@ -25,7 +25,7 @@ from kamrules.limits import describe  # noqa: E402
 from kamrules.messages import CATALOGUE  # noqa: E402
 from kamrules.metrics.catalog import CATALOG  # noqa: E402
 from kamrules.render import filters  # noqa: E402
-from kamrules.render.context import CONTEXT_EXTRAS  # noqa: E402
+from kamrules.render.context import CLIENT_EXTRAS, CONTEXT_EXTRAS  # noqa: E402
 from kamrules.rules.model import HitPolicy  # noqa: E402
 from kamrules.expr.parser import FUNCTIONS  # noqa: E402
 from kamrules.schema import rulebook_schema  # noqa: E402
@@ -60,6 +60,9 @@ CONTEXT = {
     "trace": ("决策 → 命中的规则编号", "decision → matching rule ids"),
     "monthly": ("近12个月每月销售额与去年同月：[{label, revenue, revenue_prev_year, growth}]", "12 months of revenue and the same month a year before: [{label, revenue, revenue_prev_year, growth}]"),
     "rfm_segment_title": ("RFM 客群的中文名称", "the RFM segment's display name"),
+    "revenue_chart": ("近12个月销售额与去年同月的柱状图（图片；没有数据时为空）：{% if revenue_chart %}{{ revenue_chart }}{% endif %}",
+                      "a bar chart of the 12 months of revenue against the year before (a picture; empty without data): "
+                      "{% if revenue_chart %}{{ revenue_chart }}{% endif %}"),
 }
 
 
@@ -129,7 +132,9 @@ def _filters() -> list[str]:
 
 def _context() -> list[str]:
     lines = ["## 模板上下文 · Template context", "",
-             "Every customer column, metric and decision output by name, plus:", "",
+             "Every customer column, metric and decision output by name, plus the names below. A client document "
+             "(`audience: client`) sees only the fields the rules mark client-visible (`client:`) and "
+             + ", ".join(f"`{n}`" for n in CLIENT_EXTRAS) + "; `check` and the run refuse any other.", "",
              "| name | 中文 | English |", "|---|---|---|"]
     for name in CONTEXT_EXTRAS:
         zh, en = CONTEXT[name]

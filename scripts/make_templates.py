@@ -17,27 +17,29 @@ rulebook's usual Chinese decision values (高/中/低, 正常/预警/冻结, 月
 in English, falling back to the value itself.
 
 Template context expected by ``proposal.docx`` (大客户服务方案, sent to the
-customer):
+customer: ``audience: client``, so client-visible fields only):
 
-* ``company.name/address/phone/email/signatory``, ``as_of``, ``valid_until``,
+* ``company.name/short_name/address/phone/email/website/signatory/seal_text``
+  and the pictures ``company.logo`` (cover) and ``company.logo_small`` (page
+  header), each possibly None/empty and guarded; ``as_of``, ``valid_until``,
   ``doc_no``
 * customer: ``customer_id``, ``name``, ``industry``, ``region``, ``manager``,
   ``since``, ``settlement``, ``contact``
 * metrics: ``revenue_12m``, ``revenue_prev_12m``, ``revenue_growth``,
   ``revenue_total``, ``orders_12m``, ``avg_order_value_12m``, ``outstanding``,
-  ``overdue_amount``, ``max_overdue_days``
-* decisions: ``tier_label``, ``key_account``, ``value_level``,
-  ``potential_level``, ``loyalty_level``, ``discount_pct``, ``credit_limit``,
-  ``credit_warn_at``, ``credit_block_at``, ``credit_status``,
-  ``response_hours``, ``priority_delivery``, ``visit_interval_days``,
-  ``next_visit_date``
-* loops: ``upcoming_visits`` (``date``, ``purpose``), ``reasons``
-  (``title``, ``rule``, ``note``)
+  ``overdue_amount``, ``max_overdue_days``, ``tenure_years`` (the thank-you:
+  "长期以来" from one year, None counts as new)
+* decisions: ``tier_label``, ``key_account``, ``discount_pct``,
+  ``credit_limit``, ``credit_warn_at``, ``credit_block_at``, ``credit_status``,
+  ``response_hours``, ``priority_delivery`` (promised only when true and the
+  credit is not on hold), ``visit_interval_days``, ``next_visit_date``
+* loops and pictures: ``upcoming_visits`` (``date``, ``purpose``),
+  ``revenue_chart`` (the client's own monthly purchases)
 
 Template context expected by ``account_plan.docx`` (大客户经营计划, internal,
 for the account team):
 
-* ``company.name``, ``as_of``, ``doc_no``
+* ``company.name`` (and the logos), ``as_of``, ``doc_no``
 * customer: ``customer_id``, ``name``, ``industry``, ``region``, ``manager``,
   ``since``, ``settlement``, ``contact``, ``contract_end``
 * metrics: ``revenue_12m``, ``revenue_prev_12m``, ``revenue_growth``,
@@ -51,15 +53,23 @@ for the account team):
   ``target_growth``, ``target_revenue_12m``, ``discount_pct``,
   ``credit_limit``, ``credit_status``, ``visit_interval_days``,
   ``next_visit_date``
-* loops: ``monthly`` (``label``, ``revenue``, ``revenue_prev_year``,
-  ``growth``), ``actions`` (text), ``upcoming_visits``, ``reasons``
+* loops and pictures: ``monthly`` (``label``, ``revenue``,
+  ``revenue_prev_year``, ``growth``) with ``revenue_chart``, ``actions``
+  (text), ``upcoming_visits``, ``reasons`` (the rules behind each decision:
+  internal, never in the proposal)
 
 ``overdue_amount``, ``complaints_12m``, ``max_overdue_days`` and
 ``outstanding`` are compared with numbers and so must never be None; every
 other optional value is guarded or goes through a filter that prints ``—``.
 
-Filters used: ``money``, ``wan``, ``pct``, ``date``, ``daxie``, ``number``,
-``yesno`` (engine) and Jinja's built-in ``abs``.
+Filters used: ``amount`` (every amount: the document's one money style,
+``documents[].money``), ``discount`` (九二折 / 8% off), ``score`` (4.0 / 5),
+``pct``, ``date``, ``daxie``, ``number``, ``yesno`` (engine) and Jinja's
+built-in ``abs``.  Colours: the accent is always 1F4E79 and its light fill
+EAF1F8 (a run replaces both with the company's brand colour and its tint).
+
+``--logo`` also draws the sample ``logo.png`` (恒信 in white on the brand
+colour) with Pillow.
 """
 
 from __future__ import annotations
@@ -77,7 +87,7 @@ from typing import TypeVar
 from docx import Document
 from docx.enum.section import WD_SECTION_START
 from docx.enum.table import WD_TABLE_ALIGNMENT, WD_CELL_VERTICAL_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
@@ -248,7 +258,8 @@ def cell_margins(table, top_bottom: int = 60, left_right: int = 100) -> None:
 
 def row_flag(row, tag: str) -> None:
     tr_pr = row._tr.get_or_add_trPr()
-    tr_pr.append(OxmlElement(f"w:{tag}"))
+    if tr_pr.find(qn(f"w:{tag}")) is None:
+        tr_pr.append(OxmlElement(f"w:{tag}"))
 
 
 def paragraph_bottom_border(paragraph, color: str, size: int = 8) -> None:
@@ -306,6 +317,11 @@ def setup_styles(doc) -> None:
 
     for name in ("Header", "Footer"):
         style_font(styles[name], BODY_LATIN, BODY_CJK, 9, color=GREY)
+        # python-docx's default template puts a centre tab at 82.55 mm and a right tab at
+        # 165.1 mm (US Letter) here: one right tab at the text's edge instead
+        tabs = styles[name].paragraph_format.tab_stops
+        tabs.clear_all()
+        tabs.add_tab_stop(Mm(TEXT_W_MM), WD_TAB_ALIGNMENT.RIGHT)
 
     cell_style = styles.add_style(TABLE_STYLE, 1)
     cell_style.base_style = normal
@@ -323,16 +339,28 @@ def setup_page(doc) -> None:
     section.different_first_page_header_footer = True
 
 
-def setup_header_footer(doc, tr: Lang, title: str) -> None:
+def setup_header_footer(doc, tr: Lang, title: str, website: bool = False) -> None:
+    """Page header: the small logo on the left, the document's identity on the right (one line:
+    in English the company's short name and the document number only); footer: the page number,
+    after the company's website when ``website``."""
     section = doc.sections[0]
     header = section.header.paragraphs[0]
-    header.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    header.add_run(f"{{{{ company.name }}}}{tr.bar}{title}{tr.bar}{{{{ doc_no }}}}")
+    header.alignment = WD_ALIGN_PARAGRAPH.LEFT
+    # the picture in a run of its own; the text right-aligned at the tab, with or without a logo
+    header.add_run("{% if company.logo_small %}{{ company.logo_small }}{% endif %}")
+    header.add_run("\t")
+    header.add_run(tr(
+        f"{{% if company.name %}}{{{{ company.name }}}}{tr.bar}{{% endif %}}{title}{tr.bar}{{{{ doc_no }}}}",
+        "{% if company.short_name or company.name %}{{ company.short_name or company.name }}"
+        f"{tr.bar}{{% endif %}}{{{{ doc_no }}}}"))
     paragraph_bottom_border(header, BORDER_COLOR, size=4)
 
     footer = section.footer.paragraphs[0]
     footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
     before, between, after = tr.page_of
+    if website:
+        footer.add_run("{% if company.website %}{{ company.website }}" + tr("　·　", "  ·  ")
+                       + "{% endif %}")
     footer.add_run(before)
     add_field(footer, "PAGE", "1")
     footer.add_run(between)
@@ -354,13 +382,13 @@ def set_core_properties(doc, title: str, subject: str) -> None:
     props.revision = 1
 
 
-def new_document(tr: Lang, title: str, subject: str):
+def new_document(tr: Lang, title: str, subject: str, website: bool = False):
     """An empty A4 document with the house styles, page header and footer."""
     doc = Document()
     setup_doc_defaults(doc)
     setup_styles(doc)
     setup_page(doc)
-    setup_header_footer(doc, tr, title)
+    setup_header_footer(doc, tr, title, website)
     set_core_properties(doc, title, subject)
     return doc
 
@@ -491,6 +519,7 @@ def add_row(table, texts, widths_mm, **cell_kwargs):
     for cell, text, width in zip(row.cells, texts, widths_mm):
         cell.width = Mm(width)
         fill_cell(cell, text, **cell_kwargs)
+    row_flag(row, "cantSplit")  # a row never breaks across pages
     return row
 
 
@@ -561,17 +590,37 @@ def spacer(doc, points: float = 9) -> None:
     paragraph.paragraph_format.line_spacing = Pt(points)
 
 
+def picture_paragraph(doc, tag: str, align=WD_ALIGN_PARAGRAPH.CENTER):
+    """A paragraph holding nothing but one picture tag (an InlineImage needs a run of its own)."""
+    paragraph = doc.add_paragraph()
+    paragraph.alignment = align
+    paragraph.add_run(tag)
+    return paragraph
+
+
 def add_cover(doc, tr: Lang, *, title: str, subtitle: str, addressee: str,
               rows, note: str, title_size: float = 30,
               key_mm: float = 35) -> None:
-    """Cover page: company, title, subtitle rule, addressee, details, note."""
-    add_text(doc, "{{ company.name }}", size=12, color=GREY,
-             align=WD_ALIGN_PARAGRAPH.LEFT, latin=HEAD_LATIN,
+    """Cover page: logo (or the same room left empty), company, title, subtitle rule,
+    addressee, details, note."""
+    add_tag(doc, "{%p if company.logo %}")
+    logo = picture_paragraph(doc, "{{ company.logo }}")
+    logo.paragraph_format.space_before = Pt(30)
+    logo.paragraph_format.space_after = Pt(6)
+    add_tag(doc, "{%p else %}")
+    room = doc.add_paragraph()  # about the height of a square logo, so the page looks the same
+    room.paragraph_format.space_before = Pt(30)
+    room.paragraph_format.space_after = Pt(6)
+    room.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    room.paragraph_format.line_spacing = Mm(30)
+    add_tag(doc, "{%p endif %}")
+    add_text(doc, "{{ company.name or '' }}", size=12, color=GREY,
+             align=WD_ALIGN_PARAGRAPH.CENTER, latin=HEAD_LATIN,
              east_asia=HEAD_CJK)
     heading = add_text(doc, title, bold=True, size=title_size, color=BRAND,
                        align=WD_ALIGN_PARAGRAPH.CENTER, latin=HEAD_LATIN,
                        east_asia=HEAD_CJK)
-    heading.paragraph_format.space_before = Pt(150)
+    heading.paragraph_format.space_before = Pt(60)
     heading.paragraph_format.space_after = Pt(4)
     sub = add_text(doc, subtitle, size=11, color=GREY,
                    align=WD_ALIGN_PARAGRAPH.CENTER, latin=HEAD_LATIN,
@@ -585,13 +634,17 @@ def add_cover(doc, tr: Lang, *, title: str, subtitle: str, addressee: str,
     add_cover_table(doc, tr, rows, key_mm)
     footnote = add_text(doc, note, size=9, color=GREY,
                         align=WD_ALIGN_PARAGRAPH.CENTER)
-    footnote.paragraph_format.space_before = Pt(150)
+    footnote.paragraph_format.space_before = Pt(90)
 
 
 def add_cover_table(doc, tr: Lang, rows, key_mm: float) -> None:
+    """Unbordered label/value rows; a ``(None, tag)`` row is a docxtpl ``{%tr %}`` row."""
     widths = (key_mm, 85)
     table = new_table(doc, widths, borders=False)
     for key, value in rows:
+        if key is None:
+            add_tag_row(table, value, widths)
+            continue
         row = add_row(table, (key + tr.colon, value), widths)
         row.cells[0].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
         row.cells[0].paragraphs[0].runs[0].bold = True
@@ -600,17 +653,25 @@ def add_cover_table(doc, tr: Lang, rows, key_mm: float) -> None:
 
 
 def signature_block(doc, heading: str, rows) -> None:
-    """Two unbordered columns of sign-off lines; the first row in bold."""
+    """Two unbordered columns of sign-off lines; the first row in bold. A ``(None, tag)`` row is
+    a docxtpl ``{%tr %}`` row; a row of three (the third true) is in small grey type."""
     add_subheading(doc, heading)
     widths = (80, 80)
     table = new_table(doc, widths, borders=False)
     for index, texts in enumerate(rows):
-        row = add_row(table, texts, widths, bold=index == 0)
-        row_flag(row, "cantSplit")
+        if texts[0] is None:
+            add_tag_row(table, texts[1], widths)
+            continue
+        small = len(texts) > 2 and texts[2]
+        row = add_row(table, texts[:2], widths, bold=index == 0,
+                      color=GREY if small else None)
         for cell in row.cells:
             fmt = cell.paragraphs[0].paragraph_format
-            fmt.space_before = Pt(10)
+            fmt.space_before = Pt(2 if small else 10)
             fmt.keep_with_next = index < len(rows) - 1
+            for run in cell.paragraphs[0].runs:
+                if small:
+                    run.font.size = Pt(9)
 
 
 def visits_table(doc, tr: Lang) -> None:
@@ -646,7 +707,9 @@ def add_proposal_cover(doc, tr: Lang) -> None:
             (tr("方案日期", "Date"), "{{ as_of|date }}"),
             (tr("有效期至", "Valid until"), "{{ valid_until|date }}"),
             (tr("客户经理", "Account manager"), "{{ manager }}"),
+            (None, "{%tr if company.name %}"),
             (tr("提供方", "Provided by"), "{{ company.name }}"),
+            (None, "{%tr endif %}"),
         ),
         note=tr("本方案仅供贵司内部评估使用，未经我司书面同意请勿向第三方披露。",
                 "This proposal is for your internal evaluation only and may not "
@@ -654,15 +717,28 @@ def add_proposal_cover(doc, tr: Lang) -> None:
         title_size=tr(30, 24), key_mm=tr(35, 55))
 
 
+# Conditions both languages share: each accepts the Chinese rulebook's value and the English one.
+MONTHLY = "settlement in ('月结', 'monthly')"
+ON_CREDIT = f"{MONTHLY} and credit_limit"  # the limit, warning and hold lines mean something
+ON_HOLD = "credit_status in ('冻结', 'hold')"
+NOT_NORMAL = "credit_status and credit_status not in ('正常', 'normal')"
+# priority is promised only when the policy grants it, and never beside a credit hold
+PRIORITY = f"priority_delivery and not ({ON_HOLD})"
+LONG_STANDING = "tenure_years is not none and tenure_years >= 1"
+
+
 def add_overview(doc, tr: Lang) -> None:
     add_heading(doc, tr("一、客户概况", "1. Customer Overview"), page_break=True)
     lead_in(doc, tr(
-        "感谢贵司长期以来对我司的信任与支持。为进一步提升合作效率与服务质量，"
-        "我司结合双方合作情况，为贵司制定本大客户服务方案。贵司基本信息如下：",
-        "Thank you for your continued trust and support. To make our "
-        "cooperation even more efficient and raise the quality of our "
-        "service, we have prepared this key account service proposal based on "
-        "our business together. Your company details are as follows:"))
+        f"{{% if {LONG_STANDING} %}}感谢贵司长期以来对我司的信任与支持。"
+        "{% else %}感谢贵司选择我司作为合作伙伴。{% endif %}"
+        "为进一步提升合作效率与服务质量，我司结合双方合作情况，为贵司制定本大客户服务方案。"
+        "贵司基本信息如下：",
+        f"{{% if {LONG_STANDING} %}}Thank you for your long-standing trust and "
+        "support.{% else %}Thank you for choosing us as your supplier.{% endif %} "
+        "To make our cooperation as efficient as possible and raise the quality "
+        "of our service, we have prepared this key account service proposal for "
+        "you. Your company details are as follows:"))
     key_value_table(doc, (
         (tr("客户编号", "Customer ID"), "{{ customer_id }}"),
         (tr("客户名称", "Customer name"), "{{ name }}"),
@@ -673,6 +749,24 @@ def add_overview(doc, tr: Lang) -> None:
         (tr("客户联系人", "Contact person"), "{{ contact or '—' }}"),
         (tr("我方客户经理", "Account manager"), "{{ manager }}"),
     ), key_mm=tr.key_mm)
+    spacer(doc)
+    # the tier and what it brings: only promises the later sections keep
+    doc.add_paragraph(tr(
+        "{% if tier_label %}贵司当前的客户等级为{{ tier_label }}"
+        "{% if key_account %}，已纳入我司大客户管理体系{% endif %}。{% endif %}"
+        "在本方案有效期内，贵司享有：专属客户经理{{ manager }}全程服务"
+        "{% if response_hours %}、{{ response_hours }}小时内响应{% endif %}"
+        "{% if discount_pct %}、目录价{{ discount_pct|discount }}{% endif %}"
+        f"{{% if {PRIORITY} %}}、订单优先排产与优先发货{{% endif %}}。"
+        "各项条件详见下文。",
+        "{% if tier_label %}Your company is rated {{ tier_label }}"
+        "{% if key_account %} and is part of our key account programme{% endif %}. "
+        "{% endif %}While this proposal is valid, you receive: a dedicated "
+        "account manager ({{ manager }})"
+        "{% if response_hours %}, responses within {{ response_hours }} hours{% endif %}"
+        "{% if discount_pct %}, {{ discount_pct|discount }} our list prices{% endif %}"
+        f"{{% if {PRIORITY} %}}, priority production and shipping{{% endif %}}. "
+        "The sections below give the details."))
 
 
 def add_review(doc, tr: Lang) -> None:
@@ -681,54 +775,53 @@ def add_review(doc, tr: Lang) -> None:
                     "Key figures of our business together in the 12 months to "
                     "{{ as_of|date }}:"))
     key_value_table(doc, (
-        (tr("近12个月采购额", "Purchases"), "{{ revenue_12m|money }}"),
+        (tr("近12个月采购额", "Purchases"), "{{ revenue_12m|amount }}"),
+        (None, "{%tr if revenue_prev_12m %}"),  # not ¥0.00 for a customer of less than a year
         (tr("上一周期采购额", "Previous 12 months"),
-         "{{ revenue_prev_12m|money }}"),
+         "{{ revenue_prev_12m|amount }}"),
+        (None, "{%tr endif %}"),
         (None, "{%tr if revenue_growth is not none %}"),
         (tr("同比变化", "Year-on-year change"),
          tr("{% if revenue_growth >= 0 %}增长{% else %}下降{% endif %}",
             "{% if revenue_growth >= 0 %}Up {% else %}Down {% endif %}")
          + "{{ revenue_growth|abs|pct }}"),
         (None, "{%tr endif %}"),
-        (tr("累计采购额", "Lifetime purchases"), "{{ revenue_total|wan }}"),
-        (tr("近12个月订单数", "Orders"),
-         tr("{{ orders_12m }} 笔", "{{ orders_12m }}")),
+        (tr("累计采购额", "Lifetime purchases"), "{{ revenue_total|amount }}"),
+        (tr("近12个月订单数", "Orders"), number_with_unit("orders_12m", tr(" 笔", ""))),
         (tr("平均订单金额", "Average order value"),
-         "{{ avg_order_value_12m|money }}"),
+         "{{ avg_order_value_12m|amount }}"),
     ), key_mm=tr.key_mm)
-    spacer(doc)
-    value = tr.term("value_level", LEVELS)
-    potential = tr.term("potential_level", LEVELS)
-    loyalty = tr.term("loyalty_level", LEVELS)
-    doc.add_paragraph(tr(
-        f"综合评估贵司的采购价值（{value}）、发展潜力（{potential}）"
-        f"与合作稳定性（{loyalty}），贵司被评定为{{{{ tier_label }}}}"
-        "{% if key_account %}，并纳入我司大客户管理体系{% endif %}。"
-        "本方案中的各项优惠与服务均依据该评级制定。",
-        f"Taking into account your purchase value ({value}), growth potential "
-        f"({potential}) and relationship stability ({loyalty}), your company "
-        "is rated {{ tier_label }}{% if key_account %} and is part of our key "
-        "account programme{% endif %}. All terms and services in this "
-        "proposal follow from this rating."))
+    # the client's own purchases month by month (a chart the engine draws, 160 mm wide)
+    # heading and picture in one paragraph kept together: LibreOffice does not always move a
+    # keep-with-next heading along with a picture that goes to the next page
+    add_tag(doc, "{%p if revenue_chart %}")
+    trend = add_subheading(doc, tr("近12个月采购趋势", "Your purchases, last 12 months"),
+                           space_before=12)
+    trend.paragraph_format.keep_together = True
+    trend.add_run().add_break()
+    trend.add_run("{{ revenue_chart }}")
+    add_tag(doc, "{%p endif %}")
 
 
 def add_discount(doc, tr: Lang) -> None:
     add_heading(doc, tr("三、专属优惠", "3. Preferred Pricing"))
     add_tag(doc, "{%p if discount_pct %}")
     add_labelled(doc, tr("专属折扣：", "Exclusive discount: "),
-                 "{{ discount_pct|pct }}").paragraph_format.keep_with_next = True
+                 tr("目录价{{ discount_pct|discount }}",
+                    "{{ discount_pct|discount }} our list prices")
+                 ).paragraph_format.keep_with_next = True
     doc.add_paragraph(tr(
         "在本方案有效期内（{{ as_of|date }}至{{ valid_until|date }}），贵司每一笔订单"
-        "均可在我司当期标准目录价基础上直接享受{{ discount_pct|pct }}的专属折扣，"
+        "均可在我司当期标准目录价基础上直接享受{{ discount_pct|discount }}优惠，"
         "折扣在报价单与发票中直接体现，无需另行申请。特价商品、促销活动商品及"
         "定制类商品另行报价，折扣不与其他优惠叠加使用。",
         "While this proposal is valid ({{ as_of|date }} to "
-        "{{ valid_until|date }}), every order you place receives an exclusive "
-        "discount of {{ discount_pct|pct }} off our current standard list "
-        "price. The discount appears directly on quotations and invoices; no "
-        "separate application is needed. Special-price, promotional and "
-        "custom-made products are quoted separately, and the discount cannot "
-        "be combined with other offers."))
+        "{{ valid_until|date }}), every order you place is priced at "
+        "{{ discount_pct|discount }} our current standard list price. The "
+        "discount appears directly on quotations and invoices; no separate "
+        "application is needed. Special-price, promotional and custom-made "
+        "products are quoted separately, and the discount cannot be combined "
+        "with other offers."))
     add_tag(doc, "{%p else %}")
     doc.add_paragraph(tr(
         "在本方案有效期内（{{ as_of|date }}至{{ valid_until|date }}），贵司订单按我司"
@@ -747,55 +840,67 @@ def add_credit(doc, tr: Lang) -> None:
     status = tr.term("credit_status", CREDIT_STATUSES)
     key_value_table(doc, (
         (tr("结算方式", "Settlement terms"), tr.term("settlement", SETTLEMENTS)),
+        (None, f"{{%tr if {ON_CREDIT} %}}"),
         (tr("信用额度", "Credit limit"),
-         tr("{{ credit_limit|money }}（大写：{{ credit_limit|daxie }}）",
-            "{{ credit_limit|money }}")),
-        (tr("预警线", "Warning threshold"), "{{ credit_warn_at|money }}"),
-        (tr("冻结线", "Hold threshold"), "{{ credit_block_at|money }}"),
-        (tr("当前未结余额", "Outstanding balance"), "{{ outstanding|money }}"),
+         tr("{{ credit_limit|amount }}（大写：{{ credit_limit|daxie }}）",
+            "{{ credit_limit|amount }}")),
+        (tr("预警线", "Warning threshold"), "{{ credit_warn_at|amount }}"),
+        (tr("冻结线", "Hold threshold"), "{{ credit_block_at|amount }}"),
+        (None, "{%tr endif %}"),
+        (tr("当前未结余额", "Outstanding balance"), "{{ outstanding|amount }}"),
         (tr("信用状态", "Credit status"), status),
     ), key_mm=tr.key_mm)
     spacer(doc)
-    add_tag(doc, f"{{%p if {tr.eq('settlement', '月结')} %}}")
+    add_tag(doc, f"{{%p if {ON_CREDIT} %}}")
     doc.add_paragraph(tr(
         "贵司采用月结方式：当月已交付订单于次月统一对账结算。当未结余额超过预警线"
-        "（{{ credit_warn_at|money }}）时，我司客户经理将及时提醒贵司安排付款；"
-        "当未结余额超过冻结线（{{ credit_block_at|money }}）时，新订单将暂缓发货，"
+        "（{{ credit_warn_at|amount }}）时，我司客户经理将及时提醒贵司安排付款；"
+        "当未结余额超过冻结线（{{ credit_block_at|amount }}）时，新订单将暂缓发货，"
         "待余额结清后自动恢复正常供货。",
         "You settle on monthly statement terms: orders delivered in one month "
         "are reconciled and settled together the following month. If your "
         "outstanding balance exceeds the warning threshold "
-        "({{ credit_warn_at|money }}), your account manager will remind you to "
+        "({{ credit_warn_at|amount }}), your account manager will remind you to "
         "arrange payment; if it exceeds the hold threshold "
-        "({{ credit_block_at|money }}), new orders are held back from shipping "
+        "({{ credit_block_at|amount }}), new orders are held back from shipping "
         "and normal supply resumes automatically once the balance is "
         "settled."))
+    add_tag(doc, f"{{%p elif {MONTHLY} %}}")
+    doc.add_paragraph(tr(
+        "贵司采用月结方式：当月已交付订单于次月统一对账结算。信用额度由客户经理与贵司另行确认。",
+        "You settle on monthly statement terms: orders delivered in one month "
+        "are reconciled and settled together the following month. Your account "
+        "manager will confirm your credit limit with you separately."))
     add_tag(doc, "{%p else %}")
     doc.add_paragraph(tr(
-        "贵司采用现结方式：订单款项到账后安排发货。如贵司有调整为月结的需要，"
+        "贵司采用现结方式：订单款项于发货前付清或货到付款。如贵司有调整为月结的需要，"
         "可联系客户经理提交申请，我司将根据合作情况予以评估。",
-        "You settle on cash terms: orders ship once payment has been "
-        "received. If you would like to move to monthly statement terms, your "
-        "account manager can submit a request for you, and we will assess it "
-        "in the light of our business together."))
+        "You settle on cash terms: orders are paid in advance or on delivery. "
+        "If you would like to move to monthly statement terms, your account "
+        "manager can submit a request for you, and we will assess it in the "
+        "light of our business together."))
     add_tag(doc, "{%p endif %}")
-    add_tag(doc, f"{{%p if {tr.ne('credit_status', '正常')} %}}")
+    add_tag(doc, f"{{%p if {NOT_NORMAL} %}}")
     add_text(doc, tr(
-        "特别提示：截至{{ as_of|date }}，贵司逾期未付金额为"
-        "{{ overdue_amount|money }}，最长逾期{{ max_overdue_days }}天，"
+        "特别提示：截至{{ as_of|date }}，"
+        "{% if overdue_amount > 0 %}贵司逾期未付金额为{{ overdue_amount|amount }}，"
+        "最长逾期{{ max_overdue_days }}天，"
+        "{% else %}贵司未结余额为{{ outstanding|amount }}，{% endif %}"
         "当前信用状态为“{{ credit_status }}”。"
-        "{% if credit_status == '冻结' %}新订单已暂缓发货，"
+        f"{{% if {ON_HOLD} %}}新订单已暂缓发货，"
         "请尽快安排付款，结清后我司将立即恢复供货。"
         "{% else %}请尽快安排付款，以免影响后续订单的正常发货。{% endif %}",
-        "Please note: as of {{ as_of|date }}, {{ overdue_amount|money }} of "
-        "your balance is overdue, the oldest item by {{ max_overdue_days }} "
-        f"days, and your credit status is “{status}”. "
-        f"{{% if {tr.eq('credit_status', '冻结')} %}}New orders are being held back from "
+        "Please note: as of {{ as_of|date }}, "
+        "{% if overdue_amount > 0 %}{{ overdue_amount|amount }} of your balance "
+        "is overdue, the oldest item by {{ max_overdue_days }} days, and "
+        "{% else %}your outstanding balance is {{ outstanding|amount }} and "
+        f"{{% endif %}}your credit status is “{status}”. "
+        f"{{% if {ON_HOLD} %}}New orders are being held back from "
         "shipping; please arrange payment as soon as possible and we will "
         "resume supply immediately once the balance is settled."
         "{% else %}Please arrange payment as soon as possible so that future "
         "orders can ship without delay.{% endif %}"),
-        bold=True, color=ALERT)
+        bold=True, color=ALERT).paragraph_format.keep_together = True
     add_tag(doc, "{%p endif %}")
 
 
@@ -805,11 +910,13 @@ def add_service(doc, tr: Lang) -> None:
                     "While this proposal is valid, we make you the following "
                     "commitments:"))
     key_value_table(doc, (
+        (None, "{%tr if response_hours %}"),
         (tr("响应时效", "Response time"),
          tr("工作时间内{{ response_hours }}小时内响应贵司的咨询、订单与售后需求。",
             "We respond to your enquiries, orders and after-sales requests "
             "within {{ response_hours }} hours during business hours.")),
-        (None, "{%tr if priority_delivery %}"),
+        (None, "{%tr endif %}"),
+        (None, f"{{%tr if {PRIORITY} %}}"),
         (tr("优先交付", "Priority delivery"),
          tr("贵司订单享受优先排产、优先备货与优先发货。",
             "Your orders take priority in production scheduling, stock "
@@ -836,38 +943,41 @@ def add_service(doc, tr: Lang) -> None:
 def add_visits(doc, tr: Lang) -> None:
     add_heading(doc, tr("六、拜访计划", "6. Visit Plan"))
     lead_in(doc, tr(
-        "我司客户经理将每{{ visit_interval_days }}天对贵司进行一次例行拜访，"
-        "下次拜访预计为{{ next_visit_date|date }}。具体拜访时间将由客户经理提前与贵司"
+        "{% if visit_interval_days %}我司客户经理将每{{ visit_interval_days }}天对贵司"
+        "进行一次例行拜访{% else %}我司客户经理将定期对贵司进行例行拜访{% endif %}"
+        "{% if next_visit_date %}，下次拜访预计为{{ next_visit_date|date }}{% endif %}。"
+        "具体拜访时间将由客户经理提前与贵司"
         "{% if contact %}联系人{{ contact }}{% else %}相关负责人{% endif %}确认。"
-        "近期拜访安排如下：",
-        "Your account manager will visit you every {{ visit_interval_days }} "
-        "days; the next visit is planned for {{ next_visit_date|date }}. The "
-        "exact time will be agreed in advance with "
-        "{% if contact %}your contact, {{ contact }}{% else %}the person "
-        "responsible at your company{% endif %}. Upcoming visits:"))
+        "{% if upcoming_visits %}近期拜访安排如下：{% endif %}",
+        "{% if visit_interval_days %}Your account manager will visit you every "
+        "{{ visit_interval_days }} days{% else %}Your account manager will visit "
+        "you regularly{% endif %}"
+        "{% if next_visit_date %}; the next visit is planned for "
+        "{{ next_visit_date|date }}{% endif %}. The exact time will be agreed in "
+        "advance with {% if contact %}your contact, {{ contact }}{% else %}the "
+        "person responsible at your company{% endif %}."
+        "{% if upcoming_visits %} Upcoming visits:{% endif %}"))
+    add_tag(doc, "{%p if upcoming_visits %}")
     visits_table(doc, tr)
-
-
-def add_basis(doc, tr: Lang) -> None:
-    add_heading(doc, tr("七、方案依据", "7. Basis of This Proposal"))
-    lead_in(doc, tr("本方案中的各项安排均依据我司大客户管理制度确定，对应规则如下：",
-                    "Every arrangement in this proposal follows our key account "
-                    "management policy. The rules applied are:"))
-    reasons_table(doc, tr)
+    add_tag(doc, "{%p endif %}")
 
 
 def add_contact(doc, tr: Lang) -> None:
-    add_heading(doc, tr("八、联系方式", "8. Contact Us"))
+    add_heading(doc, tr("七、联系方式", "7. Contact Us"))
     lead_in(doc, tr("如对本方案有任何疑问，欢迎随时与我们联系：",
                     "If you have any questions about this proposal, please "
                     "contact us at any time:"))
-    key_value_table(doc, (
-        (tr("公司名称", "Company"), "{{ company.name }}"),
-        (tr("公司地址", "Address"), "{{ company.address }}"),
-        (tr("联系电话", "Telephone"), "{{ company.phone }}"),
-        (tr("电子邮箱", "Email"), "{{ company.email }}"),
-        (tr("专属客户经理", "Account manager"), "{{ manager }}"),
-    ), key_mm=tr.key_mm)
+    rows = []
+    for label, key in ((tr("公司名称", "Company"), "name"),
+                       (tr("公司地址", "Address"), "address"),
+                       (tr("联系电话", "Telephone"), "phone"),
+                       (tr("电子邮箱", "Email"), "email"),
+                       (tr("公司网址", "Website"), "website")):
+        rows += [(None, f"{{%tr if company.{key} %}}"),
+                 (label, f"{{{{ company.{key} }}}}"),
+                 (None, "{%tr endif %}")]
+    rows.append((tr("专属客户经理", "Account manager"), "{{ manager }}"))
+    key_value_table(doc, rows, key_mm=tr.key_mm)
     spacer(doc)
     doc.add_paragraph(tr(
         "本方案自双方签字盖章之日起生效，有效期至{{ valid_until|date }}。"
@@ -881,11 +991,15 @@ def add_signature(doc, tr: Lang) -> None:
     blank, date_blank = tr.signature_blank, tr.date_blank
     signature_block(doc, tr("双方确认", "Acceptance"), (
         (tr("甲方（客户）：{{ name }}", "Customer: {{ name }}"),
-         tr("乙方（服务方）：{{ company.name }}", "Supplier: {{ company.name }}")),
+         tr("乙方（服务方）：", "Supplier: ") + "{{ company.name or '' }}"),
         (tr("授权代表：", "Representative: ") + blank,
-         tr("授权代表：", "Representative: ") + "{{ company.signatory }}"),
+         tr("授权代表：", "Representative: ")
+         + f"{{% if company.signatory %}}{{{{ company.signatory }}}}{{% else %}}{blank}{{% endif %}}"),
         (tr("签字（盖章）：", "Signature and seal: ") + blank,
          tr("签字（盖章）：", "Signature and seal: ") + blank),
+        (None, "{%tr if company.seal_text %}"),
+        ("", tr("（盖章）", "(Seal) ") + "{{ company.seal_text }}", True),
+        (None, "{%tr endif %}"),
         (tr("日期：", "Date: ") + date_blank, tr("日期：", "Date: ") + date_blank),
     ))
 
@@ -914,7 +1028,9 @@ def add_plan_cover(doc, tr: Lang) -> None:
             (tr("客户经理", "Account manager"), "{{ manager }}"),
             (tr("编制日期", "Prepared on"), "{{ as_of|date }}"),
             (tr("计划编号", "Reference"), "{{ doc_no }}"),
+            (None, "{%tr if company.name %}"),
             (tr("编制单位", "Prepared by"), "{{ company.name }}"),
+            (None, "{%tr endif %}"),
         ),
         note=tr("内部资料：仅供客户经营团队使用，请勿向客户或第三方披露。",
                 "Internal document for the account team only. Do not share it "
@@ -951,14 +1067,14 @@ def add_plan_performance(doc, tr: Lang) -> None:
         doc, (tr("月份", "Month"), tr("销售额", "Revenue"),
               tr("去年同期", "Prior year"), tr("同比", "Change")),
         widths, "{%tr for m in monthly %}",
-        ("{{ m.label }}", "{{ m.revenue|money }}",
-         "{{ m.revenue_prev_year|money }}",
+        ("{{ m.label }}", "{{ m.revenue|amount }}",
+         "{{ m.revenue_prev_year|amount }}",
          "{{ m.growth|pct if m.growth is not none else '—' }}"),
         "{%tr endfor %}", center_cols=(0,), right_cols=(1, 2, 3),
         keep_together=True, padding=40)
     total = add_row(table, (
-        tr("合计", "Total"), "{{ revenue_12m|money }}",
-        "{{ revenue_prev_12m|money }}",
+        tr("合计", "Total"), "{{ revenue_12m|amount }}",
+        "{{ revenue_prev_12m|amount }}",
         "{{ revenue_growth|pct if revenue_growth is not none else '—' }}"),
         widths, bold=True)
     for cell in total.cells:
@@ -967,21 +1083,32 @@ def add_plan_performance(doc, tr: Lang) -> None:
     align_cells(total, (1, 2, 3), WD_ALIGN_PARAGRAPH.RIGHT)
     row_flag(total, "cantSplit")
 
+    # the same months drawn by the engine (a PNG 160 mm wide), right after the table
+    # (a caption in the picture's own paragraph, so the two never part at a page break)
+    add_tag(doc, "{%p if revenue_chart %}")
+    chart = add_text(doc, tr("逐月销售额走势", "Monthly revenue, last 12 months"), bold=True,
+                     size=9, color=GREY, align=WD_ALIGN_PARAGRAPH.LEFT)
+    chart.paragraph_format.space_before = Pt(10)
+    chart.paragraph_format.keep_together = True
+    chart.add_run().add_break()
+    chart.add_run("{{ revenue_chart }}")
+    add_tag(doc, "{%p endif %}")
+
     spacer(doc)
     lead_in(doc, tr("主要经营指标：", "Key figures:"))
     key_value_grid(doc, (
         (tr("订单数", "Orders"), number_with_unit("orders_12m", tr(" 笔", ""))),
         (tr("平均订单金额", "Avg. order value"),
-         "{{ avg_order_value_12m|money }}"),
+         "{{ avg_order_value_12m|amount }}"),
         (tr("毛利率", "Gross margin"), "{{ margin_pct_12m|pct }}"),
-        (tr("毛利额", "Gross profit"), "{{ gross_margin_12m|money }}"),
+        (tr("毛利额", "Gross profit"), "{{ gross_margin_12m|amount }}"),
         (tr("距上次下单", "Since last order"),
          number_with_unit("recency_days", tr(" 天", " days"))),
         (tr("应收周转天数", "DSO"),
          number_with_unit("dso_days", tr(" 天", " days"))),
         (tr("按期回款率", "On-time payments"), "{{ on_time_rate_12m|pct }}"),
         (tr("客户满意度", "Satisfaction"),
-         "{{ satisfaction|number(1) if satisfaction is not none else '—' }}"),
+         "{{ satisfaction|score }}"),
     ), widths=tr((35, 45, 35, 45), (42, 38, 42, 38)))
 
 
@@ -1048,13 +1175,13 @@ def add_plan_objectives(doc, tr: Lang) -> None:
                     "(baseline: the last 12 months):"))
     key_value_table(doc, (
         (tr("近12个月销售额（基数）", "Baseline revenue"),
-         "{{ revenue_12m|money }}"),
+         "{{ revenue_12m|amount }}"),
         (tr("目标增长率", "Target growth"), "{{ target_growth|pct }}"),
         (tr("未来12个月目标销售额", "Target revenue"),
-         tr("{{ target_revenue_12m|money }}（大写：{{ target_revenue_12m|daxie }}）",
-            "{{ target_revenue_12m|money }}")),
-        (tr("执行折扣", "Discount"), "{{ discount_pct|pct }}"),
-        (tr("信用额度", "Credit limit"), "{{ credit_limit|money }}"),
+         tr("{{ target_revenue_12m|amount }}（大写：{{ target_revenue_12m|daxie }}）",
+            "{{ target_revenue_12m|amount }}")),
+        (tr("执行折扣", "Discount"), "{{ discount_pct|discount }}"),
+        (tr("信用额度", "Credit limit"), "{{ credit_limit|amount }}"),
     ), key_mm=tr(50, tr.key_mm))
 
 
@@ -1095,12 +1222,12 @@ def add_plan_risks(doc, tr: Lang) -> None:
     status = tr.term("credit_status", CREDIT_STATUSES)
     risks = (
         ("overdue_amount > 0", tr("逾期应收：", "Overdue receivables: "), tr(
-            "截至{{ as_of|date }}，逾期未付金额{{ overdue_amount|money }}，"
-            "最长逾期{{ max_overdue_days }}天（未结余额合计{{ outstanding|money }}）。"
+            "截至{{ as_of|date }}，逾期未付金额{{ overdue_amount|amount }}，"
+            "最长逾期{{ max_overdue_days }}天（未结余额合计{{ outstanding|amount }}）。"
             "应尽快与客户约定回款计划。",
-            "As of {{ as_of|date }}, {{ overdue_amount|money }} is overdue, the "
+            "As of {{ as_of|date }}, {{ overdue_amount|amount }} is overdue, the "
             "oldest item by {{ max_overdue_days }} days (total outstanding "
-            "{{ outstanding|money }}). Agree a payment plan with the customer "
+            "{{ outstanding|amount }}). Agree a payment plan with the customer "
             "promptly.")),
         ("complaints_12m > 0", tr("客户投诉：", "Complaints: "), tr(
             "近12个月收到投诉{{ complaints_12m }}次，需确认问题均已闭环并回访客户满意度。",
@@ -1115,9 +1242,9 @@ def add_plan_risks(doc, tr: Lang) -> None:
             "当前信用状态为“{{ credit_status }}”"
             "{% if credit_status == '冻结' %}，新订单暂停赊销发货，需协商结清欠款"
             "{% else %}，需提醒客户及时付款{% endif %}"
-            "（信用额度{{ credit_limit|money }}，未结余额{{ outstanding|money }}）。",
+            "（信用额度{{ credit_limit|amount }}，未结余额{{ outstanding|amount }}）。",
             f"the account is on “{status}” (credit limit "
-            "{{ credit_limit|money }}, outstanding {{ outstanding|money }}). "
+            "{{ credit_limit|amount }}, outstanding {{ outstanding|amount }}). "
             f"{{% if {tr.eq('credit_status', '冻结')} %}}New orders do not ship on credit "
             "until the balance is settled.{% else %}Remind the customer to pay "
             "on time.{% endif %}")),
@@ -1156,10 +1283,10 @@ def add_plan_signoff(doc, tr: Lang) -> None:
 
 def build_proposal(tr: Lang = ZH):
     doc = new_document(tr, tr("大客户服务方案", "Key Account Service Proposal"),
-                       "Key account service proposal template")
+                       "Key account service proposal template", website=True)
     for section in (add_proposal_cover, add_overview, add_review,
                     add_discount, add_credit, add_service, add_visits,
-                    add_basis, add_contact, add_signature):
+                    add_contact, add_signature):
         section(doc, tr)
     return doc
 
@@ -1205,13 +1332,46 @@ TEMPLATES = {
 }
 
 
+LOGO_FONTS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
+              "/usr/share/fonts/noto-cjk/NotoSansCJK-Bold.ttc",
+              "C:/Windows/Fonts/msyhbd.ttc", "/System/Library/Fonts/PingFang.ttc")
+
+
+def draw_logo(path: Path, text: str = "恒信", size: int = 512) -> None:
+    """The sample company logo: ``text`` in white on the brand colour, a rounded square
+    (needs Pillow and a bold CJK font; the file is small and palette-based)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font_file = next((f for f in LOGO_FONTS if Path(f).exists()), None)
+    if font_file is None:
+        raise SystemExit("no CJK font found for the logo: " + ", ".join(LOGO_FONTS))
+    scale = 4  # drawn large and scaled down, for smooth edges
+    big = size * scale
+    image = Image.new("RGBA", (big, big), (255, 255, 255, 0))
+    draw = ImageDraw.Draw(image)
+    brand = tuple(int(HEADER_FILL[i:i + 2], 16) for i in (0, 2, 4))
+    draw.rounded_rectangle((0, 0, big - 1, big - 1), radius=big // 6, fill=(*brand, 255))
+    font = ImageFont.truetype(font_file, int(big * 0.36), index=2)  # the SC face of the collection
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+    draw.text(((big - (right - left)) / 2 - left, (big - (bottom - top)) / 2 - top), text,
+              font=font, fill=(255, 255, 255, 255))
+    small = image.resize((size, size), Image.LANCZOS)
+    small.quantize(colors=32, method=Image.FASTOCTREE).save(path, optimize=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR,
                         help="directory to write templates into "
                              f"(default: {DEFAULT_OUT_DIR})")
+    parser.add_argument("--logo", action="store_true",
+                        help="also draw the sample company logo, logo.png (needs Pillow "
+                             "and a CJK font)")
     args = parser.parse_args(argv)
     args.out_dir.mkdir(parents=True, exist_ok=True)
+    if args.logo:
+        draw_logo(args.out_dir / "logo.png")
+        print(f"wrote {args.out_dir / 'logo.png'}")
     for filename, builder in TEMPLATES.items():
         path = args.out_dir / filename
         write_docx(builder(), path)

@@ -33,7 +33,7 @@ def project_with_policy(tmp_path: Path, policy: str) -> Path:
 def test_bundled_project_is_clean():
     result = check(REPO)
     assert result.exit_code == 0
-    assert result.output == "rulebook OK: 14 decisions, 52 rules, 1 constraint, 6 datasets\n"
+    assert result.output == "rulebook OK: 14 decisions, 54 rules, 1 constraint, 6 datasets\n"
 
 
 def test_overlapping_unique_rows(tmp_path):

@@ -48,7 +48,7 @@ def test_invalid_rulebook_lists_every_error_and_writes_nothing(project):
 def test_check_command(project):
     result = invoke("check", "-p", str(project))
     assert result.exit_code == 0
-    assert result.output == "rulebook OK: 14 decisions, 52 rules, 1 constraint, 6 datasets\n"
+    assert result.output == "rulebook OK: 14 decisions, 54 rules, 1 constraint, 6 datasets\n"
     (project / "templates" / "proposal.docx").unlink()
     result = invoke("check", "-p", str(project))
     assert result.exit_code == 1

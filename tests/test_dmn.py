@@ -322,7 +322,7 @@ def test_a_dmn_file_in_rules_loads_beside_the_yaml(tmp_path, exported, bundled_d
     project = bundled_copy(tmp_path / "p")
     (project / "rules" / "policy.yaml").unlink()
     (project / "rules" / "policy.dmn").write_bytes(exported)
-    assert invoke("check", "-p", project).output == "rulebook OK: 14 decisions, 52 rules, 1 constraint, 6 datasets\n"
+    assert invoke("check", "-p", project).output == "rulebook OK: 14 decisions, 54 rules, 1 constraint, 6 datasets\n"
     rulebook, _, result = evaluate(project, AS_OF)
     assert decisions_digest(result.frame, rulebook) == bundled_digest
     assert "rules/policy.dmn" in rulebook.source.hashes

@@ -49,7 +49,7 @@ EXPECTED = {
         "loyalty_level": "高", "key_account": True, "discount_pct": 0.10, "credit_limit": 267_000,
         "credit_warn_at": 213_600, "credit_block_at": 267_000, "credit_status": "冻结",
         "visit_interval_days": 14, "next_visit_date": "2026-11-03", "churn_risk": "中",
-        "response_hours": 2, "priority_delivery": True,
+        "response_hours": 2, "priority_delivery": False,  # credit frozen: no priority shipping (service#1)
         "_rule.tier": "tier#1", "_rule.discount": "D-A, D-loyal, D-growth", "_rule.credit": "C-key",
         "_rule.credit_status": "CS-block", "_rule.next_visit": "V-regular", "_rule.churn_risk": "R-mid",
     },
@@ -158,12 +158,21 @@ def test_proposal_document_contents(finished_run):
     assert "致：A&B <Co> 贸易有限公司" in text
     assert "{{" not in everything and "{%" not in everything
     assert "¥267,000.00（大写：贰拾陆万柒仟元整）" in cells
-    assert "10.0%" in everything
+    assert "目录价九折" in everything  # discount_pct 0.10 through | discount
+    assert "新订单已暂缓发货" in everything and "优先" not in everything  # credit frozen: no priority promised
     assert "2026年11月3日" in everything  # next visit
     assert any("A级（战略客户）" in c for c in cells) or "A级（战略客户）" in text
-    assert "CS-block" in cells and "D-loyal" in cells  # the reasons table names the deciding rules
+    # a client document: no rule ids or notes (the reasons table is in the account plan)
+    assert "CS-block" not in everything and "D-loyal" not in everything
     visit_rows = [row for t in doc.tables for row in t.rows if row.cells[0].text in ("1", "2", "3", "4")]
     assert [r.cells[1].text for r in visit_rows][:4] == ["2026年11月3日", "2026年11月17日", "2026年12月1日", "2026年12月15日"]
+
+
+def test_account_plan_names_the_deciding_rules(finished_run):
+    _, run_dir = finished_run
+    doc = Document(next((run_dir / "plans").iterdir()))
+    cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    assert "CS-block" in cells and "D-loyal" in cells  # the reasons table names the deciding rules
 
 
 def test_run_manifest(finished_run, project):

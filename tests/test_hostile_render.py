@@ -133,10 +133,10 @@ RULES = {
         "rules/hostile.yaml:6:5 [hostile]: documents[2].folder: folder must be a relative path inside the run folder "
         "(no '..', absolute path, drive, or character a file name cannot hold); got '../../../escaped'"),
     corpus.alert_title_with_slash: (
-        "rules/documents.yaml:78:5: alert title '信用/预警[1]' cannot name a sheet: Excel does not allow / [ ] in sheet "
+        "rules/documents.yaml:85:5: alert title '信用/预警[1]' cannot name a sheet: Excel does not allow / [ ] in sheet "
         "names\n    hint: e.g. '信用_预警_1_'"),
-    corpus.visit_interval_of_text: "rules/documents.yaml:33:3: visit_plan.every_days must be a number field; tier is text",
-    corpus.exposure_of_text: "rules/documents.yaml:77:3: portfolio.exposure_field must be a number field; tier is text",
+    corpus.visit_interval_of_text: "rules/documents.yaml:40:3: visit_plan.every_days must be a number field; tier is text",
+    corpus.exposure_of_text: "rules/documents.yaml:84:3: portfolio.exposure_field must be a number field; tier is text",
 }
 
 
@@ -732,7 +732,7 @@ def test_check_refuses_settings_in_chinese(tmp_path):
     with pytest.raises(RulebookInvalid) as caught:
         load_rulebook(project)
     assert caught.value.render("zh") == (
-        "规则有 1 处错误：\n  rules/documents.yaml:78:5：预警页标题 '信用/预警[1]' 不能作为工作表名：Excel 不允许工作表名中出现 "
+        "规则有 1 处错误：\n  rules/documents.yaml:85:5：预警页标题 '信用/预警[1]' 不能作为工作表名：Excel 不允许工作表名中出现 "
         "/ [ ]\n    建议：例如 '信用_预警_1_'")
 
 

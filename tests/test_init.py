@@ -38,10 +38,14 @@ def invoke(*args):
 
 
 SAID = {  # what each command says first, in the project's own language (no --lang given)
-    "zh": {"created": "已创建 {project}（", "check": "规则无误：14 个决策，52 条规则", "test": "85 个通过，0 个失败",
+    "zh": {"unfinished": "警告：rules/documents.yaml 的 company 还没有填写：name, address, phone, email, signatory, logo；"
+                         "发给客户的文档会缺少这些公司信息",
+           "created": "已创建 {project}（", "check": "规则无误：14 个决策，54 条规则", "test": "87 个通过，0 个失败",
            "explain": "客户 C0168", "diff": "330 位客户中有 3 位会变化（数据截至 2026-10-31）：",
            "sheets": (["概览", "客户"], ["影响汇总", "受影响客户"])},
-    "en": {"created": "created {project} (", "check": "rulebook OK: 14 decisions, 52 rules", "test": "85 passed, 0 failed",
+    "en": {"unfinished": "warning: company in rules/documents.yaml is not filled in yet: name, address, phone, email, "
+                         "signatory, logo; documents sent to clients will lack them",
+           "created": "created {project} (", "check": "rulebook OK: 14 decisions, 54 rules", "test": "87 passed, 0 failed",
            "explain": "customer C0168", "diff": "3 of 330 customers would change (as of 2026-10-31):",
            "sheets": (["Summary", "Customers"], ["Impact", "Affected customers"])},
 }
@@ -60,7 +64,10 @@ def test_init_then_every_command(tmp_path, lang, locale):
     readme = (project / "README.md").read_text(encoding="utf-8")
     assert readme.startswith("# 大客户管理项目" if lang == "zh" else "# Key account project")
 
-    assert invoke("check", "-p", project).output.startswith(said["check"])
+    checked = invoke("check", "-p", project)
+    # the rules work; the company's details are still init's placeholders, and check says so first
+    assert checked.exit_code == 0 and checked.output.splitlines()[2].startswith(said["check"])
+    assert checked.output.splitlines()[0] == said["unfinished"]
     tested = invoke("test", "-p", project)
     assert tested.exit_code == 0 and tested.output.splitlines()[-1] == said["test"]
     ran = invoke("run", "-p", project, "--as-of", "2026-10-31", "--json", "--workers", "1")
@@ -154,7 +161,7 @@ def test_english_and_chinese_rulebooks_have_the_same_structure_and_logic(tmp_pat
     def shape(rulebook):
         return [(d.id, d.hit, d.outputs, [r.id for r in d.rules], sorted(d.labels), d.default is not None, d.quota)
                 for d in rulebook.decisions]
-    assert shape(en) == shape(zh) and len(zh.decisions) == 14 and sum(len(d.rules) for d in zh.decisions) == 52
+    assert shape(en) == shape(zh) and len(zh.decisions) == 14 and sum(len(d.rules) for d in zh.decisions) == 54
     for zd, ed in zip(zh.decisions, en.decisions):  # same conditions, thresholds and values, word for word
         for zr, er in zip(zd.rules, ed.rules):
             assert logic(er.condition.node) == logic(zr.condition.node), er.id
@@ -201,7 +208,7 @@ def test_english_and_chinese_rulebooks_have_the_same_structure_and_logic(tmp_pat
     def case_shape(cases):
         return [(file, {key: ENGLISH.get(v, v) if isinstance(v, str) else v for key, v in case.given.items()},
                  sorted(case.expect), case.rules, case.as_of) for case, file, _ in cases]
-    assert len(zh_cases) == len(en_cases) == 85
+    assert len(zh_cases) == len(en_cases) == 87
     assert case_shape(en_cases) == case_shape(zh_cases)
     for (zc, _, _), (ec, _, _) in zip(zh_cases, en_cases):
         assert {key: ENGLISH.get(v, v) for key, v in zc.expect.items() if key not in WORDING and isinstance(v, str)} == \

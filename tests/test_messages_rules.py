@@ -40,11 +40,11 @@ def test_an_unknown_name_and_did_you_mean(tmp_path):
     assert both("check", "-p", str(tmp_path)) == (
         1,
         "错误：规则有 1 处错误：\n"
-        f"  rules/policy.yaml:187:9 [R-high]：未知的名称 'revenue_totl'（在 {expression} 中）\n"
+        f"  rules/policy.yaml:194:9 [R-high]：未知的名称 'revenue_totl'（在 {expression} 中）\n"
         "    建议：您是否指 'revenue_total'？\n",
         1,
         "error: rulebook has 1 error:\n"
-        f"  rules/policy.yaml:187:9 [R-high]: unknown name 'revenue_totl' (in {expression})\n"
+        f"  rules/policy.yaml:194:9 [R-high]: unknown name 'revenue_totl' (in {expression})\n"
         "    hint: did you mean 'revenue_total'?\n")
 
 
@@ -234,13 +234,13 @@ def test_bad_predictive_settings(tmp_path):
     assert both("check", "-p", str(project)) == (
         1,
         "错误：规则有 2 处错误：\n"
-        "  rules/metrics.yaml:13:30：metrics.predictive.horizon：horizon 必须是 Nm（月）或 Nd（天），如 12m；实际为 'ytd'\n"
-        "  rules/metrics.yaml:13:44：metrics.predictive.discount_rate：应小于 1\n",
+        "  rules/metrics.yaml:15:30：metrics.predictive.horizon：horizon 必须是 Nm（月）或 Nd（天），如 12m；实际为 'ytd'\n"
+        "  rules/metrics.yaml:15:44：metrics.predictive.discount_rate：应小于 1\n",
         1,
         "error: rulebook has 2 errors:\n"
-        "  rules/metrics.yaml:13:30: metrics.predictive.horizon: horizon must be Nm (months) or Nd (days), like 12m; "
+        "  rules/metrics.yaml:15:30: metrics.predictive.horizon: horizon must be Nm (months) or Nd (days), like 12m; "
         "got 'ytd'\n"
-        "  rules/metrics.yaml:13:44: metrics.predictive.discount_rate: Input should be less than 1\n")
+        "  rules/metrics.yaml:15:44: metrics.predictive.discount_rate: Input should be less than 1\n")
 
 
 def test_a_predictive_model_that_cannot_be_fitted(tmp_path):
@@ -266,10 +266,10 @@ def test_an_aggregate_over_an_unknown_dataset(tmp_path):
     # found by loading the rules (check, or the start of a run), at the aggregate's line
     assert both("run", "-p", str(project), "--as-of", "2026-10-31", "-q", "--workers", "1") == (
         1,
-        "错误：规则有 1 处错误：\n  rules/metrics.yaml:21:5 [bad_sum]：汇总指标 'bad_sum'：没有数据集 'orderz'\n"
+        "错误：规则有 1 处错误：\n  rules/metrics.yaml:23:5 [bad_sum]：汇总指标 'bad_sum'：没有数据集 'orderz'\n"
         "    建议：您是否指 'orders'？\n",
         1,
-        "error: rulebook has 1 error:\n  rules/metrics.yaml:21:5 [bad_sum]: aggregate 'bad_sum': there is no dataset "
+        "error: rulebook has 1 error:\n  rules/metrics.yaml:23:5 [bad_sum]: aggregate 'bad_sum': there is no dataset "
         "'orderz'\n    hint: did you mean 'orders'?\n")
 
 

@@ -75,6 +75,7 @@ class ColumnSpec(_Strict):
     map: Optional[dict[str, Any]] = None  # raw cell text -> value, applied before typing
     expr: Optional[str] = None  # computed from the dataset's other columns
     value: Optional[Any] = None  # the same value on every row
+    client: bool = False  # a customers column a client document may show (the customer's own details)
 
     @property
     def read_from_sheet(self) -> bool:

@@ -44,6 +44,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "cli.run.more_conflicts": ("  …… 另有 {count} 处", "  … and {count} more"),
     "cli.run.skipped": ("跳过：{codes}", "skipped: {codes}"),
     "cli.run.warning": ("警告：{codes}", "warning: {codes}"),
+    "cli.check.warning": ("警告：{message}\n  建议：{hint}", "warning: {message}\n  hint: {hint}"),
     "cli.run.plan": ("  拜访计划     {tasks:>8,} 项任务，排到 {end}（visits.ics；visits/ 下每位客户经理一份，共 {calendars} 份）",
                      "  visit plan   {tasks:>8,} tasks up to {end} (visits.ics; one calendar per rep in visits/, {calendars} "
                      "in all)"),

@@ -53,6 +53,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
                              "this project's currency is {currency}"),
     "render.daxie_not_cny.hint": ("请在 Word 中把 |daxie 换成 |money，或删去大写金额",
                                   "in Word, replace |daxie with |money or remove the capital amount"),
+    "filters.discount_range": ("折扣应在 0 到 100% 之间（小数，如 0.08）；实际为 {value}",
+                               "a discount is between 0 and 100% (a fraction such as 0.08); got {value}"),
+    "filters.scale": ("score 的满分应为 1 到 1000 的整数，例如 score(5)；实际为 {value}",
+                      "score's scale is a whole number from 1 to 1000, like score(5); got {value}"),
+    "render.where_rendering": ("渲染时", "while rendering"),
     # render/pdf.py
     "pdf.no_office": ("未安装 LibreOffice（soffice）", "LibreOffice (soffice) is not installed"),
     # rules/calendar_config.py

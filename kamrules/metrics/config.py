@@ -226,6 +226,7 @@ class PredictiveSpec(_Strict):
 
 
 class MetricsSpec(_Strict):
+    client: list[str] = Field(default_factory=list)  # metrics a client document may show; the rest are internal
     abc: AbcSpec = Field(default_factory=AbcSpec)
     predictive: Optional[PredictiveSpec] = None
     aggregates: dict[str, AggregateSpec] = Field(default_factory=dict)

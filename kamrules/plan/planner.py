@@ -17,7 +17,7 @@ from ..rules.plan_config import DEFAULT_DAY_START, DEFAULT_VISIT_MINUTES, RepsSp
 from .festivals import festival_dates, yearly
 from .scheduler import Placed, RepCapacity, Schedule, Unplaced, schedule
 from .tasks import UNASSIGNED, Customer, Task, as_date, as_interval, as_text, rank, step_title, visit_task
-from .workdays import WorkingCalendar
+from .workdays import WorkingCalendar, statutory_holidays
 
 DOCUMENT_DAYS = 400  # documents name visits past the calendar's horizon: working days are known that far
 
@@ -63,11 +63,14 @@ class VisitPlan:
         return sorted({p.task.rep for p in self.placed} | {u.task.rep for u in self.unplaced})
 
     def next_working_day(self, day: dt.date) -> dt.date:
-        """``day`` or the first working day after it (the working week past the calendar's end)."""
+        """``day`` or the first working day after it (past the calendar's end: the working week less
+        the company's closures and, with ``holidays: CN``, the statutory holidays)."""
         i = self.calendar.index(day)
         if i < len(self.calendar.days):
             return self.calendar.days[i]
-        while day.weekday() not in self.calendar.spec.week and day < dt.date.max:
+        spec = self.calendar.spec
+        while day < dt.date.max and (day.weekday() not in spec.week or day in spec.closed_days()
+                                     or (spec.holidays == "CN" and day in statutory_holidays(day.year))):
             day += dt.timedelta(days=1)
         return day
 

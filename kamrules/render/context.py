@@ -29,10 +29,16 @@ from ..rules.explain import WORDS
 from ..rules.model import LIST_POLICIES
 from ..rules.documents_config import DocumentSpec
 from ..plan.planner import VisitPlan
+from .pictures import ChartRequest, Picture, load_logo
 
 
 CONTEXT_EXTRAS = ("company", "as_of", "valid_until", "doc_no", "document_title", "reasons", "upcoming_visits",
-                  "trace", "monthly", "rfm_segment_title")
+                  "trace", "monthly", "rfm_segment_title", "revenue_chart")
+# what a client document sees besides the client fields: our company, dates, the document's own
+# number, the planned visits and the client's own purchases; never the rule basis (reasons,
+# trace) nor our segmentation (rfm_segment_title)
+CLIENT_EXTRAS = ("company", "as_of", "valid_until", "doc_no", "document_title", "upcoming_visits", "monthly",
+                 "revenue_chart")
 
 
 def split_ids(trace: str | None) -> list[str]:
@@ -132,7 +138,7 @@ def monthly_revenue(orders: pl.DataFrame | None, customer_ids: list[str], as_of:
 
 def customer_context(row: dict[str, Any], rulebook: CompiledRulebook, as_of: dt.date,
                      document: DocumentSpec | None = None, monthly: list[dict] | None = None,
-                     plan: VisitPlan | None = None) -> dict[str, Any]:
+                     plan: VisitPlan | None = None, company: dict[str, Any] | None = None) -> dict[str, Any]:
     """What a template sees of one customer. With a visit plan, the visit dates (``upcoming_visits``
     and the field ``visit_plan.first``) are the scheduled ones: on working days, within capacity."""
     context = {key: value for key, value in row.items() if not key.startswith("_")}
@@ -148,10 +154,32 @@ def customer_context(row: dict[str, Any], rulebook: CompiledRulebook, as_of: dt.
     first = rulebook.spec.visit_plan.first
     if plan is not None and context["upcoming_visits"] and isinstance(row.get(first), dt.date):
         context[first] = context["upcoming_visits"][0]["date"]
-    context["company"] = rulebook.spec.company.model_dump()
+    context["company"] = company if company is not None else rulebook.spec.company.model_dump()
     context["as_of"] = as_of
+    context["revenue_chart"] = ChartRequest(tuple(context["monthly"]), choose(None, locale), rulebook.spec.currency,
+                                            rulebook.spec.company.brand_color) if monthly else None
     if document is not None:
         context["valid_until"] = _later(as_of, document.validity_days)
         context["doc_no"] = f"{document.id.upper()}-{as_of:%Y%m%d}-{row.get('customer_id', '')}"
         context["document_title"] = document.title or document.id
+        if document.audience == "client":
+            return client_context(context, rulebook)
     return context
+
+
+def client_context(context: dict[str, Any], rulebook: CompiledRulebook) -> dict[str, Any]:
+    """Only what a client may read: the fields the rulebook marks client-visible and
+    :data:`CLIENT_EXTRAS`. An internal field a client template names is then undefined, and the
+    renderer refuses it by name (see :class:`kamrules.render.docx.DocxRenderer`)."""
+    allowed = rulebook.client_fields | set(CLIENT_EXTRAS)
+    return {key: value for key, value in context.items() if key in allowed}
+
+
+def company_context(project, rulebook: CompiledRulebook) -> dict[str, Any]:
+    """``company.*`` for every document of a run, with the logo read (and checked) once."""
+    company = rulebook.spec.company.model_dump()
+    company["logo"] = company["logo_small"] = None
+    if rulebook.spec.company.logo:
+        data = load_logo(project, rulebook.spec.company.logo)
+        company["logo"], company["logo_small"] = Picture(data, width_mm=45), Picture(data, height_mm=9)
+    return company

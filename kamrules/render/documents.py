@@ -14,7 +14,7 @@ from ..plan.planner import VisitPlan, chosen
 from ..rules.decisions import CompiledRulebook
 from ..rules.documents_config import FILENAME_EXAMPLE, fill_filename
 from .batch import Job
-from .context import customer_context, monthly_revenue
+from .context import CLIENT_EXTRAS, CONTEXT_EXTRAS, company_context, customer_context, monthly_revenue
 from .docx import DocxRenderer, safe_filename
 
 
@@ -41,20 +41,29 @@ def document_jobs(project: Path, staging: Path, rulebook: CompiledRulebook, fram
                   plan: VisitPlan | None = None) -> tuple[tuple, list[Job]]:
     """The template (path, locale, display name, currency) and one job per chosen customer."""
     name = template_for(project, document, rulebook.spec.locale)
-    template = (project / "templates" / name, rulebook.spec.locale, f"templates/{name}", rulebook.spec.currency,
-                project)
+    template = renderer_arguments(project, rulebook, document, name)
     DocxRenderer(*template)  # fail before any work when the template is unusable
     chosen = select_customers(frame, document.for_, as_of, rulebook.field_types)
     folder = staging / document.folder
     folder.mkdir(parents=True, exist_ok=True)
     monthly = monthly_revenue(orders, chosen.get_column("customer_id").to_list(), as_of)
+    company = company_context(project, rulebook)
     used: set[str] = set()
     jobs = []
     for row in chosen.iter_rows(named=True):
-        context = customer_context(row, rulebook, as_of, document, monthly.get(row["customer_id"]), plan)
+        context = customer_context(row, rulebook, as_of, document, monthly.get(row["customer_id"]), plan, company)
         jobs.append(Job(document.id, context, folder / document_name(document, row, used),
                         str(row.get("customer_id"))))
     return template, jobs
+
+
+def renderer_arguments(project: Path, rulebook: CompiledRulebook, document, name: str) -> tuple:
+    """What a :class:`DocxRenderer` of ``document`` is made of (plain data: worker processes make their own)."""
+    internal = frozenset()
+    if document.audience == "client":
+        internal = (frozenset(rulebook.field_types) | set(CONTEXT_EXTRAS)) - rulebook.client_fields - set(CLIENT_EXTRAS)
+    return (project / "templates" / name, rulebook.spec.locale, f"templates/{name}", rulebook.spec.currency, project,
+            document.money, internal, rulebook.spec.company.brand_color)
 
 
 def document_name(document, row: dict[str, Any], used: set[str]) -> str:

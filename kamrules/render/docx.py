@@ -31,9 +31,10 @@ from ..i18n import Text, msg
 from ..limits import Limits, env_name
 from ..limits import current as current_limits
 from ..names import did_you_mean
-from ..rules.documents_config import DEFAULT_CURRENCY
+from ..rules.documents_config import BRAND_COLOR, DEFAULT_CURRENCY
 from ..text import strip as strip_blanks
 from .filters import make_filters
+from .pictures import Picture, inline_pictures
 from .template_files import read_template
 
 _RENDERED_PART = re.compile(r"^word/(document|header\d*|footer\d*|footnotes|endnotes)\.xml$")
@@ -297,10 +298,35 @@ def _bounded_filter(env: BoundedEnvironment, name: str, function):
     return bounded
 
 
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+BRAND_TINT = "EAF1F8"  # the templates' light fill of the accent colour (key cells)
+
+
+def tint(color: str, share: float = 0.9) -> str:
+    """``color`` mixed with white (``share`` of white): the light fill that goes with a brand colour."""
+    rgb = [int(color[i:i + 2], 16) for i in (0, 2, 4)]
+    return "".join(f"{round(c + (255 - c) * share):02X}" for c in rgb)
+
+
+def recolor(source: bytes, colors: dict[str, str]) -> bytes:
+    """The .docx ``source`` with each hex colour of ``colors`` replaced in its XML parts (the
+    document, styles, headers, footers): the company's brand colour in place of the template's."""
+    original = zipfile.ZipFile(io.BytesIO(source))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in original.infolist():
+            data = original.read(info)
+            if info.filename.endswith(".xml") and info.filename.startswith("word/"):
+                for old, new in colors.items():
+                    data = re.sub(rb'(?i)"' + old.encode() + rb'"', b'"' + new.encode() + b'"', data)
+            target.writestr(info, data)
+    return out.getvalue()
+
+
 def make_environment(locale: str, limits: Limits | None = None,
-                     currency: str = DEFAULT_CURRENCY) -> BoundedEnvironment:
+                     currency: str = DEFAULT_CURRENCY, money_style: str = "full") -> BoundedEnvironment:
     env = BoundedEnvironment(limits, autoescape=True, undefined=jinja2.StrictUndefined)
-    env.filters.update(make_filters(locale, currency))
+    env.filters.update(make_filters(locale, currency, money_style))
     env.filters.update({name: _bounded_filter(env, name, f) for name, f in env.filters.items()})
     return env
 
@@ -355,12 +381,16 @@ class DocxRenderer:
     """Renders one .docx template many times (the template file is read once), its amounts in ``currency``."""
 
     def __init__(self, template: Path, locale: str, display_name: str | None = None,
-                 currency: str = DEFAULT_CURRENCY, root: Path | None = None):
+                 currency: str = DEFAULT_CURRENCY, root: Path | None = None, money_style: str = "full",
+                 internal: frozenset[str] = frozenset(), brand_color: str | None = None):
         """``root``: the project; the template must be a regular file inside it (default: inside
-        its own folder), see :mod:`kamrules.files`."""
+        its own folder), see :mod:`kamrules.files`. ``internal``: the fields a client document may
+        not show (it is refused by name when the template uses one); ``brand_color`` takes the place
+        of the templates' accent colour."""
         self.display_name = display_name or template.name
         self.source = read_template(template, self.display_name, root, msg("render.unreadable.hint"))
-        self.env = make_environment(locale, currency=currency)
+        self.locale, self.currency, self.internal = locale, currency, internal
+        self.env = make_environment(locale, currency=currency, money_style=money_style)
         self._patched: dict[str, str] = {}
         self._tree: nodes.Template | None = None
         try:
@@ -368,6 +398,8 @@ class DocxRenderer:
         except Exception as exc:
             raise RenderError(msg("render.not_docx", kind=type(exc).__name__), template=self.display_name) from None
         check_self_contained(self.source, self.display_name)
+        if brand_color and brand_color.upper() != BRAND_COLOR:
+            self.source = recolor(self.source, {BRAND_COLOR: brand_color.upper(), BRAND_TINT: tint(brand_color)})
         if currency != "CNY" and "daxie" in self.filters_used():  # before any document, not at the first customer
             raise RenderError(msg("render.daxie_not_cny", currency=currency), template=self.display_name,
                               suggestion=msg("render.daxie_not_cny.hint"))
@@ -383,9 +415,32 @@ class DocxRenderer:
             self._tree = capture.tree
         return self._tree
 
+    def _chart(self, request) -> "Picture | None":
+        from .charts import revenue_chart
+
+        chart = revenue_chart(list(request.monthly), request.lang, request.currency, request.width_mm,
+                              brand_color=request.brand_color)
+        return Picture(chart.png, width_mm=request.width_mm) if chart else None
+
     def placeholders(self) -> set[str]:
         """Top-level names the template reads (loop variables and its own sets excluded)."""
         return set(meta.find_undeclared_variables(self._parsed()))
+
+    def where_used(self, name: str) -> str | None:
+        """The text of the first paragraph (body, tables, headers, footers) whose Jinja tag names
+        ``name``, shortened: where a person finds the placeholder in Word."""
+        tag = re.compile(r"\{[{%](?:(?![}%]\}).)*?\b" + re.escape(name) + r"\b")
+        archive = zipfile.ZipFile(io.BytesIO(self.source))
+        parts = sorted(n for n in archive.namelist() if re.fullmatch(r"word/(document|header\d*|footer\d*)\.xml", n))
+        for part in parts:
+            root = ElementTree.fromstring(archive.read(part))
+            for paragraph in root.iter(_W + "p"):
+                text = "".join(node.text or "" for node in paragraph.iter(_W + "t"))
+                found = tag.search(text)
+                if found:
+                    start, end = max(0, found.start() - 12), min(len(text), found.start() + 48)
+                    return ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
+        return None
 
     def filters_used(self) -> set[str]:
         """Names of the filters the template applies (``{{ x|daxie }}`` → ``daxie``)."""
@@ -395,9 +450,14 @@ class DocxRenderer:
         template = _Template(self.source, self._patched)
         self.env.begin()
         try:
+            context = {key: inline_pictures(value, template, self._chart) for key, value in context.items()}
             template.render(context, jinja_env=self.env, autoescape=True)
         except jinja2.UndefinedError as exc:
             name = _undefined_name(exc)
+            if name in self.internal:
+                raise RenderError(msg("documents.internal_field", name=name, where=msg("render.where_rendering")),
+                                  template=self.display_name, customer_id=customer_id,
+                                  suggestion=msg("documents.internal_field.hint")) from None
             raise RenderError(msg("render.undefined", name=name or msg("render.a_name"), detail=exc.message),
                               template=self.display_name, customer_id=customer_id,
                               suggestion=did_you_mean(name, context) if name else None) from None

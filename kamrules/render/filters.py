@@ -162,6 +162,48 @@ def number(value, locale: str = "zh_CN", digits: int = 0) -> str:
         return format_decimal(amount, format=_pattern("#,##0", places), locale=locale)
 
 
+_ZHE_DIGITS = "零一二三四五六七八九"
+
+
+def discount(value, locale: str = "zh_CN") -> str:
+    """A discount off the list price as Chinese buyers read it: 0.08 → ``九二折``, 0.10 → ``九折``,
+    0.125 → ``八七五折`` (the share of the price paid, in tenths, to two decimals); in English ``8% off``.
+    0 → ``无折扣`` / ``no discount``; a discount outside 0–100% is refused."""
+    fraction = _number(value)
+    if fraction is None:
+        return EMPTY
+    if not 0 <= fraction < 1:
+        raise ValueError(msg("filters.discount_range", value=_shown(value)))
+    if not locale.startswith("zh"):
+        return "no discount" if fraction == 0 else pct(fraction, locale, 0 if fraction * 100 % 1 == 0 else 1) + " off"
+    if fraction == 0:
+        return "无折扣"
+    paid = (1 - fraction) * 10
+    with decimal.localcontext(_CONTEXT):
+        digits = format(paid.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP).normalize(), "f")
+    whole, _, tenths = digits.partition(".")
+    words = ("" if whole == "0" else _ZHE_DIGITS[int(whole)]) + "".join(_ZHE_DIGITS[int(d)] for d in tenths)
+    return words + "折"
+
+
+def score(value, scale: int = 5, locale: str = "zh_CN") -> str:
+    """A score with its scale, so a reader knows what 4.0 means: ``4.0 / 5`` (``score(10)``: out of 10)."""
+    if isinstance(scale, bool) or not isinstance(scale, int) or not 1 <= scale <= 1000:
+        raise ValueError(msg("filters.scale", value=_shown(scale)))
+    points = _number(value)
+    if points is None:
+        return EMPTY
+    with decimal.localcontext(_CONTEXT):
+        points = points.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        return format_decimal(points, format="#,##0.0", locale=locale) + f" / {scale}"
+
+
+def amount(value, style: str, locale: str = "zh_CN", currency: str = DEFAULT_CURRENCY) -> str:
+    """An amount in the document's one money style (``documents[].money``): ``full`` as ``money``
+    writes it, ``wan`` as ``wan`` does (in Chinese; the full amount in other languages)."""
+    return wan(value, locale, 2, currency) if style == "wan" else money(value, locale, currency)
+
+
 def yesno(value, locale: str = "zh_CN") -> str:
     """A yes/no value as 是/否 in Chinese, Yes/No in English."""
     if value is None:
@@ -237,10 +279,14 @@ def _integer_daxie(yuan: int) -> str:
     return out
 
 
-def make_filters(locale: str, currency: str = DEFAULT_CURRENCY) -> dict[str, Callable]:
-    """The filters bound to one locale and the project's currency, as registered on the Jinja environment."""
+def make_filters(locale: str, currency: str = DEFAULT_CURRENCY, money_style: str = "full") -> dict[str, Callable]:
+    """The filters bound to one locale, the project's currency and the document's money style, as
+    registered on the Jinja environment."""
     project = known_currency(currency)
     return {
+        "amount": lambda v: amount(v, money_style, locale, project),
+        "discount": lambda v: discount(v, locale),
+        "score": lambda v, scale=5: score(v, scale, locale),
         "money": lambda v, currency=project: money(v, locale, currency),
         "wan": lambda v, digits=2, currency=project: wan(v, locale, digits, currency),
         "pct": lambda v, digits=1: pct(v, locale, digits),

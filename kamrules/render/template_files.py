@@ -13,10 +13,12 @@ from ..limits import Limits
 TEMPLATE_LIMIT = Limits().max_input_bytes
 
 
-def read_template(template: Path, display: str, root: Path | None, hint: Text | None = None) -> bytes:
-    """The bytes of a template (see :mod:`kamrules.files`), or a RenderError saying why not."""
+def read_template(template: Path, display: str, root: Path | None, hint: Text | None = None,
+                  limit: int = TEMPLATE_LIMIT) -> bytes:
+    """The bytes of a template (or another file a document uses, such as the logo: see
+    :mod:`kamrules.files`), or a RenderError saying why not."""
     try:
-        return read_regular(template, root if root is not None else template.parent, TEMPLATE_LIMIT)
+        return read_regular(template, root if root is not None else template.parent, limit)
     except RefusedFile as exc:
         if exc.reason == "unreadable":  # missing, or denied: the template's name is the likely fix
             raise RenderError(msg("render.unreadable", reason=exc.detail), template=display, suggestion=hint) from None

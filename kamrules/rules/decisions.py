@@ -101,6 +101,7 @@ class CompiledRulebook:
     constraints: list[Constraint]
     derived: list[Derived]
     field_types: dict[str, str] = field(default_factory=dict)
+    client_fields: frozenset[str] = frozenset()  # what a client document may show (see client_fields())
 
     @property
     def digest(self) -> str:

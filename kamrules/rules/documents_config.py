@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Iterator, Optional
+from typing import Iterator, Literal, Optional
 
 from babel.core import get_global
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -48,11 +48,45 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+BRAND_COLOR = "1F4E79"  # the templates' own accent: a run writes the company's brand_color in its place
+PLACEHOLDER = re.compile(r"[（(]\s*(?:请填写|fill in)[^)）]*[)）]", re.I)  # what ``kamrules init`` leaves to fill in
+IDENTITY = ("name", "address", "phone", "email", "signatory", "logo")  # what a client document should carry
+
+
 class CompanySpec(BaseModel):
-    """Our own company's details, available to templates as ``company.*`` (any keys)."""
+    """Our own company's details, available to templates as ``company.*`` (any keys). ``logo`` is a
+    PNG or JPEG inside the project (on the cover as ``company.logo``, in the header as
+    ``company.logo_small``); ``brand_color`` (hex RGB) replaces the templates' accent colour."""
 
     model_config = ConfigDict(extra="allow")
     name: str = ""
+    short_name: Optional[str] = None
+    address: Optional[str] = None
+    phone: Optional[str] = None
+    email: Optional[str] = None
+    website: Optional[str] = None
+    signatory: Optional[str] = None
+    seal_text: Optional[str] = None  # the words of the company seal, under the signature
+    logo: Optional[str] = None
+    brand_color: str = BRAND_COLOR
+
+    def unfinished(self) -> list[str]:
+        """The company details a document sent to a client would lack: each of :data:`IDENTITY`
+        that is empty or still the placeholder ``kamrules init`` wrote (``（请填写公司名称）``)."""
+        return [key for key in IDENTITY if not getattr(self, key) or PLACEHOLDER.search(str(getattr(self, key)))]
+
+    @field_validator("logo")
+    @classmethod
+    def _logo(cls, value: Optional[str]) -> Optional[str]:
+        return value if value is None else relative_path(value, "company.logo", msg("documents.path.project"))
+
+    @field_validator("brand_color")
+    @classmethod
+    def _brand(cls, value: str) -> str:
+        code = strip(str(value)).removeprefix("#")
+        if not re.fullmatch(r"[0-9A-Fa-f]{6}", code):
+            raise ValueError(msg("documents.color", value=value))
+        return code.upper()
 
 
 FILENAME_EXAMPLE = "{customer_id}_{name}.docx"
@@ -134,6 +168,8 @@ class DocumentSpec(_Strict):
     filename: str = FILENAME_EXAMPLE
     folder: str = "documents"
     validity_days: int = Field(90, ge=0, le=MAX_VALIDITY_DAYS)
+    audience: Literal["client", "internal"] = "client"  # a client document sees only client fields
+    money: Literal["full", "wan"] = "full"  # the one money style of the document's | amount
 
     @field_validator("filename")
     @classmethod

@@ -80,6 +80,7 @@ class DecisionSpec(_Strict):
     table: Optional[TableSpec] = None
     default: Optional[dict[str, Any]] = None
     quota: Optional[QuotaSpec] = None
+    client: Union[bool, list[str]] = False  # true: every output may be shown to the client; a list: those outputs
 
     @model_validator(mode="after")
     def _one_form(self):

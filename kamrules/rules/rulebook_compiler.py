@@ -187,8 +187,36 @@ class RulebookCompiler:
         self.check_types(decisions, constraints, derived, field_types)
         ordered = self.order(decisions)
         self.check_documents(field_types)
+        visible = self.client_fields(field_types)
         self.sink.raise_if_any()
-        return CompiledRulebook(self.spec, self.source, ordered, constraints, derived, field_types)
+        return CompiledRulebook(self.spec, self.source, ordered, constraints, derived, field_types, visible)
+
+    def client_fields(self, fields: dict[str, str]) -> frozenset[str]:
+        """The fields a client document may show: the customer's id and name, the customers columns
+        marked ``client: true``, the metrics listed in ``metrics.client`` and the outputs of the
+        decisions marked ``client`` (all of them for ``client: true``, or those listed). Everything
+        else (other metrics, rule bases, risks, targets) is internal. A name that is not a field
+        is an error at its line."""
+        visible = {"customer_id", "name"}
+        customers = self.spec.datasets.get("customers")
+        if customers is not None:
+            visible |= {name for name, column in customers.columns.items() if column.client}
+        for index, name in enumerate(self.spec.metrics.client):
+            if name not in fields:
+                self.error(msg("documents.client_unknown", name=name), self.at("metrics", "client", index), None,
+                           suggestion=did_you_mean(name, fields))
+            visible.add(name)
+        for decision_id, spec in self.spec.decisions.items():
+            if spec.client is True:
+                visible |= set(spec.outputs)
+            elif spec.client:
+                for index, name in enumerate(spec.client):
+                    if name not in spec.outputs:
+                        self.error(msg("documents.client_not_output", name=name, decision=decision_id),
+                                   self.at("decisions", decision_id, "client", index), decision_id,
+                                   suggestion=did_you_mean(name, spec.outputs))
+                    visible.add(name)
+        return frozenset(visible)
 
     def base_fields(self) -> dict[str, str]:
         fields = dict(BUILTIN_NAMES)

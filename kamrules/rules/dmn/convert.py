@@ -236,6 +236,9 @@ class _DecisionBuilder:
             spec["default"] = self._located(default, table.where)
         if extra.get("quota"):
             spec["quota"] = self._located(extra["quota"], table.where)
+        if extra.get("client"):
+            spec["client"] = extra["client"] if isinstance(extra["client"], bool) else self._located(extra["client"],
+                                                                                                     table.where)
         self.output_types.update(outputs)
         return outputs
 

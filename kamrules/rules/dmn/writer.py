@@ -108,6 +108,8 @@ class DmnWriter:
             extra["labels"] = spec.labels
         if spec.quota is not None:
             extra["quota"] = spec.quota.model_dump(exclude_none=True)
+        if spec.client:
+            extra["client"] = spec.client  # which outputs a client document may show
         extension = ET.SubElement(element, _tag("extensionElements"))
         ET.SubElement(extension, f"{{{KAMRULES}}}decision").text = json.dumps(extra, ensure_ascii=False)
         single = len(decision.outputs) == 1
