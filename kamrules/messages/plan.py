@@ -35,8 +35,8 @@ MESSAGES = {
     "plan.unplaced.no_working_day": ("到 {end} 为止没有工作日", "no working day up to {end}"),
     "plan.unplaced.too_long": ("任务需要 {minutes} 分钟，超过 {start}–{end} 的工作时间",
                                "the task takes {minutes} minutes, longer than the working hours {start}–{end}"),
-    "run.unplaced": ("{count} 项拜访/任务在 {end} 前无法安排（客户经理的容量已满或没有工作日），见工作簿“未能安排”表",
-                     "{count} visits or tasks could not be scheduled by {end} (the rep's capacity is full, or there is "
+    "run.unplaced": ("{count:,} 项拜访/任务在 {end} 前无法安排（客户经理的容量已满或没有工作日），见工作簿“未能安排”表",
+                     "{count:,} visits or tasks could not be scheduled by {end} (the rep's capacity is full, or there is "
                      "no working day): see the Unscheduled sheet of the workbook"),
     "run.unplaced.hint": ("提高 reps.visits_per_day、在客户经理表中调整个人容量，或延长 calendar.horizon_days",
                           "raise reps.visits_per_day, adjust a rep's capacity in the reps sheet, or lengthen "

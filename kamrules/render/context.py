@@ -154,7 +154,9 @@ def customer_context(row: dict[str, Any], rulebook: CompiledRulebook, as_of: dt.
     first = rulebook.spec.visit_plan.first
     if plan is not None and context["upcoming_visits"] and isinstance(row.get(first), dt.date):
         context[first] = context["upcoming_visits"][0]["date"]
-    context["company"] = company if company is not None else rulebook.spec.company.model_dump()
+    # without the run's company context (a caller of this function alone), no pictures: never the logo's path as text
+    context["company"] = company if company is not None else \
+        {**rulebook.spec.company.model_dump(), "logo": None, "logo_small": None}
     context["as_of"] = as_of
     context["revenue_chart"] = ChartRequest(tuple(context["monthly"]), choose(None, locale), rulebook.spec.currency,
                                             rulebook.spec.company.brand_color) if monthly else None
