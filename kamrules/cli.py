@@ -331,13 +331,30 @@ def _print_summary(result, lang: str) -> None:
     say(lang, "cli.run.outputs", run_dir=str(result.run_dir))
 
 
-@app.command(help=h("help.cmd.check"))
-def check(project: Path = ProjectOption, lang: Optional[str] = LangOption, as_json: bool = JsonOption) -> None:
-    from .pipeline import check as check_project
+RulesOption = typer.Option(None, "--rules", help=h("help.check.rules"))
 
+
+def _check_rules(project: Path, rules: Optional[Path]):
+    """``check`` of the project's rules or, with ``--rules``, of a copy of another rules folder (its
+    findings naming the files of that folder)."""
+    from .diff import RulesCopy
+    from .pipeline import check as check_project
+    from .rules.rulebook_compiler import load_rulebook
+
+    if rules is None:
+        return check_project(project)
+    with RulesCopy(project, rules) as copy:
+        copy.bring_logo(load_rulebook(copy.project).spec.company.logo)
+        rulebook, findings = check_project(copy.project)
+        return rulebook, [copy.rename(f) for f in findings]
+
+
+@app.command(help=h("help.cmd.check"))
+def check(project: Path = ProjectOption, rules: Optional[Path] = RulesOption,
+          lang: Optional[str] = LangOption, as_json: bool = JsonOption) -> None:
     words = language(lang, project)
     try:
-        rulebook, findings = check_project(project)
+        rulebook, findings = _check_rules(project, rules)
     except KamrulesError as exc:
         _fail(exc, words, as_json)
     if as_json:
@@ -368,14 +385,29 @@ def check(project: Path = ProjectOption, lang: Optional[str] = LangOption, as_js
         datasets=msg("cli.count.datasets", n=datasets, s=plural(datasets)))
 
 
-@app.command("test", help=h("help.cmd.test"))
-def test_rules(project: Path = ProjectOption, lang: Optional[str] = LangOption, as_json: bool = JsonOption) -> None:
+def _test_rules(project: Path, rules: Optional[Path]):
+    """The rule tests of the project's rules or, with ``--rules``, those of a copy of another rules
+    folder, run against it (each case naming its file in that folder)."""
+    from .diff import RulesCopy
     from .rules.rulebook_compiler import load_rulebook
     from .rules.testing import run_rule_tests
 
+    if rules is None:
+        return run_rule_tests(project.resolve(), load_rulebook(project.resolve()))
+    with RulesCopy(project, rules) as copy:
+        report = run_rule_tests(copy.project, load_rulebook(copy.project))
+        for result in report.results:
+            copy.rename(result)
+        return report
+
+
+@app.command("test", help=h("help.cmd.test"))
+def test_rules(project: Path = ProjectOption,
+               rules: Optional[Path] = typer.Option(None, "--rules", help=h("help.test.rules")),
+               lang: Optional[str] = LangOption, as_json: bool = JsonOption) -> None:
     words = language(lang, project)
     try:
-        report = run_rule_tests(project.resolve(), load_rulebook(project.resolve()))
+        report = _test_rules(project, rules)
     except KamrulesError as exc:
         _fail(exc, words, as_json)
     if as_json:
@@ -464,19 +496,55 @@ def diff(rules: Path = typer.Option(..., "--rules", help=h("help.diff.rules")),
                   markup=False)
         return
     say(words, "cli.diff.heading", affected=result.affected_customers, customers=result.customers, as_of=when)
-    for t in result.transitions:
-        say(words, "cli.diff.transition", title=t.title, output=t.output, before=t.before, after=t.after,
-            customers=t.customers)
-    for n in result.numeric:
-        if n.total_before is None:
-            say(words, "cli.diff.numeric", title=n.title, output=n.output, customers=n.customers)
-        else:
-            say(words, "cli.diff.numeric_total", title=n.title, output=n.output, customers=n.customers,
-                before=n.total_before, after=n.total_after)
+    labels = [msg("cli.diff.label", title=o.title, output=o.output).shown(words) for o in result.outputs]
+    width = min(max((cell_len(label) for label in labels), default=0), 44)
+    for label, change in zip(labels, result.outputs):
+        out.print(f"  {_pad(label, width)}  {_change_text(change, words)}", markup=False)
     for name, (before, after) in result.totals.items():
         say(words, "cli.diff.total", name=MONEY_TOTALS[name][0 if words == "zh" else 1], before=before, after=after,
             change=after - before)
     say(words, "cli.diff.workbook", path=str(target))
+
+
+def _number(value: float, kind: str, signed: bool = False) -> str:
+    """A figure of the diff summary: percents as %, money with two decimals, counts of days and
+    integers without decimals unless a mean has them."""
+    sign = "+" if signed else ""
+    if kind == "percent":
+        text = f"{value * 100:{sign}.2f}".rstrip("0").rstrip(".")
+        return f"{text}%"
+    if kind == "money":
+        return f"{value:{sign},.0f}" if float(value).is_integer() else f"{value:{sign},.2f}"
+    if float(value).is_integer():
+        return f"{int(value):{sign},d}"
+    return f"{value:{sign},.1f}" if kind == "integer" else f"{value:{sign},.2f}"
+
+
+def _change_text(change, lang: str) -> str:
+    """One output's change, as its type makes sense of it (see :class:`kamrules.diff.OutputChange`)."""
+    parts = [msg("cli.diff.changed", customers=change.customers, s=plural(change.customers)).shown(lang)]
+    comma = "，" if lang == "zh" else ", "
+    if change.counts:
+        shown_counts = [f"{c.value} {c.before} → {c.after}" for c in change.counts[:4]]
+        if len(change.counts) > 4:
+            shown_counts.append("…")
+        parts.append(msg("cli.diff.counts", counts=Verbatim(comma.join(shown_counts))).shown(lang))
+    kind = change.kind
+    if change.total_before is not None:
+        parts.append(msg("cli.diff.money_total", before=_number(change.total_before, kind),
+                         after=_number(change.total_after, kind)).shown(lang))
+    if change.mean_before is not None and change.mean_after is not None:
+        parts.append(msg("cli.diff.mean", before=_number(change.mean_before, kind if kind != "integer" else "number"),
+                         after=_number(change.mean_after, kind if kind != "integer" else "number")).shown(lang))
+    if change.min_change is not None:
+        low, high = (_number(v, kind, signed=True) for v in (change.min_change, change.max_change))
+        parts.append((msg("cli.diff.step", change=low) if low == high
+                      else msg("cli.diff.range", low=low, high=high)).shown(lang))
+    if change.mean_shift_days:
+        days = _number(abs(change.mean_shift_days), "number")
+        parts.append((msg("cli.diff.later", days=days) if change.mean_shift_days > 0
+                      else msg("cli.diff.earlier", days=days)).shown(lang))
+    return ("；" if lang == "zh" else "; ").join(parts)
 
 
 @app.command(help=h("help.cmd.init"))

@@ -419,7 +419,8 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
                      [e for e in events if not e.timed], visit_plan)
     not_used = [i for i in ledger.issues if i.severity in ("error", "skipped")]
     if not_used:
-        write_issues_workbook(staging / "issues.xlsx", not_used, writer.words)
+        write_issues_workbook(staging / "issues.xlsx", not_used, writer.words, company=rulebook.spec.company.name,
+                              as_of=as_of)
     timings["portfolio"] = time.perf_counter() - clock
     clock = time.perf_counter()
     templates, jobs, counts = {}, [], {}

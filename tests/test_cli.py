@@ -200,3 +200,89 @@ def test_status_survives_a_damaged_run_json(project, damage):
                              "watcher: not running"]
     once = invoke("run", "-p", str(project), "--once", "--as-of", "2026-10-31", "--quiet")
     assert once.exit_code == 0 and len(published(project)) == 2  # not known: run to be sure
+
+
+def rules_copy(project: Path, name: str = "rules-new", *changes: tuple[str, str], file: str = "policy.yaml") -> Path:
+    """A copy of the project's rules beside them (the README's rules-new), with ``changes`` made in ``file``."""
+    import shutil
+
+    folder = project / name
+    shutil.copytree(project / "rules", folder)
+    path = folder / file
+    text = path.read_text(encoding="utf-8")
+    for old, new in changes:
+        assert old in text
+        text = text.replace(old, new)
+    path.write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_check_rules_checks_a_copy_before_it_replaces_the_live_rules(project, monkeypatch):
+    monkeypatch.chdir(project)
+    rules_copy(project, "rules-new", ("quota: {max: 20,", "quota: {max: 25,"))
+    result = invoke("check", "--rules", "rules-new")
+    assert (result.exit_code, result.output) == (0, "rulebook OK: 14 decisions, 54 rules, 1 constraint, 6 datasets\n")
+    chinese = invoke("check", "--rules", "rules-new", lang=None)
+    assert (chinese.exit_code, chinese.output) == (0, "规则无误：14 个决策，54 条规则，1 个约束，6 个数据集\n")
+
+    broken = rules_copy(project, "rules-broken", ("when: revenue_growth >= 0.3", "when: revenue_grwth >= 0.3"))
+    line = next(i for i, l in enumerate((broken / "policy.yaml").read_text(encoding="utf-8").splitlines(), 1)
+                if "revenue_grwth" in l)
+    result = invoke("check", "--rules", "rules-broken")
+    assert result.exit_code == 1
+    assert result.output == (
+        "error: rulebook has 1 error:\n"
+        f"  rules-broken/policy.yaml:{line}:9 [P-growth]: unknown name 'revenue_grwth' (in 'revenue_grwth >= 0.3')\n"
+        "    hint: did you mean 'revenue_growth'?\n")
+    as_json = invoke("check", "--rules", "rules-broken", "--json")
+    error = json.loads(as_json.output)["error"]["errors"][0]
+    assert (as_json.exit_code, error["file"], error["line"], error["column"]) == (1, "rules-broken/policy.yaml", line, 9)
+    # the live rules are untouched and still the ones `check` reads without --rules
+    assert invoke("check").exit_code == 0
+
+
+def test_check_rules_findings_and_templates_name_the_right_files(project, monkeypatch):
+    monkeypatch.chdir(project)
+    rules_copy(project, "rules-new", ("        - [B,  30,  B级客户每月拜访]", "        - [A,  30,  B级客户每月拜访]"))
+    result = invoke("check", "--rules", "rules-new")
+    assert result.exit_code == 1
+    line = next(i for i, l in enumerate((project / "rules-new" / "policy.yaml").read_text(encoding="utf-8").splitlines(), 1)
+                if "[A,  30," in l)
+    assert result.output.startswith(f"check found 1 problem:\n  rules-new/policy.yaml:{line}:11 [visit_cadence#2]: rows "
+                                    "visit_cadence#1 and visit_cadence#2 ca")
+    assert "rules/policy.yaml" not in result.output
+    (project / "templates" / "proposal.docx").unlink()  # the copy is checked with the project's templates
+    missing = invoke("check", "--rules", str(project / "rules"))
+    assert missing.exit_code == 1
+    assert missing.output.startswith("error: templates/proposal.docx: cannot read template: No such file or directory")
+    nothing = invoke("check", "--rules", "rules-none")
+    assert nothing.exit_code == 1
+    assert nothing.output == ("error: rules-none: no rules here (*.yaml or *.dmn)\n"
+                              "  hint: pass a rules folder (with policy.yaml …) or a project folder that has rules/\n")
+
+
+def test_test_rules_runs_the_tests_of_the_copy(project, monkeypatch):
+    monkeypatch.chdir(project)
+    rules_copy(project, "rules-new", ("quota: {max: 20,", "quota: {max: 25,"))
+    result = invoke("test", "--rules", "rules-new")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "87 passed, 0 failed"
+    # a changed discount the copy's own cases still expect at 8%: those cases fail, named in the copy
+    copy = rules_copy(project, "rules-10", ('''{id: D-A, when: "tier == 'A'", then: {discount_pct: 0.08}''',
+                                            '''{id: D-A, when: "tier == 'A'", then: {discount_pct: 0.10}'''))
+    result = invoke("test", "--rules", "rules-10")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert "  FAIL  A级客户有投诉、增长一般，只有基础折扣8%  (rules-10/tests/discount.yaml:10)" in lines
+    assert "        discount_pct: expected 0.08, got 0.1" in lines
+    assert lines[-1] == "83 passed, 4 failed"
+    assert not any("(rules/tests/" in line for line in lines)
+    # … and once the copy's cases say 10%, its tests pass again: the copy's cases are the ones run
+    cases = copy / "tests" / "discount.yaml"
+    cases.write_text(cases.read_text(encoding="utf-8").replace(
+        "expect: {loyalty_level: 中, potential_level: 中, discount_pct: 0.08}",
+        "expect: {loyalty_level: 中, potential_level: 中, discount_pct: 0.10}"), encoding="utf-8")
+    report = json.loads(invoke("test", "--rules", "rules-10", "--json").output)
+    assert (report["passed"], report["failed"]) == (84, 3)
+    assert {c["file"] for c in report["cases"] if not c["passed"]} == {"rules-10/tests/discount.yaml"}
+    assert invoke("test").output.splitlines()[-1] == "87 passed, 0 failed"  # the live rules' own tests

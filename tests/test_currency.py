@@ -240,7 +240,7 @@ def test_150_wan_stays_a_number_in_a_pound_project(tmp_path):
     run = _run(project)
     rows = list(openpyxl.load_workbook(run / "portfolio.xlsx", read_only=True)["Customers"].values)
     column = rows[0].index("Big spender")
-    assert {row[0]: row[column] for row in rows[1:]} == {"C001": True, "C002": False, "C003": False}
+    assert {row[0]: row[column] for row in rows[1:]} == {"C001": "Yes", "C002": "No", "C003": "No"}  # booleans in words
 
 
 # --- end to end ----------------------------------------------------------------------------------

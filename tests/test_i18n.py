@@ -52,7 +52,7 @@ def test_language_precedence(monkeypatch):
 def test_english_workbook(bundled_run):
     wb = openpyxl.load_workbook(bundled_run("en")[1] / "portfolio.xlsx", read_only=True)
     assert wb.sheetnames == ["Summary", "Customers", "Visit plan", "Daily load", "Reminders", "信用预警", "流失风险",
-                             "Data issues", "Pareto"]  # alert sheets are named in rules/documents.yaml
+                             "Data issues", "Pareto", "Models"]  # alert sheets are named in rules/documents.yaml
     issues = next(wb["Data issues"].iter_rows(max_row=1, values_only=True))
     assert issues == ("Level", "File", "Sheet", "Row", "Column", "Value", "Problem", "Suggestion", "Rule", "Kind",
                       "Dataset")
@@ -60,7 +60,9 @@ def test_english_workbook(bundled_run):
     assert visits[:6] == ("Date", "Day", "Start", "End", "Account manager", "Task")
     summary = [r[0] for r in wb["Summary"].iter_rows(max_col=1, values_only=True) if r[0]]
     assert summary[:3] == ["Key account portfolio", "Data as of", "Customers"]
-    assert "Purchase forecast (BG/NBD): parameters" in summary
+    assert "Predictive models" in summary  # one sentence; the parameters are on their own sheet
+    models = [r[:2] for r in wb["Models"].iter_rows(values_only=True)]
+    assert ("Purchase forecast (BG/NBD)", "alpha") in models and ("Spend (Gamma-Gamma)", "Log-likelihood") in models
     header = next(wb["Customers"].iter_rows(max_row=1, values_only=True))
     assert "客户等级 (basis)" in header  # decision titles are the rulebook author's words
 

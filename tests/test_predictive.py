@@ -169,10 +169,14 @@ def test_bundled_run_records_the_models(bundled_run):
     models = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["predictive_models"]
     assert set(models) == {"bgnbd", "gamma_gamma"}
     assert set(models["bgnbd"]["params"]) == {"r", "alpha", "a", "b"}
-    summary = openpyxl.load_workbook(run_dir / "portfolio.xlsx")["概览"]
-    labels = {row[0].value: row[1].value for row in summary.iter_rows(max_col=2) if row[0].value}
-    assert labels["购买预测（BG/NBD）参数"].startswith("r = ")
-    assert "已收敛" in labels["消费金额（Gamma-Gamma）拟合"]
+    wb = openpyxl.load_workbook(run_dir / "portfolio.xlsx")
+    labels = {row[0].value: row[1].value for row in wb["概览"].iter_rows(max_col=2) if row[0].value}
+    assert labels["预测模型"].startswith("购买预测（BG/NBD）已拟合：324 位客户，已收敛")  # one sentence on the overview
+    models = {(r[0], r[1]): r[2] for r in wb["模型"].iter_rows(min_row=2, values_only=True)}  # the numbers: own sheet
+    assert set(models) >= {("购买预测（BG/NBD）", name) for name in ("r", "alpha", "a", "b")}
+    assert models[("购买预测（BG/NBD）", "r")] == pytest.approx(json.loads(
+        (run_dir / "run.json").read_text(encoding="utf-8"))["predictive_models"]["bgnbd"]["params"]["r"], rel=1e-3)
+    assert models[("消费金额（Gamma-Gamma）", "是否收敛")] == "已收敛"
     customers = openpyxl.load_workbook(run_dir / "portfolio.xlsx", read_only=True)["客户"]
     header = [c.value for c in next(customers.iter_rows(max_row=1))]
     assert {"仍活跃概率", "未来12个月客户价值（折现）", "预计未来12个月购买次数", "预计平均单次消费"} <= set(header)

@@ -466,4 +466,5 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "documents.field_type.number": ("数字", "a number"),
     "documents.color": ("颜色 {value!r} 不是 6 位十六进制 RGB 颜色（例如 FFC7CE）",
                         "colour {value!r} is not a 6-digit hex RGB colour such as FFC7CE"),
+    "rules_copy.none": ("这里没有规则（*.yaml 或 *.dmn）", "no rules here (*.yaml or *.dmn)"),
 }

@@ -12,11 +12,14 @@ column's number format, booleans as ``t="b"``, nulls as no cell.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
+import re
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import polars as pl
 from openpyxl.utils import get_column_letter
@@ -38,6 +41,140 @@ class BulkRows:
     frame: pl.DataFrame
     styles: list[int | None]
     first_row: int = 2
+
+
+# --- column widths ------------------------------------------------------------------------------
+# Excel measures a column in widths of the body font's "0"; a CJK or full-width character
+# (East Asian width W or F) takes two. Widths are fitted to the header and to the values of the
+# first SAMPLE rows, within MIN_WIDTH..MAX_WIDTH; a header wider than its column wraps (the
+# header row grows a line), long text wraps in its column (see ``wrap`` in the writer).
+
+MIN_WIDTH, MAX_WIDTH = 6.0, 50.0
+SAMPLE = 2000
+PADDING = 2.0  # a character's room either side, and the filter button's
+BOLD = 1.1  # a bold header is about a tenth wider than the body text
+HEADER_LINES = 2  # a header may take two lines before its column is widened for it
+# the East Asian wide and full-width characters as one regex class (Polars and Python alike):
+# Hangul Jamo, CJK radicals … CJK symbols, kana … CJK compatibility, CJK extension A, unified
+# ideographs, Yi, Hangul, compatibility ideographs, vertical and small forms, full-width forms,
+# the emoji most names carry, and the supplementary ideographic planes
+WIDE = ("[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf"
+        "\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6"
+        "\U0001f300-\U0001f64f\U0001f900-\U0001f9ff\U00020000-\U0003fffd]")
+WIDE_CHARS = re.compile(WIDE)
+
+
+def text_width(value) -> int:
+    """The width of ``value`` as text: 2 for each East Asian wide or full-width character, 1 for
+    the others; the widest line of a text in several lines."""
+    if value is None:
+        return 0
+    text = value if isinstance(value, str) else str(value)
+    return max((sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
+                for line in text.splitlines()), default=0)
+
+
+def _tokens(text: str) -> list[str]:
+    """Where a wrapped line may break: after each wide character, and at spaces."""
+    return re.findall(WIDE + "|[^\\s]+?(?=" + WIDE + "|\\s|$)\\s*|\\s+", text)
+
+
+def lines_at(text: str, width: float) -> int:
+    """How many lines ``text`` (a bold header) takes, wrapped in a column ``width`` wide."""
+    room = (width - PADDING) / BOLD
+    lines, used = 1, 0.0
+    for token in _tokens(text):
+        size = text_width(token.rstrip())
+        if used and used + size > room:
+            lines, used = lines + 1, 0.0
+        used += text_width(token)
+        while used > room and room >= 1:  # a word wider than the column is cut where it must be
+            lines, used = lines + 1, used - room
+    return lines
+
+
+def header_width(text: str, lines: int = HEADER_LINES) -> float:
+    """The narrowest column in which the bold header takes at most ``lines`` lines."""
+    full = text_width(text) * BOLD + PADDING
+    width = max(MIN_WIDTH, math.ceil(full / lines))
+    while width < full and lines_at(text, width) > lines:
+        width += 1
+    return min(float(width), math.ceil(full))
+
+
+def fit(header: str | None, content: float) -> float:
+    """A column's width: its values' (``content`` characters) and its header's (in at most two lines)."""
+    width = max(content + PADDING, header_width(header) if header else MIN_WIDTH)
+    return float(min(max(math.ceil(width), MIN_WIDTH), MAX_WIDTH))
+
+
+def number_text_width(value: float, number_format: str | None) -> int:
+    """How wide a number shows in ``number_format`` (one of the writer's formats, or General)."""
+    text_format = number_format or "General"
+    if "%" in text_format:
+        places = len(text_format.split(".")[1].split("%")[0]) if "." in text_format else 0
+        text = f"{value * 100:,.{places}f}%"
+    elif text_format == "General":
+        text = f"{value:.10g}" if isinstance(value, float) and not float(value).is_integer() else f"{int(value)}"
+        text = text[:11]
+    else:
+        digits = text_format.split("]")[-1].strip()
+        places = len(digits.split(".")[1]) if "." in digits else 0
+        grouped = "," in digits
+        text = f"{value:,.{places}f}" if grouped else f"{value:.{places}f}"
+        symbol = re.match(r"\[\$([^-\]]*)", text_format)
+        if symbol:
+            text = symbol.group(1) + " " + text
+    return text_width(text)
+
+
+def content_widths(frame: pl.DataFrame, number_formats: Sequence[str | None], sample: int = SAMPLE) -> list[float]:
+    """How wide the values of each column of ``frame`` show: text measured by Polars (characters,
+    plus one more for each wide one, :data:`WIDE`), numbers by their largest and smallest value in
+    the column's format, dates as ``yyyy-mm-dd``, booleans as a word; over the first ``sample`` rows."""
+    part = frame.head(sample)
+    texts = [name for name, dtype in part.schema.items()
+             if not (dtype.is_numeric() or dtype in (pl.Date, pl.Datetime, pl.Boolean))]
+    measured: dict[str, int | None] = {}
+    if texts and part.height:
+        def shown(name: str) -> pl.Expr:
+            column = pl.col(name)
+            text = (column.list.eval(pl.element().cast(pl.String)).list.join(", ")
+                    if isinstance(part.schema[name], pl.List) else column.cast(pl.String))
+            return (text.str.len_chars() + text.str.count_matches(WIDE)).max().alias(name)
+        measured = part.select([shown(name) for name in texts]).row(0, named=True)
+    numbers = [name for name, dtype in part.schema.items() if dtype.is_numeric()]
+    extremes: dict[str, float | None] = {}
+    if numbers and part.height:  # the smallest and largest finite value of every number column, at once
+        def finite(name: str) -> pl.Expr:
+            value = pl.col(name).cast(pl.Float64)
+            return value.filter(value.is_finite())
+        extremes = part.select([finite(n).min().alias(f"{n}\0min") for n in numbers]
+                               + [finite(n).max().alias(f"{n}\0max") for n in numbers]).row(0, named=True)
+    widths = []
+    for name, dtype, number_format in zip(part.columns, part.dtypes, number_formats):
+        if dtype in (pl.Date, pl.Datetime):
+            content = 10.0 if part[name].null_count() < part.height else 0.0
+        elif dtype == pl.Boolean:
+            content = 5.0
+        elif dtype.is_numeric():
+            ends = [v for v in (extremes.get(f"{name}\0min"), extremes.get(f"{name}\0max")) if v is not None]
+            content = float(max((number_text_width(v, number_format) for v in ends), default=0))
+        else:
+            content = float(measured.get(name) or 0)
+        widths.append(content)
+    return widths
+
+
+def frame_widths(frame: pl.DataFrame, headers: Sequence[str], number_formats: Sequence[str | None],
+                 sample: int = SAMPLE) -> list[float]:
+    """Column widths for ``frame`` (columns in sheet order) under ``headers`` (:func:`fit`)."""
+    return [fit(header, content) for header, content in zip(headers, content_widths(frame, number_formats, sample))]
+
+
+def header_lines(headers: Sequence[str | None], widths: Sequence[float]) -> int:
+    """The lines the header row needs so that no header is cut."""
+    return max((lines_at(str(h), w) for h, w in zip(headers, widths) if h), default=1)
 
 
 def _text(value: pl.Expr) -> pl.Expr:

@@ -83,10 +83,15 @@ class CompanySpec(BaseModel):
     @field_validator("brand_color")
     @classmethod
     def _brand(cls, value: str) -> str:
-        code = strip(str(value)).removeprefix("#")
-        if not re.fullmatch(r"[0-9A-Fa-f]{6}", code):
-            raise ValueError(msg("documents.color", value=value))
-        return code.upper()
+        return hex_color(value)
+
+
+def hex_color(value) -> str:
+    """Hex RGB as Excel and Word take it (``FFC7CE``; ``#FFC7CE`` is read the same)."""
+    code = strip(str(value)).removeprefix("#")
+    if not re.fullmatch(r"[0-9A-Fa-f]{6}", code):
+        raise ValueError(msg("documents.color", value=value))
+    return code.upper()
 
 
 FILENAME_EXAMPLE = "{customer_id}_{name}.docx"
@@ -188,12 +193,20 @@ class DocumentSpec(_Strict):
         return relative_path(value, "template", msg("documents.path.templates"))
 
 
+#: the customer sheet's first columns unless ``portfolio.lead`` names others
+LEAD_COLUMNS = ("customer_id", "name", "manager", "tier", "key_account", "revenue_12m", "revenue_growth",
+                "discount_pct", "credit_limit", "credit_status", "next_visit_date", "churn_risk")
+
+
 class PortfolioSpec(_Strict):
-    """The portfolio workbook: ``columns`` restricts the customer sheet (default: all);
-    ``alerts`` maps a sheet title to a condition, e.g. ``信用预警: "credit_status != '正常'"``."""
+    """The portfolio workbook: ``columns`` restricts the customer sheet (default: all); ``lead``
+    names the columns a manager reads, shown first (those that exist), the others follow in a
+    collapsed column group; ``alerts`` maps a sheet title to a condition, e.g.
+    ``信用预警: "credit_status != '正常'"``."""
 
     template: Optional[str] = None  # an .xlsx in templates/ to fill instead of the built-in layout
     columns: Optional[list[str]] = None
+    lead: list[str] = Field(default_factory=lambda: list(LEAD_COLUMNS))
     alerts: dict[str, str] = Field(default_factory=dict)
     tier_field: str = "tier"  # charted as the tier distribution
     status_field: str = "credit_status"  # credit exposure by status, coloured in the customer sheet
@@ -209,13 +222,7 @@ class PortfolioSpec(_Strict):
     @classmethod
     def _colors(cls, value: dict[str, str]) -> dict[str, str]:
         """Hex RGB as Excel takes it (``FFC7CE``; ``#FFC7CE`` is read the same)."""
-        colors = {}
-        for status, color in value.items():
-            code = strip(color).removeprefix("#")
-            if not re.fullmatch(r"[0-9A-Fa-f]{6}", code):
-                raise ValueError(msg("documents.color", value=color))
-            colors[status] = code.upper()
-        return colors
+        return {status: hex_color(color) for status, color in value.items()}
 
 
 class VisitPlanSpec(_Strict):

@@ -527,6 +527,11 @@ class RulebookCompiler:
             if name not in fields:
                 self.error(msg("decisions.portfolio_column", name=name), self.at("portfolio", "columns"), None,
                            suggestion=did_you_mean(name, fields))
+        if "lead" in self.spec.portfolio.model_fields_set:  # (the default names those that exist)
+            for name in self.spec.portfolio.lead:
+                if name not in fields:
+                    self.error(msg("decisions.portfolio_column", name=name), self.at("portfolio", "lead"), None,
+                               suggestion=did_you_mean(name, fields))
 
 
     _SHEET_TITLE_CHARS = re.compile(r"[\[\]:*?/\\]")
