@@ -88,6 +88,7 @@ class _RepDays:
         self.groups: dict[int, set[str]] = {}
         self.has_days_off = bool(capacity.weekdays_off or capacity.dates_off)
         self.full: Text | None = None  # the reason, once made (every later task of a full rep shares it)
+        self.too_long: dict[int, bool] = {}  # task minutes -> longer than the rep's working day
 
     def open_from(self, i: int) -> int:
         """The first day at or after position ``i`` that may take a visit (len(days) if none)."""
@@ -205,7 +206,10 @@ def _greet(task: Task, calendar: WorkingCalendar, end: dt.date, result: Schedule
 
 def _place(task: Task, state: _RepDays, calendar: WorkingCalendar, group_days: int) -> Placed | Text:
     capacity = state.capacity
-    if capacity.fit(capacity.day_start, task.minutes) is None:
+    too_long = state.too_long.get(task.minutes)
+    if too_long is None:
+        too_long = state.too_long[task.minutes] = capacity.fit(capacity.day_start, task.minutes) is None
+    if too_long:
         return msg("plan.unplaced.too_long", minutes=task.minutes, start=_clock(capacity.day_start),
                    end=_clock(capacity.day_end))
     visit = task.kind in VISIT_KINDS

@@ -29,6 +29,7 @@ from ..text import is_blank
 
 UNASSIGNED = ""  # the rep of a customer without an account manager
 _DAYS = [dt.timedelta(days=n) for n in range(400)]
+VISIT_TITLE = msg("plan.task.visit")  # one message object for every visit (a message per task costs a tenth of the plan)
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def visit_task(customer: Customer, as_of: dt.date, minutes: int, reminder: int |
     overdue = customer.overdue_days(as_of)
     anchor = f"{customer.last_visit:%Y%m%d}" if customer.last_visit else "new"
     return Task(max(customer.first_visit, as_of), rank(customer, overdue), "visit", customer.customer_id,
-                customer.rep, f"{anchor}.1", minutes, msg("plan.task.visit"), overdue, customer.group, reminder,
+                customer.rep, f"{anchor}.1", minutes, VISIT_TITLE, overdue, customer.group, reminder,
                 None, customer.interval, 1, anchor)
 
 

@@ -100,7 +100,7 @@ class WorkingCalendar:
         offset = (day - self.start).days
         if offset <= 0:
             return 0
-        following = self._following
+        following = self.__dict__.get("_following_table") or self._following
         return following[offset] if offset < len(following) else len(self.days)
 
     @property
