@@ -13,7 +13,8 @@ import polars as pl
 from ..expr.compiler import compile_expression
 from ..expr.parser import parse
 from ..i18n import Text, msg
-from ..rules.plan_config import DEFAULT_DAY_START, DEFAULT_VISIT_MINUTES, RepsSpec, minutes_of, weekday_number
+from ..rules.plan_config import DEFAULT_DAY_START, DEFAULT_VISIT_MINUTES, VISIT_KINDS, RepsSpec, minutes_of, \
+    weekday_number
 from .festivals import festival_dates, yearly
 from .scheduler import Placed, RepCapacity, Schedule, Unplaced, schedule
 from .tasks import UNASSIGNED, Customer, Task, as_date, as_interval, as_text, rank, step_title, visit_task
@@ -43,7 +44,7 @@ class VisitPlan:
         if self._by_customer is None:
             found: dict[str, list[Placed]] = {}
             for placed in self.placed:
-                if placed.task.kind in ("visit", "gift", "renewal"):
+                if placed.task.kind in VISIT_KINDS:
                     found.setdefault(placed.task.customer_id, []).append(placed)
             self._by_customer = found
         return self._by_customer.get(customer_id, [])
@@ -55,7 +56,7 @@ class VisitPlan:
             if placed.start is None:
                 continue
             counts = days.setdefault((placed.task.rep, placed.day), [0, 0])
-            counts[0] += placed.task.kind in ("visit", "gift", "renewal")
+            counts[0] += placed.task.kind in VISIT_KINDS
             counts[1] += 1
         return [(rep, day, visits, tasks) for (rep, day), (visits, tasks) in sorted(days.items())]
 

@@ -18,14 +18,15 @@ visit"), so a rep with a full month is skipped in near-constant time per task.
 from __future__ import annotations
 
 import datetime as dt
+import dataclasses
 import gc
 from dataclasses import dataclass, field
 
 from ..i18n import Text, msg
+from ..rules.plan_config import VISIT_KINDS
 from .tasks import Task
 from .workdays import WorkingCalendar
 
-VISIT_KINDS = frozenset(("visit", "gift", "renewal"))
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ def _schedule(tasks: list[Task], calendar: WorkingCalendar, reps: dict[str, RepC
     for task in sorted(greetings, key=lambda t: (t.due, t.rep, t.customer_id, t.kind, t.key)):
         _greet(task, calendar, end, result)
     for rep in sorted(by_rep):
-        capacity = reps.get(rep) or RepCapacity(rep, **_defaults(default))
+        capacity = reps.get(rep) or dataclasses.replace(default, name=rep)
         state = _RepDays(capacity, calendar, standard_minutes)
         placed_list, unplaced_list = result.placed, result.unplaced
         buckets = by_rep[rep]
@@ -186,11 +187,6 @@ def _schedule(tasks: list[Task], calendar: WorkingCalendar, reps: dict[str, RepC
     result.placed.sort(key=lambda p: (p.day.toordinal() - first) * 1441 + (p.start + 1 if p.start is not None else 0))
     result.unplaced.sort(key=lambda u: (u.task.rep, u.task.due, u.task.rank))
     return result
-
-
-def _defaults(default: RepCapacity) -> dict:
-    return {name: getattr(default, name) for name in ("visits_per_day", "day_start", "day_end", "lunch", "travel",
-                                                        "weekdays_off", "dates_off")}
 
 
 def _greet(task: Task, calendar: WorkingCalendar, end: dt.date, result: Schedule) -> None:

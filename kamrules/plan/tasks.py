@@ -28,6 +28,7 @@ from ..i18n import Text, msg
 from ..text import is_blank
 
 UNASSIGNED = ""  # the rep of a customer without an account manager
+NEVER_VISITED = 10 ** 6  # the overdue days of a customer never visited: the most overdue of all
 _DAYS = [dt.timedelta(days=n) for n in range(400)]
 VISIT_TITLE = msg("plan.task.visit")  # one message object for every visit (a message per task costs a tenth of the plan)
 
@@ -54,7 +55,7 @@ class Customer:
         if self.interval is None:
             return None
         if self.last_visit is None:
-            return 10 ** 6
+            return NEVER_VISITED
         late = (as_of - self.last_visit).days - self.interval
         return late if late >= 0 else None
 
@@ -90,6 +91,10 @@ class Task:
     def uid_key(self) -> tuple[str, str, str]:
         """(task type, customer or festival, sequence): what the calendar's UID is made of."""
         return self.source, self.customer_id, self.key
+
+    @property
+    def never_visited(self) -> bool:
+        return self.overdue_days is not None and self.overdue_days >= NEVER_VISITED
 
     @property
     def timed(self) -> bool:

@@ -79,17 +79,24 @@ class WorkingCalendar:
             if working:
                 days.append(day)
         self.unknown_years = sorted(unknown)
-        self.days = days
-        self.working = frozenset(days)
-        self._position = {day: i for i, day in enumerate(days)}
+        self._set_days(days)
+
+    def _set_days(self, days: list[dt.date]) -> None:
+        """The working days, and for each day from start to end the position of the first working
+        day on or after it (what :meth:`index` answers in one lookup)."""
+        self.days, self.working = days, frozenset(days)
+        self._following, position = [], 0
+        for offset in range((self.end - self.start).days + 1):
+            day = self.start + dt.timedelta(days=offset)
+            while position < len(days) and days[position] < day:
+                position += 1
+            self._following.append(position)
 
     def until(self, end: dt.date) -> "WorkingCalendar":
         """The same calendar cut at ``end`` (the plan's horizon inside the documents' longer view)."""
         cut = object.__new__(WorkingCalendar)
         cut.spec, cut.start, cut.end, cut.unknown_years = self.spec, self.start, min(end, self.end), self.unknown_years
-        cut.days = [day for day in self.days if day <= end]
-        cut.working = frozenset(cut.days)
-        cut._position = {day: i for i, day in enumerate(cut.days)}
+        cut._set_days([day for day in self.days if day <= end])
         return cut
 
     def is_working(self, day: dt.date) -> bool:
@@ -100,22 +107,7 @@ class WorkingCalendar:
         offset = (day - self.start).days
         if offset <= 0:
             return 0
-        following = self.__dict__.get("_following_table") or self._following
-        return following[offset] if offset < len(following) else len(self.days)
-
-    @property
-    def _following(self) -> list[int]:
-        """For each day from ``start`` to ``end``, the position of the first working day on or after it."""
-        table = self.__dict__.get("_following_table")
-        if table is None:
-            table, position = [], 0
-            for offset in range((self.end - self.start).days + 1):
-                day = self.start + dt.timedelta(days=offset)
-                while position < len(self.days) and self.days[position] < day:
-                    position += 1
-                table.append(position)
-            self.__dict__["_following_table"] = table
-        return table
+        return self._following[offset] if offset < len(self._following) else len(self.days)
 
     def on_or_before(self, day: dt.date) -> dt.date | None:
         """The last working day on or before ``day`` within the calendar (a greeting sent early)."""
@@ -124,7 +116,3 @@ class WorkingCalendar:
                 return day
             day -= dt.timedelta(days=1)
         return None
-
-    def working_days_between(self, first: dt.date, last: dt.date) -> int:
-        """Working days after ``first`` up to and including ``last``."""
-        return max(0, self.index(last + dt.timedelta(days=1)) - self.index(first + dt.timedelta(days=1)))

@@ -193,7 +193,7 @@ def _event(placed: Placed, customers: dict[str, "Customer"], purposes: list[str]
         if task.kind == "visit" and purposes:
             details.append(msg("calendar.purpose", purpose=purposes[(task.sequence - 1) % len(purposes)]))
     if task.overdue_days is not None:
-        details.append(msg("calendar.never_visited") if task.overdue_days >= 10 ** 6
+        details.append(msg("calendar.never_visited") if task.never_visited
                        else msg("calendar.overdue_days", days=task.overdue_days))
     if placed.day > task.due:
         details.append(msg("calendar.due", date=task.due.isoformat()))

@@ -457,7 +457,7 @@ def _task_title(task: Task, w: Words) -> str:
 def _state(task: Task, w: Words) -> str:
     if task.overdue_days is None:
         return w("visits.on_plan")
-    return w("visits.never") if task.overdue_days >= 10 ** 6 else w("visits.late", days=task.overdue_days)
+    return w("visits.never") if task.never_visited else w("visits.late", days=task.overdue_days)
 
 
 def _customer_labels(frame: pl.DataFrame, tier_field: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -48,10 +48,7 @@ from ..names import did_you_mean
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HOLIDAY_SOURCES = ("CN", "none")
-VISIT_KINDS = ("visit", "gift", "renewal")  # tasks that take one of the rep's visits of the day
-TIMED_KINDS = ("visit", "gift", "renewal", "call")
-ALL_DAY_KINDS = ("birthday", "festival")
-KINDS = (*TIMED_KINDS, *ALL_DAY_KINDS)
+VISIT_KINDS = frozenset(("visit", "gift", "renewal"))  # tasks that take one of the rep's visits of the day
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_DAY_START = dt.time(9, 0)
 DEFAULT_VISIT_MINUTES = 60
