@@ -11,6 +11,7 @@ project's rules, then the system locale (:func:`language`). Every text is a key 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 from collections import Counter
@@ -115,6 +116,7 @@ def run(project: Path = ProjectOption,
         once: bool = typer.Option(False, "--once", help=h("help.run.once")),
         force: bool = typer.Option(False, "--force", help=h("help.run.force")),
         engine: str = typer.Option("polars", "--engine", help=h("help.run.engine")),
+        no_cache: bool = typer.Option(False, "--no-cache", help=h("help.run.no_cache")),
         lang: Optional[str] = LangOption,
         as_json: bool = JsonOption) -> None:
     from .pipeline import RunOptions, run as run_pipeline
@@ -137,7 +139,8 @@ def run(project: Path = ProjectOption,
 
         try:
             result = run_pipeline(project, when, progress,
-                                  options=RunOptions(workers=workers, pdf=pdf, engine=engine, lang=words))
+                                  options=RunOptions(workers=workers, pdf=pdf, engine=engine, lang=words,
+                                                     cache=not no_cache))
         except KamrulesError as exc:
             bar.stop()
             _fail(exc, words, as_json)
@@ -272,6 +275,14 @@ def _print_summary(result, lang: str) -> None:
             line += msg("cli.run.rows_rejected", rows=stats.rows_rejected).localize(lang)
         if stats.rows_skipped:
             line += msg("cli.run.rows_skipped", rows=stats.rows_skipped).localize(lang)
+        out.print(line, markup=False)
+    cache = result.ledger.cache
+    if cache is not None:
+        line = msg("cli.run.cache", reused=cache.files_reused, parsed=cache.files_parsed,
+                   s=plural(cache.files_reused)).localize(lang)
+        if cache.damaged:
+            line += msg("cli.run.cache_rebuilt", count=cache.damaged,
+                        ies="y" if cache.damaged == 1 else "ies").localize(lang)
         out.print(line, markup=False)
     say(lang, "cli.run.decided")
     say(lang, "cli.run.customers", count=result.customers)
@@ -654,6 +665,80 @@ def dmn_test(model: Path = typer.Argument(..., help=h("help.dmn.model")),
         unsupported=msg("cli.dmn.summary_unsupported", count=unsupported) if unsupported else "")
     if report.count("failed"):
         raise typer.Exit(1)
+
+
+cache_app = typer.Typer(add_completion=False, no_args_is_help=True, help=h("help.cmd.cache"))
+app.add_typer(cache_app, name="cache")
+
+
+def _size(size: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return ""
+
+
+@cache_app.command("status", help=h("help.cache.status"))
+def cache_status(project: Path = ProjectOption, lang: Optional[str] = LangOption, as_json: bool = JsonOption) -> None:
+    from .ledger import input_files
+    from .ledger.cache import KEEP_DAYS, LedgerCache, cache_root, entries
+    from .rules.rulebook_compiler import load_rulebook
+
+    words = language(lang, project)
+    project = project.resolve()
+    try:
+        settings = load_rulebook(project).spec.ledger
+        current = {LedgerCache(cache_root(project), settings).key(_sha256(path)): path.name
+                   for path in input_files(project / "inputs", settings, project)}
+    except KamrulesError as exc:
+        _fail(exc, words, as_json)
+    found = entries(cache_root(project))
+    root = cache_root(project).relative_to(project).as_posix()
+    if as_json:
+        out.print(json_text({"root": root, "bytes": sum(e.bytes for e in found), "entries": [
+            {"key": e.key, "file": e.file, "sha256": e.sha256, "bytes": e.bytes, "rows": e.rows,
+             "last_used": e.last_used.isoformat(timespec="seconds"), "ok": e.ok, "current": e.key in current}
+            for e in found]}), markup=False)
+        return
+    if not found:
+        say(words, "cli.cache.empty", root=root)
+        return
+    say(words, "cli.cache.heading", root=root, count=len(found), size=_size(sum(e.bytes for e in found)),
+        ies="y" if len(found) == 1 else "ies")
+    for e in found:
+        rows = ", ".join(msg("cli.cache.rows", dataset=name, rows=n).localize(words) for name, n in e.rows.items())
+        out.print(msg("cli.cache.entry", mark="✓" if e.key in current else " ", file=e.file,
+                      rows=rows if e.ok else msg("cli.cache.damaged").localize(words), size=_size(e.bytes),
+                      used=e.last_used.strftime("%Y-%m-%d %H:%M")).localize(words), markup=False)
+    say(words, "cli.cache.legend", days=KEEP_DAYS)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@cache_app.command("clear", help=h("help.cache.clear"))
+def cache_clear(project: Path = ProjectOption, lang: Optional[str] = LangOption) -> None:
+    from .ledger.cache import cache_root, clear
+    from .pipeline import project_lock
+
+    words = language(lang, project)
+    project = project.resolve()
+    outputs = project / "outputs"
+    try:
+        if outputs.is_dir():  # the lock runs hold: never pull the cache from under a run
+            with project_lock(outputs, message=msg("cli.cache.locked")):
+                count, size = clear(cache_root(project))
+        else:
+            count, size = clear(cache_root(project))
+    except KamrulesError as exc:
+        _fail(exc, words)
+    say(words, "cli.cache.cleared", count=count, size=_size(size), ies="y" if count == 1 else "ies")
 
 
 @app.command(help=h("help.cmd.version"))

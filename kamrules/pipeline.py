@@ -33,7 +33,7 @@ from .expr.compiler import compile_expression
 from .files import check as check_file, inside, refusal
 from .text import json_text
 from .i18n import Text, msg
-from .ledger import Ledger, read_ledger
+from .ledger import Ledger, LedgerCache, read_ledger
 from .metrics import compute_features, data_notes
 from .names import did_you_mean
 from .render.batch import render_all
@@ -220,14 +220,21 @@ def evaluate(project: Path, as_of: dt.date, rulebook: CompiledRulebook | None = 
     rulebook = rulebook or load_rulebook(project)
     timings["rulebook"] = time.perf_counter() - clock
     clock = time.perf_counter()
+    cache = LedgerCache.for_project(project, rulebook.spec.ledger) if options is not None and options.cache else None
     ledger = read_ledger(project / "inputs", rulebook.spec.datasets, rulebook.spec.ledger, project,
-                         options.on_unreadable if options else None, options.exclude if options else frozenset())
+                         options.on_unreadable if options else None, options.exclude if options else frozenset(),
+                         cache)
+    if cache is not None and cache.stats.problem:
+        ledger.issues.append(Issue(".kamrules/cache", None, None, None, None,
+                                   msg("run.cache_unwritable", reason=cache.stats.problem), "cache_unwritable",
+                                   "warning", None, msg("run.cache_unwritable.hint")))
     timings["ledger"] = time.perf_counter() - clock
     clock = time.perf_counter()
     derived = [(d.name, _derived_builder(d, rulebook.field_types), d.type) for d in rulebook.derived]
     models: dict[str, dict] = {}
-    features = compute_features(ledger.datasets, as_of, rulebook.spec.metrics, derived, models)
-    ledger.issues.extend(data_notes(ledger.datasets, as_of))
+    frames = ledger.datasets.frames()
+    features = compute_features(frames, as_of, rulebook.spec.metrics, derived, models)
+    ledger.issues.extend(data_notes(frames, as_of))
     timings["metrics"] = time.perf_counter() - clock
     clock = time.perf_counter()
     result = engine_class(options.engine if options else "polars")(rulebook, as_of).evaluate(features)
@@ -389,6 +396,7 @@ class RunOptions:
     on_unreadable: Callable | None = None  # set by the drop-folder service: set bad files aside, go on
     exclude: frozenset = frozenset()  # inputs not complete yet: left out of this run
     engine: str = "polars"  # or "durable" (the optional durable-rules engine)
+    cache: bool = True  # keep parsed inputs in .kamrules/cache and reuse them (kamrules.ledger.cache)
     lang: str | None = None  # zh or en for the workbooks; default the rulebook's locale
     pdf_skipped: Text | None = None  # why no PDFs were made
     plan: dict[str, Any] | None = None  # the visit plan's counts and calendars (run.json)
@@ -431,7 +439,7 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
                                    "warning", None, msg("company.unfinished.hint")))
     for document in rulebook.spec.documents:
         templates[document.id], chosen = document_jobs(project, staging, rulebook, frame, document, as_of,
-                                                       ledger.datasets.get("orders"), visit_plan)
+                                                       ledger.datasets.get_lazy("orders"), visit_plan)
         counts[document.id] = len(chosen)
         jobs += chosen
     render_all(jobs, templates, options.workers, lambda done, total: progress("documents", done, total))
@@ -494,6 +502,7 @@ def _write_manifest(path: Path, run: RunResult, rulebook: CompiledRulebook, run_
         "started_at": started.isoformat(timespec="seconds"),
         "engine": run.options.engine if run.options else "polars",
         "inputs": [{"file": f.name, "sha256": f.sha256, "bytes": f.size} for f in ledger.files],
+        "cache": ledger.cache.as_dict() if ledger.cache is not None else None,
         "rulebook": {"sha256": rulebook.digest, "files": rulebook.source.hashes},
         "counts": {
             "customers": run.customers,

@@ -25,36 +25,18 @@ from ..limits import current as current_limits
 from .config import DatasetSpec, LedgerSettings
 from .guard import check_input
 from .derive import derive
-from .headers import HeaderMatch, closest_header, find_header, first_row_cells, sheet_name_matches
+from .cache import CacheStats, LedgerCache
+from .datasets import Datasets, Part
+from .headers import closest_header, find_header, first_row_cells
+from .matching import match_sheet, spec_digest
+from .parsed import DatasetStats, FileRead, InputFile, SheetRecord
 from .readers import RawSheet, reader_for
 from .rows import SheetTyper
 from .validate import check_keys, check_references, check_repeated_files
 
-__all__ = ["Ledger", "InputFile", "InputScan", "read_ledger", "read_input", "input_files", "scan_inputs"]
+__all__ = ["Datasets", "DatasetStats", "Ledger", "LedgerCache", "InputFile", "InputScan", "read_ledger",
+           "read_input", "input_files", "scan_inputs"]
 
-
-
-@dataclass
-class InputFile:
-    name: str
-    sha256: str
-    size: int
-
-
-@dataclass
-class DatasetStats:
-    """Rows read = used + rejected + skipped (totals rows, duplicates, filtered)."""
-
-    rows_read: int = 0
-    rows_rejected: int = 0
-    rows_skipped: int = 0
-    title: str | None = None  # the dataset's title in rules/ledger.yaml, for people
-    derived_from: str | None = None  # no sheet: made from this dataset (its title)
-    rows_derived: int = 0  # ... with this many rows
-
-    @property
-    def rows_used(self) -> int:
-        return self.rows_read - self.rows_rejected - self.rows_skipped
 
 
 @dataclass
@@ -70,12 +52,13 @@ class SeenSheet:
 
 @dataclass
 class Ledger:
-    datasets: dict[str, pl.DataFrame]
+    datasets: Datasets
     issues: list[Issue] = field(default_factory=list)
     files: list[InputFile] = field(default_factory=list)
     stats: dict[str, DatasetStats] = field(default_factory=dict)
     headers: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # (file, sheet) -> field -> header
     seen: list[SeenSheet] = field(default_factory=list)
+    cache: CacheStats | None = None  # what the cache did, when one was used
 
     def header(self, file: str, sheet: str, column: str, spec: DatasetSpec) -> str:
         """The header text ``column`` had in that sheet (first alias if unknown)."""
@@ -164,10 +147,13 @@ Rejecter = Callable[[Path, LedgerError], None]
 
 def read_ledger(inputs: Path, datasets: dict[str, DatasetSpec], settings: LedgerSettings,
                 display_root: Path | None = None, on_unreadable: Rejecter | None = None,
-                exclude: frozenset = frozenset()) -> Ledger:
+                exclude: frozenset = frozenset(), cache: LedgerCache | None = None) -> Ledger:
     """Read every input file. A file that cannot be used raises LedgerError, or, when
     ``on_unreadable`` is given, is handed to it (the drop-folder service moves it aside) and
-    the rest of the ledger is read; its rows then count nowhere."""
+    the rest of the ledger is read; its rows then count nowhere.
+
+    With a ``cache`` (:mod:`kamrules.ledger.cache`), a file read before with the same mapping is
+    not parsed again, and the rows stay in the cache's Parquet files until they are used."""
     project = display_root if display_root is not None else inputs.parent
     scan = scan_inputs(inputs, settings, project)
     paths = [p for p in scan.files if p not in exclude]
@@ -178,16 +164,15 @@ def read_ledger(inputs: Path, datasets: dict[str, DatasetSpec], settings: Ledger
             raise _refused(shown(refused[0][0]), refused[0][1])
         raise ProjectError(msg("ledger.no_spreadsheets"), path=str(inputs),
                            suggestion=msg("ledger.no_spreadsheets.hint"))
-    ledger = Ledger({}, stats={name: DatasetStats(title=spec.title) for name, spec in datasets.items()})
+    ledger = Ledger(Datasets(), stats={name: DatasetStats(title=spec.title) for name, spec in datasets.items()})
     for path, reason in refused:
         ledger.issues.append(Issue(shown(path), None, None, None, None,
                                    msg("ledger.input_refused", reason=REFUSALS[reason]),
                                    "input_refused", "warning", None, msg("ledger.input_refused.hint")))
-    parts: dict[str, list[pl.DataFrame]] = {name: [] for name in datasets}
     for path in paths:
         name = shown(path)
         try:
-            one = _read_file(path, name, datasets, settings, project)
+            read = _read_file(path, name, datasets, settings, project, cache)
         except LedgerError as exc:
             if on_unreadable is None:
                 raise
@@ -196,10 +181,10 @@ def read_ledger(inputs: Path, datasets: dict[str, DatasetSpec], settings: Ledger
                                        msg("ledger.file_set_aside", reason=exc.message), "file_rejected", "warning",
                                        None, msg("ledger.file_set_aside.hint", name=path.name)))
             continue
-        _merge_file(ledger, parts, one)
-    for name, frames in parts.items():
-        if frames:
-            ledger.datasets[name] = pl.concat(frames, how="diagonal_relaxed")
+        _merge_file(ledger, read)
+    if cache is not None:
+        ledger.cache = cache.stats
+        cache.prune()
     _derive_missing(ledger, datasets, inputs, settings)
     check_keys(ledger, datasets)
     check_repeated_files(ledger, datasets)
@@ -223,7 +208,7 @@ def _derive_missing(ledger: Ledger, datasets: dict[str, DatasetSpec], inputs: Pa
         source = spec.derive.from_
         if source not in ledger.datasets and source in datasets:
             raise no_sheet_error(ledger, source, datasets, inputs, settings, needed_by=name)
-        ledger.datasets[name], notes = derive(name, spec, ledger.datasets, datasets)
+        ledger.datasets[name], notes = derive(name, spec, ledger.datasets.frames(), datasets)
         ledger.issues.extend(notes)
         stats = ledger.stats[name]
         stats.derived_from = datasets[source].title or source if source in datasets else source
@@ -277,19 +262,28 @@ def no_sheet_error(ledger: Ledger, name: str, datasets: dict[str, DatasetSpec], 
 
 
 def _read_file(path: Path, name: str, datasets: dict[str, DatasetSpec], settings: LedgerSettings,
-               project: Path | None = None):
+               project: Path | None = None, cache: LedgerCache | None = None) -> FileRead:
     """One file as a unit: its rows are used only if every sheet of it could be read. Its bytes
-    are read once; the guard, the hash and the readers all see those same bytes."""
+    are read once; the guard, the hash and the readers all see those same bytes. A file the
+    cache holds for this mapping is not parsed (nor guarded: no parser sees it)."""
     limits = current_limits()
     data = read_input(path, name, limits, project)
+    file = InputFile(name, hashlib.sha256(data).hexdigest(), len(data))
+    if cache is not None:
+        cached = cache.load(file, datasets)
+        if cached is not None:
+            return cached
     check_input(data, name, limits, path.suffix)
-    one = Ledger({}, files=[InputFile(name, hashlib.sha256(data).hexdigest(), len(data))],
-                 stats={n: DatasetStats() for n in datasets})
+    read = FileRead(file, stats={n: DatasetStats() for n in datasets})
     parts: dict[str, list[pl.DataFrame]] = {n: [] for n in datasets}
     for sheet in reader_for(path).sheets(data, path, name, limits):
         _check_shape(sheet, limits)
-        _read_sheet(sheet, datasets, settings, one, parts)
-    return one, parts
+        _read_sheet(sheet, datasets, settings, read, parts)
+    del data
+    read.frames = {n: frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
+                   for n, frames in parts.items() if frames}
+    read.specs = {n: spec_digest(datasets[n]) for n in {r.dataset for r in read.sheets if r.dataset is not None}}
+    return cache.store(read) if cache is not None else read
 
 
 def _check_shape(sheet: RawSheet, limits: Limits) -> None:
@@ -302,59 +296,48 @@ def _check_shape(sheet: RawSheet, limits: Limits) -> None:
                               suggestion=msg("ledger.sheet_too_big.hint", what=what, env=env_name(variable)))
 
 
-def _merge_file(ledger: Ledger, parts: dict[str, list[pl.DataFrame]], one) -> None:
-    file_ledger, file_parts = one
-    ledger.files += file_ledger.files
-    ledger.issues += file_ledger.issues
-    ledger.headers.update(file_ledger.headers)
-    ledger.seen += file_ledger.seen
-    for name, stats in file_ledger.stats.items():
-        total = ledger.stats[name]
+def _merge_file(ledger: Ledger, read: FileRead) -> None:
+    name = read.file.name
+    ledger.files.append(read.file)
+    ledger.issues += read.issues
+    for record in read.sheets:
+        if record.head.height == 0:
+            continue
+        ledger.seen.append(SeenSheet(name, record.sheet, record.dataset, record.head if record.dataset is None else None))
+        if record.dataset is not None and record.header is not None:
+            ledger.headers[(name, record.sheet)] = record.header.headers
+    for dataset, stats in read.stats.items():
+        total = ledger.stats.get(dataset)
+        if total is None:  # a dataset no longer mapped: the cache matched no sheet of the file to it
+            continue
         total.rows_read += stats.rows_read
         total.rows_rejected += stats.rows_rejected
         total.rows_skipped += stats.rows_skipped
-        parts[name] += file_parts[name]
+    for dataset, frame in read.frames.items():
+        ledger.datasets.add_part(dataset, Part(name, frame.lazy()))
 
 
 def _read_sheet(sheet: RawSheet, datasets: dict[str, DatasetSpec], settings: LedgerSettings,
-                ledger: Ledger, parts: dict[str, list[pl.DataFrame]]) -> None:
+                read: FileRead, parts: dict[str, list[pl.DataFrame]]) -> None:
+    # a copy of the first rows, not a slice that would keep the whole sheet in memory
+    first = sheet.grid.head(settings.header_search_rows)
+    head = pl.DataFrame(first.rows(), schema=first.schema, orient="row")
     if sheet.grid.height == 0:
+        read.sheets.append(SheetRecord(sheet.sheet, None, None, head))
         return
-    named = [d for d, spec in datasets.items() if sheet_name_matches(sheet.sheet, spec, d)]
-    if named:
-        dataset = named[0]
-        header = find_header(sheet.grid, datasets[dataset], settings.header_search_rows)
-        _require_columns(sheet, dataset, datasets[dataset], header, settings)
-    else:
-        dataset, header = _match_by_headers(sheet, datasets, settings)
-        if dataset is None:
-            # a copy of the first rows, not a slice that would keep the whole sheet in memory
-            head = sheet.grid.head(settings.header_search_rows)
-            ledger.seen.append(SeenSheet(sheet.file, sheet.sheet, None,
-                                         pl.DataFrame(head.rows(), schema=head.schema, orient="row")))
-            ledger.issues.append(Issue(sheet.file, sheet.sheet, None, None, None, msg("ledger.sheet_ignored"),
-                                       "sheet_ignored", "warning", None, msg("ledger.sheet_ignored.hint")))
-            return
-    ledger.seen.append(SeenSheet(sheet.file, sheet.sheet, dataset))
-    ledger.headers[(sheet.file, sheet.sheet)] = header.headers
+    dataset, header = match_sheet(sheet.file, sheet.sheet, sheet.grid, datasets, settings)
+    read.sheets.append(SheetRecord(sheet.sheet, dataset, header, head))
+    if dataset is None:
+        read.issues.append(Issue(sheet.file, sheet.sheet, None, None, None, msg("ledger.sheet_ignored"),
+                                 "sheet_ignored", "warning", None, msg("ledger.sheet_ignored.hint")))
+        return
     result = SheetTyper(sheet, dataset, datasets[dataset], header, settings).run()
-    ledger.issues.extend(result.issues)
-    stats = ledger.stats[dataset]
+    read.issues.extend(result.issues)
+    stats = read.stats[dataset]
     stats.rows_read += result.read
     stats.rows_rejected += result.rejected
     stats.rows_skipped += result.skipped
     parts[dataset].append(result.frame)
-
-
-def _match_by_headers(sheet: RawSheet, datasets: dict[str, DatasetSpec], settings: LedgerSettings):
-    best, best_header = None, None
-    for name, spec in datasets.items():
-        header = find_header(sheet.grid, spec, settings.header_search_rows)
-        if header is None or header.missing(spec) or len(header.columns) < 2:
-            continue
-        if best_header is None or len(header.columns) > len(best_header.columns):
-            best, best_header = name, header
-    return best, best_header
 
 
 def _listed(items: list):
@@ -363,28 +346,3 @@ def _listed(items: list):
         return items[0] if items else ""
     half = len(items) // 2
     return msg("ledger.list", first=_listed(items[:half]), second=_listed(items[half:]))
-
-
-def _require_columns(sheet: RawSheet, dataset: str, spec: DatasetSpec, header: HeaderMatch | None,
-                     settings: LedgerSettings) -> None:
-    missing = header.missing(spec) if header else [n for n, c in spec.columns.items()
-                                                   if c.required and c.read_from_sheet]
-    if not missing:
-        return
-    column = spec.columns[missing[0]]
-    found = header.cells if header else first_row_cells(sheet.grid, settings.header_search_rows)
-    near = closest_header(missing[0], column.aliases, found)
-    taken = {text: field for field, text in header.headers.items()} if header else {}
-    tried = " / ".join(column.aliases or [missing[0]])
-    seen = (msg("ledger.missing_column.header_row", headers=", ".join(found)) if found
-            else msg("ledger.missing_column.no_header"))
-    where = {"dataset": dataset, "column": missing[0]}
-    if near is not None and near in taken:
-        suggestion = msg("ledger.missing_column.taken", header=near, other=taken[near], **where)
-    elif near is not None:
-        suggestion = msg("ledger.missing_column.did_you_mean", header=near, **where)
-    else:
-        suggestion = msg("ledger.missing_column.hint", **where)
-    raise LedgerError(
-        msg("ledger.missing_column", tried=tried, seen=seen, **where),
-        file=sheet.file, sheet=sheet.sheet, row=header.excel_row if header else None, suggestion=suggestion)

@@ -78,18 +78,21 @@ def _derive_problems(spec: DatasetSpec, datasets: dict[str, DatasetSpec]) -> lis
     return problems
 
 
-def derive(name: str, spec: DatasetSpec, datasets: dict[str, pl.DataFrame],
+def derive(name: str, spec: DatasetSpec, datasets: dict[str, pl.DataFrame | pl.LazyFrame],
            specs: dict[str, DatasetSpec] | None = None) -> tuple[pl.DataFrame, list[Issue]]:
     specs = specs or {}
     source_name = spec.derive.from_
     source = datasets.get(source_name)
     keys = spec.key_columns
-    if source is None or len(keys) != 1 or keys[0] not in source.columns:
+    if source is None or len(keys) != 1 or keys[0] not in source.collect_schema().names():
         raise LedgerError(msg("ledger.derive.impossible", name=name, source=source_name,
                               column=keys[0] if keys else msg("ledger.derive.key")),
                           file="rules/ledger.yaml", suggestion=msg("ledger.derive.impossible.hint", name=name))
     key = keys[0]
     by = order_column(spec, specs.get(source_name))
+    if isinstance(source, pl.LazyFrame):  # only the columns used: the source may be every order line
+        wanted = {key, by, FILE, SHEET, ROW, *(column for _, column in spec.derive.reductions.values())}
+        source = source.select([c for c in source.collect_schema().names() if c in wanted]).collect()
     rows = source.filter(pl.col(key).is_not_null())
     frame = rows.sort(FILE, SHEET, ROW).select(key).unique(key, keep="first", maintain_order=True)
     order = [by, FILE, SHEET, ROW] if by in rows.columns else [FILE, SHEET, ROW]

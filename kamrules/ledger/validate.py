@@ -3,6 +3,9 @@
 A key seen twice with identical content (the same export dropped twice, overlapping
 exports) is skipped as a duplicate; with different content it is a conflict and the later
 row is rejected, naming the first row and the first column that differs.
+
+The rows may be far more than fit in memory (:mod:`kamrules.ledger.datasets`): each check
+reads the columns it compares and where each row is, and only the rows it found are read whole.
 """
 
 from __future__ import annotations
@@ -12,21 +15,45 @@ import polars as pl
 from ..errors import Issue
 from ..i18n import msg
 from .config import DatasetSpec
+from .datasets import PART, POS
 from .rows import FILE, ROW, SHEET
 
 INTERNAL = (FILE, SHEET, ROW)
+HASH = "_hash"
+
+
+def _content(ledger, name: str) -> list[str]:
+    return [c for c in ledger.datasets.lazy(name).collect_schema().names() if c not in INTERNAL]
+
+
+def _whole_rows(ledger, name: str, where: pl.DataFrame) -> pl.DataFrame:
+    """The rows at ``where`` (PART, POS), whole, in ledger order."""
+    frames = []
+    for index, part in enumerate(ledger.datasets.parts(name)):
+        positions = where.filter(pl.col(PART) == index).get_column(POS)
+        if positions.len():
+            frames.append(part.located(index, [pl.all().exclude(POS)]).filter(pl.col(POS).is_in(positions.implode())).collect())
+    return pl.concat(frames, how="diagonal_relaxed").sort(PART, POS)
 
 
 def check_repeated_files(ledger, datasets: dict[str, DatasetSpec]) -> None:
     """Datasets without a key (order lines): a row identical to one from *another* file is the
-    same export dropped twice, or overlapping exports; it is skipped, not counted twice."""
+    same export dropped twice, or overlapping exports; it is skipped, not counted twice.
+
+    Rows are compared by a hash of their content first; only rows whose hash occurs in two
+    files are read whole and compared value by value."""
     for name, spec in datasets.items():
-        frame = ledger.datasets.get(name)
-        if frame is None or spec.key_columns or frame.is_empty() or frame.get_column(FILE).n_unique() < 2:
+        if name not in ledger.datasets or spec.key_columns or ledger.datasets.files(name) < 2:
             continue
-        content = [c for c in frame.columns if c not in INTERNAL]
+        content = _content(ledger, name)
+        hashed = ledger.datasets.located(name, [pl.struct(content).hash().alias(HASH)]).collect()
+        shared = hashed.group_by(HASH).agg(pl.col(PART).n_unique().alias("_files")).filter(pl.col("_files") > 1)
+        if shared.is_empty():
+            continue
+        candidates = _whole_rows(ledger, name, hashed.join(shared.select(HASH), on=HASH, how="semi"))
+        del hashed
         first = pl.struct(FILE, SHEET, ROW).first().over(content)
-        marked = frame.with_columns(first.alias("_first"))
+        marked = candidates.with_columns(first.alias("_first"))
         repeated = marked.filter(pl.col("_first").struct.field(FILE) != pl.col(FILE))
         for row in repeated.iter_rows(named=True):
             origin = row["_first"]
@@ -35,22 +62,28 @@ def check_repeated_files(ledger, datasets: dict[str, DatasetSpec]) -> None:
                 "duplicate_row", "skipped", name, msg("ledger.repeated_row.hint")))
         if repeated.height:
             ledger.stats[name].rows_skipped += repeated.height
-            ledger.datasets[name] = marked.filter(pl.col("_first").struct.field(FILE) == pl.col(FILE)).drop("_first")
+            ledger.datasets.drop(name, repeated.select(PART, POS))
 
 
 def check_keys(ledger, datasets: dict[str, DatasetSpec]) -> None:
     for name, spec in datasets.items():
-        frame = ledger.datasets.get(name)
         keys = spec.key_columns
-        if frame is None or not keys or frame.is_empty():
+        if name not in ledger.datasets or not keys:
             continue
-        content = [c for c in frame.columns if c not in INTERNAL]
-        marked = frame.with_columns(
+        located = ledger.datasets.located(name, [*keys, FILE, SHEET, ROW]).collect().sort(PART, POS)
+        marked = located.with_columns(
             pl.int_range(pl.len()).over(keys).alias("_n"),
-            pl.struct(FILE, SHEET, ROW, *content).first().over(keys).alias("_first"))
+            pl.struct(PART, POS).first().over(keys).alias("_first"))
         later = marked.filter(pl.col("_n") > 0)
-        for row in later.iter_rows(named=True):
-            first = row["_first"]
+        if later.is_empty():
+            continue
+        firsts = later.select(pl.col("_first").struct.unnest())
+        whole = _whole_rows(ledger, name, pl.concat([later.select(PART, POS), firsts]).unique())
+        by_place = {(row[PART], row[POS]): row for row in whole.iter_rows(named=True)}
+        content = _content(ledger, name)
+        for place in later.select(PART, POS, "_first").iter_rows(named=True):
+            row = by_place[(place[PART], place[POS])]
+            first = by_place[(place["_first"][PART], place["_first"][POS])]
             differs = next((c for c in content if row[c] != first[c]), None)
             value = ", ".join(str(row[k]) for k in keys)
             origin = _origin(first)
@@ -69,8 +102,7 @@ def check_keys(ledger, datasets: dict[str, DatasetSpec]) -> None:
                         old=str(first[differs])),
                     "key_conflict", "error", name, msg("ledger.key_conflict.hint")))
                 ledger.stats[name].rows_rejected += 1
-        if later.height:
-            ledger.datasets[name] = marked.filter(pl.col("_n") == 0).drop("_n", "_first")
+        ledger.datasets.drop(name, later.select(PART, POS))
 
 
 def _label(ledger, row: dict, column: str, spec: DatasetSpec, datasets: dict[str, DatasetSpec]) -> str:
@@ -94,20 +126,18 @@ def _origin(first: dict):
 
 def check_references(ledger, datasets: dict[str, DatasetSpec]) -> None:
     for name, spec in datasets.items():
-        frame = ledger.datasets.get(name)
-        if frame is None:
+        if name not in ledger.datasets:
             continue
         for column, col_spec in spec.columns.items():
             if not col_spec.references:
                 continue
             target_name, target_column = col_spec.references.split(".")
-            target = ledger.datasets.get(target_name)
-            if target is None:
+            if target_name not in ledger.datasets:
                 continue
             title = datasets[target_name].title or target_name
-            known = target.get_column(target_column).drop_nulls().unique()
-            unknown = pl.col(column).is_not_null() & ~pl.col(column).is_in(known.implode())
-            bad = frame.filter(unknown)
+            known = ledger.datasets.lazy(target_name).select(pl.col(target_column).drop_nulls().unique()).collect()
+            unknown = pl.col(column).is_not_null() & ~pl.col(column).is_in(known.get_column(target_column).implode())
+            bad = ledger.datasets.located(name, [column, FILE, SHEET, ROW]).filter(unknown).collect().sort(PART, POS)
             for row in bad.iter_rows(named=True):
                 ledger.issues.append(Issue(
                     row[FILE], row[SHEET], row[ROW], ledger.header(row[FILE], row[SHEET], column, spec),
@@ -116,5 +146,4 @@ def check_references(ledger, datasets: dict[str, DatasetSpec]) -> None:
                     "unknown_reference", "error", name, msg("ledger.unknown_reference.hint", dataset=title)))
             if bad.height:
                 ledger.stats[name].rows_rejected += bad.height
-                frame = frame.filter(~unknown)
-                ledger.datasets[name] = frame
+                ledger.datasets.drop(name, bad.select(PART, POS))

@@ -122,6 +122,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "template.no_customers.hint": ("请添加一个名为 customers 的 Excel 表格，表头列出需要的列",
                                    "add an Excel table named customers whose header row lists the columns you want"),
     # pipeline.py
+    "run.cache_unwritable": ("无法写入台账缓存（{reason}）：本次运行照常完成，但下次仍要重新解析所有文件",
+                             "the ledger cache could not be written ({reason}): this run is complete, but the next "
+                             "one will parse every file again"),
+    "run.cache_unwritable.hint": ("请确认项目文件夹可写且磁盘有空间；或用 --no-cache 运行",
+                                  "make sure the project folder is writable and the disk has room; or run with "
+                                  "--no-cache"),
     "run.locked": ("另一个 kamrules 运行正在处理这个项目", "another kamrules run is working on this project"),
     "run.locked_by": ("{message}（进程 {pid}）", "{message} (process {pid})"),
     "run.locked.hint": ("请等它结束（那个进程结束时锁会自动释放）", "wait for it to finish (the lock is released when that process ends)"),

@@ -11,7 +11,7 @@ with no orders still appear, with zero sums and counts and empty dates.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable
+from typing import Callable, Mapping
 
 import polars as pl
 
@@ -48,29 +48,33 @@ def _without_values() -> dict[tuple[str, str], Text]:
     }
 
 
-def columns_with_values(frame: pl.DataFrame) -> set[str]:
+def columns_with_values(frame: pl.DataFrame | pl.LazyFrame) -> set[str]:
     """The columns that hold at least one value (every column of an empty dataset)."""
-    if frame.height == 0:
-        return set(frame.columns)
-    counts = frame.null_count().row(0, named=True)
-    return {name for name, nulls in counts.items() if nulls < frame.height}
+    counts = (frame.lazy().select(pl.all().null_count(), pl.len().alias("\0rows"))
+              .collect(engine="streaming").row(0, named=True))
+    rows = counts.pop("\0rows")
+    if rows == 0:
+        return set(counts)
+    return {name for name, nulls in counts.items() if nulls < rows}
 
 
-def data_notes(datasets: dict[str, pl.DataFrame], as_of: dt.date) -> list[Issue]:
+def data_notes(datasets: Mapping[str, pl.DataFrame | pl.LazyFrame], as_of: dt.date) -> list[Issue]:
     """Warnings about what the metrics could not use as mapped, once per dataset and column, and
     about an as_of well after the ledger's last order (more than a month, and more than three times
     the median gap between days with orders: then the ledger is most likely an older export)."""
     notes = []
     for (name, column), effect in _without_values().items():
         frame = datasets.get(name)
-        if frame is not None and column in frame.columns and column not in columns_with_values(frame):
+        if frame is not None and column in frame.lazy().collect_schema().names() \
+                and column not in columns_with_values(frame):
             notes.append(Issue("rules/ledger.yaml", None, None, column, None,
                                msg("metrics.column_without_values", column=column, effect=effect),
                                "column_without_values", "warning", name,
                                msg("metrics.column_without_values.hint", column=column)))
     orders = datasets.get("orders")
-    if orders is not None and orders.height and "order_date" in orders.columns:
-        days = orders.select(pl.col("order_date").filter(pl.col("order_date") <= as_of).drop_nulls().unique().sort())
+    if orders is not None and "order_date" in orders.lazy().collect_schema().names():
+        days = orders.lazy().select(pl.col("order_date").filter(pl.col("order_date") <= as_of).drop_nulls().unique()
+                                    ).collect(engine="streaming").sort("order_date")
         last = days["order_date"].max() if days.height else None
         usual = days.select(pl.col("order_date").diff().dt.total_days().median()).item() if days.height > 2 else 0
         if last is not None and (as_of - last).days > max(STALE_AFTER_DAYS, STALE_GAPS * (usual or 0)):
@@ -89,7 +93,7 @@ REQUIRED_COLUMNS = {
 }
 
 
-def check_catalog_columns(datasets: dict[str, pl.DataFrame]) -> None:
+def check_catalog_columns(datasets: Mapping[str, pl.DataFrame | pl.LazyFrame]) -> None:
     """The catalog needs some columns by name; say which mapping in ledger.yaml is missing."""
     if "customers" not in datasets:
         raise LedgerError(msg("metrics.no_customers"), file="rules/ledger.yaml",
@@ -98,13 +102,13 @@ def check_catalog_columns(datasets: dict[str, pl.DataFrame]) -> None:
         frame = datasets.get(name)
         if frame is None:
             continue
-        missing = [c for c in required if c not in frame.columns]
+        missing = [c for c in required if c not in frame.lazy().collect_schema().names()]
         if missing:
             raise LedgerError(msg("metrics.missing_column", dataset=name, column=missing[0]),
                               file="rules/ledger.yaml", suggestion=msg("metrics.map_it", dataset=name))
 
 
-def compute_features(datasets: dict[str, pl.DataFrame], as_of: dt.date, spec: MetricsSpec,
+def compute_features(datasets: Mapping[str, pl.DataFrame | pl.LazyFrame], as_of: dt.date, spec: MetricsSpec,
                      derived: list[tuple[str, Callable[[Callable[[str], pl.Expr]], pl.Expr], str]] = (),
                      reports: dict | None = None) -> pl.DataFrame:
     """One row per customer: customer columns + catalog metrics + aggregates + derived metrics.
@@ -122,8 +126,9 @@ def compute_features(datasets: dict[str, pl.DataFrame], as_of: dt.date, spec: Me
     parts: list[pl.LazyFrame] = []
     if "orders" in datasets:
         orders = datasets["orders"]
-        has_cost = "cost" in columns_with_values(orders)
-        parts.append(order_metrics(orders.lazy(), columns_with_values(orders), w))
+        with_values = columns_with_values(orders)
+        has_cost = "cost" in with_values
+        parts.append(order_metrics(orders.lazy(), with_values, w))
     if "receivables" in datasets:
         invoices = datasets["receivables"]
         parts.append(receivable_metrics(invoices.lazy(), columns_with_values(invoices), w))
@@ -139,7 +144,7 @@ def compute_features(datasets: dict[str, pl.DataFrame], as_of: dt.date, spec: Me
     frame = finish(frame, w, has_cost)
     money = [cast_to(pl.col(name), "money") for name, info in CATALOG.items()
              if info.type == "money" and name in frame.collect_schema()]
-    frame = rfm(pareto(frame.with_columns(money).collect(), spec.abc))
+    frame = rfm(pareto(frame.with_columns(money).collect(engine="streaming"), spec.abc))
     frame = compute_aggregates(frame, datasets, as_of, spec.aggregates)
     if spec.predictive is not None:
         frame = predictive_metrics(frame, datasets.get("orders"), as_of, spec.predictive, reports)

@@ -81,7 +81,7 @@ def window_mask(window: Window, date: pl.Expr, as_of: dt.date) -> pl.Expr:
     return (date > start) & (date <= as_of)
 
 
-def compute_aggregates(frame: pl.DataFrame, datasets: Mapping[str, pl.DataFrame], as_of: dt.date,
+def compute_aggregates(frame: pl.DataFrame, datasets: Mapping[str, pl.DataFrame | pl.LazyFrame], as_of: dt.date,
                        aggregates: Mapping[str, AggregateSpec]) -> pl.DataFrame:
     """Add one column per aggregate to the per-customer ``frame``, typed and in YAML order."""
     for name in aggregates:
@@ -94,8 +94,9 @@ def compute_aggregates(frame: pl.DataFrame, datasets: Mapping[str, pl.DataFrame]
     for dataset, items in by_dataset.items():
         rows = _rows(datasets, dataset, next(iter(items)))
         if rows is not None:
-            part = rows.lazy().group_by(KEY).agg(
-                [aggregate_expr(name, agg, rows.schema, as_of) for name, agg in items.items()]).collect()
+            schema = rows.collect_schema()
+            part = rows.group_by(KEY).agg(
+                [aggregate_expr(name, agg, schema, as_of) for name, agg in items.items()]).collect(engine="streaming")
             frame = frame.join(part, on=KEY, how="left", maintain_order="left")
     return frame.with_columns([_finished(name, agg, frame.columns) for name, agg in aggregates.items()])
 
@@ -107,7 +108,7 @@ def _finished(name: str, agg: AggregateSpec, columns: list[str]) -> pl.Expr:
     return cast_to(value, agg.result_type).alias(name)
 
 
-def _rows(datasets: Mapping[str, pl.DataFrame], dataset: str, name: str) -> pl.DataFrame | None:
+def _rows(datasets: Mapping[str, pl.DataFrame | pl.LazyFrame], dataset: str, name: str) -> pl.LazyFrame | None:
     """The dataset's rows; None for an optional catalog dataset this run did not read."""
     rows = datasets.get(dataset)
     if rows is None:
@@ -116,7 +117,8 @@ def _rows(datasets: Mapping[str, pl.DataFrame], dataset: str, name: str) -> pl.D
         known = sorted(set(datasets) | set(DATE_COLUMNS))
         raise _error(name, msg("aggregates.no_dataset", dataset=dataset),
                      did_you_mean(dataset, known) or msg("aggregates.datasets", datasets=", ".join(known)))
-    if KEY not in rows.columns:
+    rows = rows.lazy()
+    if KEY not in rows.collect_schema().names():
         raise _error(name, msg("aggregates.no_key", dataset=dataset, column=KEY),
                      msg("metrics.map_it", dataset=dataset))
     return rows

@@ -73,11 +73,11 @@ class FitReport:
         return data
 
 
-def purchase_summary(orders: pl.DataFrame, as_of: dt.date, unit_days: float = 7.0) -> pl.DataFrame:
+def purchase_summary(orders: pl.DataFrame | pl.LazyFrame, as_of: dt.date, unit_days: float = 7.0) -> pl.DataFrame:
     """customer_id, x, t_x, T, m (null when x = 0) and first order date, from the purchases (lines
     with an amount of 0 or more; returns are not purchases) up to as_of."""
-    days = (orders.filter((pl.col("order_date") <= as_of) & (pl.col("amount") >= 0))
-            .group_by(KEY, "order_date").agg(pl.col("amount").sum().alias("value")))
+    days = (orders.lazy().filter((pl.col("order_date") <= as_of) & (pl.col("amount") >= 0))
+            .group_by(KEY, "order_date").agg(pl.col("amount").sum().alias("value")).collect(engine="streaming"))
     first = pl.col("order_date").min()
     return (days.sort(KEY, "order_date")
             .group_by(KEY, maintain_order=True)
@@ -309,7 +309,7 @@ def _horizon_titles(spec: PredictiveSpec) -> tuple[str, str]:
     return (f"{count}个月" if monthly else f"{count}天"), english
 
 
-def predictive_metrics(frame: pl.DataFrame, orders: pl.DataFrame | None, as_of: dt.date,
+def predictive_metrics(frame: pl.DataFrame, orders: pl.DataFrame | pl.LazyFrame | None, as_of: dt.date,
                        spec: PredictiveSpec, reports: dict | None = None) -> pl.DataFrame:
     """Add the four predictive metrics to the customer frame; record the fits in ``reports``.
     A ledger that cannot support the fit raises :class:`ModelFitError`, or with
@@ -332,10 +332,10 @@ def predictive_metrics(frame: pl.DataFrame, orders: pl.DataFrame | None, as_of: 
                                    for name, (t, *_) in predictive_types(spec).items()])
 
 
-def _score(frame: pl.DataFrame, orders: pl.DataFrame | None, as_of: dt.date,
+def _score(frame: pl.DataFrame, orders: pl.DataFrame | pl.LazyFrame | None, as_of: dt.date,
            spec: PredictiveSpec, reports: dict | None) -> pl.DataFrame:
     names = list(predictive_types(spec))
-    if orders is None or orders.is_empty():
+    if orders is None or orders.lazy().select(pl.len()).collect().item() == 0:
         raise ModelFitError(msg("predictive.no_orders"), model="bgnbd", suggestion=msg("predictive.no_orders.hint"))
     summary = purchase_summary(orders, as_of, spec.unit_days)
     x, t_x, T = (summary[c].to_numpy().astype(float) for c in ("x", "t_x", "T"))

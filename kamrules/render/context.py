@@ -110,7 +110,8 @@ def month_label(month: dt.date, locale: str = "zh_CN") -> str:
     return format_skeleton("yMMM", month, locale=locale)
 
 
-def monthly_revenue(orders: pl.DataFrame | None, customer_ids: list[str], as_of: dt.date) -> dict[str, list[dict]]:
+def monthly_revenue(orders: pl.DataFrame | pl.LazyFrame | None, customer_ids: list[str],
+                    as_of: dt.date) -> dict[str, list[dict]]:
     """For each customer: the 12 calendar months ending with as_of's month, oldest first, each with
     ``month``, ``revenue``, ``revenue_prev_year`` (same month a year earlier) and ``growth``
     (:func:`customer_context` adds the ``label`` in the rulebook's language)."""
@@ -118,10 +119,10 @@ def monthly_revenue(orders: pl.DataFrame | None, customer_ids: list[str], as_of:
     totals: dict[tuple[str, dt.date], float] = {}
     if orders is not None and customer_ids:
         start = month_start(as_of, 23)
-        grouped = (orders.filter(pl.col("customer_id").is_in(customer_ids) & (pl.col("order_date") >= start)
-                                 & (pl.col("order_date") <= as_of))
+        grouped = (orders.lazy().filter(pl.col("customer_id").is_in(customer_ids) & (pl.col("order_date") >= start)
+                                        & (pl.col("order_date") <= as_of))
                    .group_by("customer_id", pl.col("order_date").dt.truncate("1mo").alias("month"))
-                   .agg(pl.col("amount").sum()))
+                   .agg(pl.col("amount").sum()).collect(engine="streaming"))
         totals = {(c, m): a for c, m, a in grouped.iter_rows()}
     result = {}
     for customer in customer_ids:

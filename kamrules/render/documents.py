@@ -37,7 +37,7 @@ def template_for(project: Path, document, locale: str) -> str:
 
 
 def document_jobs(project: Path, staging: Path, rulebook: CompiledRulebook, frame: pl.DataFrame,
-                  document, as_of: dt.date, orders: pl.DataFrame | None,
+                  document, as_of: dt.date, orders: pl.DataFrame | pl.LazyFrame | None,
                   plan: VisitPlan | None = None) -> tuple[tuple, list[Job]]:
     """The template (path, locale, display name, currency) and one job per chosen customer."""
     name = template_for(project, document, rulebook.spec.locale)
