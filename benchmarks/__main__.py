@@ -213,9 +213,12 @@ def peak_mb():
 """
 
 
-def whole_run(project: Path) -> tuple[float, int, Path]:
+def whole_run(project: Path, cold: bool = False) -> tuple[float, int, Path]:
     """Seconds and peak RSS (MB) of ``kamrules run`` in a fresh process, and its run folder.
-    Document workers are separate processes of about 100 MB each, not included."""
+    Document workers are separate processes of about 100 MB each, not included. ``cold``: the
+    ledger cache is removed first, so every file is parsed."""
+    if cold:
+        shutil.rmtree(project / ".kamrules", ignore_errors=True)
     code = ("import sys, time; from kamrules.cli import main\n" + PEAK + "start = time.perf_counter()\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
             "print('SECONDS', time.perf_counter() - start, 'PEAK', peak_mb(), file=sys.stderr)")
@@ -236,7 +239,7 @@ def openpyxl_dump(table: pl.DataFrame, target: Path) -> None:
 
 def bench_run(project: Path) -> None:
     print("whole run", flush=True)
-    seconds, peak, run_dir = whole_run(project)
+    seconds, peak, run_dir = whole_run(project, cold=True)
     rulebook, _, _ = evaluate(project, AS_OF)
     frame = pl.read_parquet(run_dir / "decisions.parquet")
     table = frame.select([c.field for c in portfolio_columns(rulebook) if c.field in frame.columns])
@@ -254,7 +257,7 @@ def scaling(folder: Path) -> None:
     print("memory scaling (whole run)", flush=True)
     for customers, lines in ((5_000, 100_000), (15_000, 300_000), (50_000, 1_000_000)):
         project = generate(folder / f"scale-{lines}", customers, lines)
-        seconds, peak, _ = whole_run(project)
+        seconds, peak, _ = whole_run(project, cold=True)
         print(f"  {lines:>9,} order lines  {customers:>7,} customers  {seconds:7.2f} s  peak {peak:,} MB", flush=True)
 
 

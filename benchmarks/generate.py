@@ -49,16 +49,18 @@ def customers(n: int, rng: np.random.Generator) -> pl.DataFrame:
     })
 
 
-def orders(n_customers: int, n_lines: int, rng: np.random.Generator) -> pl.DataFrame:
+def orders(n_customers: int, n_lines: int, rng: np.random.Generator, start: dt.date = START, end: dt.date = END,
+           prefix: str = "SO") -> pl.DataFrame:
+    """Order lines dated from ``start`` to ``end``; order numbers ``<prefix>00000001`` on."""
     weights = rng.pareto(1.2, n_customers) + 0.05  # a few customers carry most of the revenue
     weights /= weights.sum()
     who = rng.choice(n_customers, n_lines, p=weights) + 1
-    days = rng.integers(0, (END - START).days + 1, n_lines)
+    days = rng.integers(0, (end - start).days + 1, n_lines)
     amount = np.round(rng.lognormal(8, 1.0, n_lines), 2)
-    dates = pl.Series(days, dtype=pl.Int32).map_elements(lambda d: START + dt.timedelta(days=d), return_dtype=pl.Date)
+    dates = pl.select(pl.lit(start) + pl.duration(days=pl.Series(days))).to_series()
     messy = pl.Series(rng.random(n_lines) < MESSY)
     return pl.DataFrame({
-        "订单编号": [f"SO{i:08d}" for i in range(1, n_lines + 1)],
+        "订单编号": [f"{prefix}{i:08d}" for i in range(1, n_lines + 1)],
         "客户编号": [f"C{c:06d}" for c in who],
         "下单日期": pl.select(pl.when(messy).then(dates.dt.strftime("%Y年%-m月%-d日"))
                               .otherwise(dates.dt.strftime("%Y-%m-%d"))).to_series(),

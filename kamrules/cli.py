@@ -282,7 +282,7 @@ def _print_summary(result, lang: str) -> None:
                    s=plural(cache.files_reused)).localize(lang)
         if cache.damaged:
             line += msg("cli.run.cache_rebuilt", count=cache.damaged,
-                        ies="y" if cache.damaged == 1 else "ies").localize(lang)
+                        s=_entries(cache.damaged)).localize(lang)
         out.print(line, markup=False)
     say(lang, "cli.run.decided")
     say(lang, "cli.run.customers", count=result.customers)
@@ -671,6 +671,11 @@ cache_app = typer.Typer(add_completion=False, no_args_is_help=True, help=h("help
 app.add_typer(cache_app, name="cache")
 
 
+def _entries(count: int) -> str:
+    """The ending of "entr{s}" (the {s} placeholder is English only)."""
+    return "y" if count == 1 else "ies"
+
+
 def _size(size: int) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":
@@ -705,9 +710,10 @@ def cache_status(project: Path = ProjectOption, lang: Optional[str] = LangOption
         say(words, "cli.cache.empty", root=root)
         return
     say(words, "cli.cache.heading", root=root, count=len(found), size=_size(sum(e.bytes for e in found)),
-        ies="y" if len(found) == 1 else "ies")
+        s=_entries(len(found)))
     for e in found:
-        rows = ", ".join(msg("cli.cache.rows", dataset=name, rows=n).localize(words) for name, n in e.rows.items())
+        rows = ("，" if words == "zh" else ", ").join(msg("cli.cache.rows", dataset=name, rows=n).localize(words)
+                                                     for name, n in e.rows.items())
         out.print(msg("cli.cache.entry", mark="✓" if e.key in current else " ", file=e.file,
                       rows=rows if e.ok else msg("cli.cache.damaged").localize(words), size=_size(e.bytes),
                       used=e.last_used.strftime("%Y-%m-%d %H:%M")).localize(words), markup=False)
@@ -738,7 +744,7 @@ def cache_clear(project: Path = ProjectOption, lang: Optional[str] = LangOption)
             count, size = clear(cache_root(project))
     except KamrulesError as exc:
         _fail(exc, words)
-    say(words, "cli.cache.cleared", count=count, size=_size(size), ies="y" if count == 1 else "ies")
+    say(words, "cli.cache.cleared", count=count, size=_size(size), s=_entries(count))
 
 
 @app.command(help=h("help.cmd.version"))

@@ -26,7 +26,7 @@ from .config import DatasetSpec, LedgerSettings
 from .guard import check_input
 from .derive import derive
 from .cache import CacheStats, LedgerCache
-from .datasets import Datasets, Part
+from .datasets import Datasets, Part, row_hashes
 from .headers import closest_header, find_header, first_row_cells
 from .matching import match_sheet, spec_digest
 from .parsed import DatasetStats, FileRead, InputFile, SheetRecord
@@ -283,6 +283,7 @@ def _read_file(path: Path, name: str, datasets: dict[str, DatasetSpec], settings
     read.frames = {n: frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
                    for n, frames in parts.items() if frames}
     read.specs = {n: spec_digest(datasets[n]) for n in {r.dataset for r in read.sheets if r.dataset is not None}}
+    read.hashes = {n: row_hashes(frame) for n, frame in read.frames.items() if not datasets[n].key_columns}
     return cache.store(read) if cache is not None else read
 
 
@@ -314,7 +315,8 @@ def _merge_file(ledger: Ledger, read: FileRead) -> None:
         total.rows_rejected += stats.rows_rejected
         total.rows_skipped += stats.rows_skipped
     for dataset, frame in read.frames.items():
-        ledger.datasets.add_part(dataset, Part(name, frame.lazy()))
+        hashes = read.hashes.get(dataset)
+        ledger.datasets.add_part(dataset, Part(name, frame.lazy(), hashes=hashes.lazy() if hashes is not None else None))
 
 
 def _read_sheet(sheet: RawSheet, datasets: dict[str, DatasetSpec], settings: LedgerSettings,

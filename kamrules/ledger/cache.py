@@ -145,8 +145,13 @@ class LedgerCache:
             self.root.mkdir(parents=True, exist_ok=True)
             temporary.mkdir()
             _write_entry(temporary, read, self.salt)
-            if folder.exists():  # read with another mapping: replaced
-                _remove(folder)
+            if folder.exists():
+                same = _same_read(folder, read)
+                if same is not None:  # stored by another process meanwhile (a run and watch): used as it is
+                    _remove(temporary)
+                    self.used.add(key)
+                    return same
+                _remove(folder)  # damaged, or read with another mapping: replaced
             try:
                 os.rename(temporary, folder)
             except OSError:  # stored by another process meanwhile: use its entry
@@ -231,6 +236,12 @@ def _write_entry(folder: Path, read: FileRead, salt: str) -> None:
         frame = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
         frame.write_parquet(path, compression="zstd", compression_level=1, statistics=False)
         parts[name] = {"path": path.name, "sha256": _file_sha256(path), "rows": frame.height}
+        hashes = read.hashes.get(name)
+        if hashes is not None:
+            hashes_path = folder / f"hashes-{index}.parquet"
+            hashes = hashes.collect() if isinstance(hashes, pl.LazyFrame) else hashes
+            hashes.write_parquet(hashes_path, compression="zstd", compression_level=1, statistics=False)
+            parts[name]["hashes"] = {"path": hashes_path.name, "sha256": _file_sha256(hashes_path)}
     body = {
         "format": FORMAT, "salt": salt,
         "file": dataclasses.asdict(read.file),
@@ -248,6 +259,17 @@ def _write_entry(folder: Path, read: FileRead, salt: str) -> None:
     (folder / ENTRY).write_text(f"{checksum}\n{text}", encoding="utf-8")
 
 
+def _same_read(folder: Path, read: FileRead) -> FileRead | None:
+    """The entry in ``folder`` if it is whole and holds ``read`` (same sheets, same mappings)."""
+    try:
+        found = _decode(_verified(folder), folder, read.file)
+    except CacheDamaged:
+        return None
+    sheets = [(r.sheet, r.dataset, r.header) for r in found.sheets]
+    return found if found.specs == read.specs and sheets == [(r.sheet, r.dataset, r.header) for r in read.sheets] \
+        else None
+
+
 def _verified(folder: Path) -> dict:
     try:
         raw = (folder / ENTRY).read_text(encoding="utf-8")
@@ -263,9 +285,13 @@ def _verified(folder: Path) -> dict:
     if body.get("format") != FORMAT:
         raise CacheDamaged("format")
     for part in body["parts"].values():
-        path = folder / part["path"]
-        if Path(part["path"]).name != part["path"] or not path.is_file() or _file_sha256(path) != part["sha256"]:
-            raise CacheDamaged(f"{part['path']}: checksum")
+        for stored in (part, part.get("hashes")):
+            if stored is None:
+                continue
+            path = folder / stored["path"]
+            if Path(stored["path"]).name != stored["path"] or not path.is_file() \
+                    or _file_sha256(path) != stored["sha256"]:
+                raise CacheDamaged(f"{stored['path']}: checksum")
     return body
 
 
@@ -282,9 +308,11 @@ def _decode(body: dict, folder: Path, file: InputFile) -> FileRead:
         issues = [dataclasses.replace(_decode_issue(i), file=file.name) for i in body["issues"]]
         frames = {name: with_file(pl.scan_parquet(folder / part["path"]), file.name)
                   for name, part in body["parts"].items()}
+        hashes = {name: pl.scan_parquet(folder / part["hashes"]["path"])
+                  for name, part in body["parts"].items() if "hashes" in part}
     except (KeyError, TypeError, ValueError) as exc:
         raise CacheDamaged(f"{ENTRY}: {exc}") from None
-    return FileRead(file, sheets, stats, issues, frames, dict(body["specs"]))
+    return FileRead(file, sheets, stats, issues, frames, dict(body["specs"]), hashes)
 
 
 ISSUE_FIELDS = [f.name for f in dataclasses.fields(Issue)]

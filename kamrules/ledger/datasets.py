@@ -16,10 +16,12 @@ from typing import Iterator
 
 import polars as pl
 
-from .rows import FILE
+from .rows import FILE, ROW, SHEET
+
+INTERNAL = (FILE, SHEET, ROW)
 
 
-PART, POS = "_part", "_pos"
+PART, POS, HASH = "_part", "_pos", "_hash"
 
 
 @dataclass
@@ -30,6 +32,7 @@ class Part:
     file: str | None
     frame: pl.LazyFrame
     dropped: pl.Series = field(default_factory=lambda: pl.Series(POS, [], dtype=pl.UInt32))
+    hashes: pl.LazyFrame | None = None  # ``_hash`` of each row of ``frame``, when known (kept in the cache)
 
     def rows(self) -> pl.LazyFrame:
         if self.dropped.is_empty():
@@ -40,6 +43,13 @@ class Part:
         """``columns`` of the rows still in, with the part's ``index`` and each row's position."""
         frame = self._kept(self.frame.with_row_index(POS))
         return frame.select(pl.lit(index, dtype=pl.UInt32).alias(PART), POS, *columns)
+
+    def located_hashes(self, index: int, content: list[str]) -> pl.LazyFrame:
+        """PART, POS and ``_hash`` (of ``content``) of the rows still in: the stored hashes when known."""
+        if self.hashes is None:
+            return self.located(index, [pl.struct(content).hash().alias(HASH)])
+        frame = self._kept(self.hashes.with_row_index(POS))
+        return frame.select(pl.lit(index, dtype=pl.UInt32).alias(PART), POS, HASH)
 
     def _kept(self, frame: pl.LazyFrame) -> pl.LazyFrame:
         if self.dropped.is_empty():
@@ -102,6 +112,10 @@ class Datasets(Mapping):
         """How many files hold rows of the dataset."""
         return len({p.file for p in self.parts(name) if p.file is not None})
 
+    def located_hashes(self, name: str, content: list[str]) -> pl.LazyFrame:
+        """Every row still in: where it is, and the hash of its ``content``."""
+        return pl.concat([p.located_hashes(i, content) for i, p in enumerate(self.parts(name))])
+
     def located(self, name: str, columns: list[str | pl.Expr]) -> pl.LazyFrame:
         """``columns`` of every row still in, with where it is (:data:`PART`, :data:`POS`)."""
         return pl.concat([p.located(i, columns) for i, p in enumerate(self.parts(name))], how="diagonal_relaxed")
@@ -114,6 +128,12 @@ class Datasets(Mapping):
             if positions.len():
                 part.dropped = pl.concat([part.dropped, positions]).unique().sort()
         self._collected.pop(name, None)
+
+
+def row_hashes(frame: pl.DataFrame) -> pl.DataFrame:
+    """One hash per row of its content (every column but where the row came from)."""
+    content = [c for c in frame.columns if c not in INTERNAL]
+    return frame.select(pl.struct(content).hash().alias(HASH))
 
 
 def with_file(frame: pl.LazyFrame, name: str) -> pl.LazyFrame:

@@ -57,3 +57,6 @@ class FileRead:
     issues: list[Issue] = field(default_factory=list)
     frames: dict[str, pl.DataFrame | pl.LazyFrame] = field(default_factory=dict)  # dataset -> the file's rows
     specs: dict[str, str] = field(default_factory=dict)  # dataset -> digest of the mapping it was read with
+    # dataset without a key -> one row hash per row of its frame (column ``_hash``), for the
+    # check for rows repeated across files (kamrules.ledger.validate.check_repeated_files)
+    hashes: dict[str, pl.DataFrame | pl.LazyFrame] = field(default_factory=dict)

@@ -15,11 +15,8 @@ import polars as pl
 from ..errors import Issue
 from ..i18n import msg
 from .config import DatasetSpec
-from .datasets import PART, POS
+from .datasets import HASH, INTERNAL, PART, POS
 from .rows import FILE, ROW, SHEET
-
-INTERNAL = (FILE, SHEET, ROW)
-HASH = "_hash"
 
 
 def _content(ledger, name: str) -> list[str]:
@@ -46,7 +43,7 @@ def check_repeated_files(ledger, datasets: dict[str, DatasetSpec]) -> None:
         if name not in ledger.datasets or spec.key_columns or ledger.datasets.files(name) < 2:
             continue
         content = _content(ledger, name)
-        hashed = ledger.datasets.located(name, [pl.struct(content).hash().alias(HASH)]).collect()
+        hashed = ledger.datasets.located_hashes(name, content).collect()
         shared = hashed.group_by(HASH).agg(pl.col(PART).n_unique().alias("_files")).filter(pl.col("_files") > 1)
         if shared.is_empty():
             continue
