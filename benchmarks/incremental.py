@@ -34,6 +34,7 @@ from . import generate as gen
 from .__main__ import AS_OF, whole_run
 
 CUSTOMER_BOOK = "客户与往来.xlsx"
+LAYOUT = 1  # change when what generate_year writes changes: a kept folder is then made again
 RULE_BEFORE, RULE_AFTER = "tenure_years < 1 and revenue_12m >= 20万", "tenure_years < 1 and revenue_12m >= 25万"
 
 
@@ -73,8 +74,8 @@ def _customer_book(target: Path, customers: int, seed: int) -> None:
 def generate_year(out: Path, customers: int, lines: int, files: int, seed: int = 20261031) -> tuple[Path, list[Path]]:
     """A project whose inputs/ holds the customer workbook and ``files`` monthly order files; the
     month after them waits in ``spare/``. Returns the project and the order files (the spare last)."""
-    stamp = {"customers": customers, "lines": lines, "files": files, "seed": seed,
-             "generator": hashlib.sha256(Path(gen.__file__).read_bytes() + Path(__file__).read_bytes()).hexdigest()}
+    stamp = {"customers": customers, "lines": lines, "files": files, "seed": seed, "layout": LAYOUT,
+             "generator": hashlib.sha256(Path(gen.__file__).read_bytes()).hexdigest()}
     months = months_before(AS_OF, files + 1)
     books = [out / "inputs" / f"销售明细-{m:%Y-%m}.xlsx" for m in months[:-1]]
     books.append(out / "spare" / f"销售明细-{months[-1]:%Y-%m}.xlsx")
@@ -116,9 +117,7 @@ def report(label: str, seconds: float, peak: int, run_dir: Path, cold: float | N
     ratio = f"  {seconds / cold:5.3f}× cold" if cold else ""
     aim = f" (target ≤ {target:.2f}×)" if target else ""
     print(f"  {label:<34} {seconds:8.2f} s  peak {peak:>6,} MB  [{cache_counts(run_dir)}]{ratio}{aim}", flush=True)
-    timings = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["timings_seconds"]
-    print("      " + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in timings.items() if seconds >= 0.05),
-          flush=True)
+    stages(run_dir)
 
 
 def cold_run(project: Path) -> tuple[float, int, Path]:
@@ -147,7 +146,18 @@ def scaling(project: Path, books: list[Path], files: int) -> None:
 def scaled(count: int, seconds: float, peak: int, run_dir: Path) -> None:
     read = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["counts"]["datasets"]["orders"]
     print(f"  {count:>2} order file(s)  {read['rows_read']:>11,} order lines  cold {seconds:8.2f} s  "
-          f"peak {peak:>6,} MB", flush=True)
+          f"peak {peak:>6,} MB  cache {_megabytes(run_dir.parent.parent / '.kamrules'):,.0f} MB", flush=True)
+    stages(run_dir)
+
+
+def _megabytes(folder: Path) -> float:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / (1 << 20)
+
+
+def stages(run_dir: Path) -> None:
+    timings = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["timings_seconds"]
+    print("      " + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in timings.items() if seconds >= 0.05),
+          flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:

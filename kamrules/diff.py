@@ -181,14 +181,15 @@ class RulesCopy:
 
 def rule_diff(project: Path, other: Path, as_of: dt.date, lang: str | None = None) -> RuleDiff:
     """``lang`` (zh/en, default the rules' locale) words the workbook, yes/no and the empty value marker."""
-    from .pipeline import evaluate
+    from .pipeline import RunOptions, evaluate
     from .rules.rulebook_compiler import load_rulebook
 
     project = Path(project).resolve()
     with RulesCopy(project, other, "diff") as copy:
         candidate = load_rulebook(copy.project)
-    current, _, before = evaluate(project, as_of)
-    _, _, after = evaluate(project, as_of, rulebook=candidate)
+    # through the ledger cache: the second evaluation parses nothing the first one did
+    current, _, before = evaluate(project, as_of, options=RunOptions())
+    _, _, after = evaluate(project, as_of, rulebook=candidate, options=RunOptions())
     outputs = [(name, decision.label(name), kind) for decision in current.decisions
                for name, kind in decision.outputs.items() if name in after.frame.columns]
     lang = choose(lang, current.spec.locale)
