@@ -34,6 +34,8 @@ from .files import check as check_file, inside, refusal
 from .text import json_text
 from .i18n import Text, msg
 from .ledger import Ledger, LedgerCache, read_ledger
+from .ledger.cache import fits_root
+from .metrics.predictive import FIT_STORE
 from .metrics import compute_features, data_notes
 from .names import did_you_mean
 from .render.batch import render_all
@@ -233,7 +235,11 @@ def evaluate(project: Path, as_of: dt.date, rulebook: CompiledRulebook | None = 
     derived = [(d.name, _derived_builder(d, rulebook.field_types), d.type) for d in rulebook.derived]
     models: dict[str, dict] = {}
     frames = ledger.datasets.frames()
-    features = compute_features(frames, as_of, rulebook.spec.metrics, derived, models)
+    kept = FIT_STORE.set(fits_root(cache.root) if cache is not None else None)
+    try:
+        features = compute_features(frames, as_of, rulebook.spec.metrics, derived, models)
+    finally:
+        FIT_STORE.reset(kept)
     ledger.issues.extend(data_notes(frames, as_of))
     timings["metrics"] = time.perf_counter() - clock
     clock = time.perf_counter()

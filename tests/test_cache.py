@@ -336,3 +336,40 @@ def test_stored_row_hashes_are_those_of_the_rows_read_back(split, tmp_path):
     part.hashes = None
     computed = part.located_hashes(0, [c for c in frame.columns if not c.startswith("_")]).collect()
     assert stored.equals(computed)
+
+
+def test_model_fits_are_kept_with_the_cache_and_read_back_exactly(tmp_path):
+    """The predictive models are a pure function of the ledger: a run after a rule change reads
+    the fit back instead of fitting again, and decides exactly as a run that fitted."""
+    import shutil
+
+    from kamrules.metrics import predictive
+
+    from conftest import REPO
+
+    project = tmp_path / "bundled"
+    for name in ("inputs", "rules", "templates"):
+        shutil.copytree(REPO / name, project / name)
+    predictive.forget_fits()
+    cold = run_json(project)
+    fits = sorted((project / ".kamrules" / "fits").glob("*.json"))
+    assert len(fits) == 2 and cold["predictive_models"]["bgnbd"]["status"] == "fitted"  # BG/NBD and Gamma-Gamma
+    predictive.forget_fits()  # as a new process
+    kept = predictive._stored_fit
+    read_back = []
+    predictive._stored_fit = lambda key: read_back.append(key) or kept(key)
+    try:
+        warm = run_json(project)
+    finally:
+        predictive._stored_fit = kept
+    assert len(read_back) == 2
+    assert cold["predictive_models"] == warm["predictive_models"]
+    assert cold["decisions_sha256"] == warm["decisions_sha256"]
+    for fit in fits:
+        fit.write_text("{broken", encoding="utf-8")
+    predictive.forget_fits()
+    again = run_json(project)
+    assert again["decisions_sha256"] == cold["decisions_sha256"]
+    assert all(json.loads(fit.read_text(encoding="utf-8"))["params"] for fit in fits)  # fitted again, kept
+    cleared = runner.invoke(app, ["cache", "clear", "-p", str(project), "--lang", "en"])
+    assert cleared.exit_code == 0 and not list((project / ".kamrules" / "fits").glob("*.json"))

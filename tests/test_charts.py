@@ -231,12 +231,30 @@ def test_the_fallback_draws_no_chinese(monkeypatch, no_cjk_font):
         return original(this_year, last_year, labels, words, unit, *rest)
 
     monkeypatch.setattr(charts, "_draw", spy)
+    charts._drawn.cache_clear()
     revenue_chart(YEAR, "zh")
     assert all(text.isascii() for text in drawn["texts"])
     assert "2024-12" in drawn["texts"] and "This year" in drawn["texts"] and "CNY thousands" in drawn["texts"]
 
 
 # --- cost ------------------------------------------------------------------------------------
+
+def test_a_customers_chart_is_drawn_once_for_both_documents(monkeypatch):
+    """The proposal and the account plan of a customer show the same figure: drawn once."""
+    calls = []
+    original = charts._draw
+
+    def counting(*args):
+        calls.append(args)
+        return original(*args)
+
+    monkeypatch.setattr(charts, "_draw", counting)
+    charts._drawn.cache_clear()
+    first, second = revenue_chart(YEAR, "zh"), revenue_chart(YEAR, "zh")
+    assert first.png == second.png and len(calls) == 1
+    other = [dict(row, revenue=row["revenue"] * 2) for row in YEAR]
+    assert revenue_chart(other, "zh").png != first.png and len(calls) == 2
+
 
 def test_importing_the_module_does_not_import_matplotlib():
     code = "import sys, kamrules.render.charts; print('matplotlib' in sys.modules)"

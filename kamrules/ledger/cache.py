@@ -51,6 +51,12 @@ def cache_root(project: Path) -> Path:
     return project / ".kamrules" / "cache"
 
 
+def fits_root(root: Path) -> Path:
+    """Where the predictive models' fits are kept (:data:`kamrules.metrics.predictive.FIT_STORE`),
+    beside the cache at ``root``."""
+    return root.parent / "fits"
+
+
 @dataclass
 class CacheStats:
     """What one read of the ledger did with the cache (``files_*`` count input files)."""
@@ -185,6 +191,10 @@ class LedgerCache:
             if old:
                 _remove(folder)
                 removed += 1
+        for fit in _files(fits_root(self.root)):
+            if _age(fit, now) > KEEP_DAYS * 86400:
+                fit.unlink(missing_ok=True)
+                removed += 1
         return removed
 
 
@@ -208,13 +218,23 @@ def entries(root: Path) -> list[EntryInfo]:
 
 
 def clear(root: Path) -> tuple[int, int]:
-    """Remove the whole cache; (entries, bytes) removed."""
+    """Remove the whole cache and the kept model fits; (entries, bytes) removed."""
     count, size = 0, 0
     for folder in _folders(root):
         size += sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
         _remove(folder)
         count += 0 if folder.name.startswith((TEMPORARY, TRASH)) else 1
+    for fit in _files(fits_root(root)):
+        size += fit.stat().st_size
+        fit.unlink(missing_ok=True)
     return count, size
+
+
+def _files(folder: Path) -> list[Path]:
+    try:
+        return [p for p in folder.iterdir() if p.is_file() and not p.is_symlink()]
+    except OSError:
+        return []
 
 
 # --- entry format ------------------------------------------------------------------------------

@@ -33,7 +33,11 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
+import json
+import os
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -43,6 +47,7 @@ from ..i18n import msg
 from ..names import did_you_mean
 from .catalog import add_months
 from .config import PredictiveSpec
+from ..version import __version__
 
 KEY = "customer_id"
 LOG_BOUNDS = (-12.0, 12.0)  # every parameter in [6e-6, 1.6e5]
@@ -110,14 +115,18 @@ def bgnbd_log_likelihood(params, x, t_x, T, weights=None) -> float:
 
 _FITS: dict[str, FitReport] = {}
 _FITS_KEPT = 8
+FIT_STORE: ContextVar[Path | None] = ContextVar("fit_store", default=None)  # a folder: fits kept across runs
+FIT_FORMAT = 1
 
 
 def remembered(fit):
     """A fit is a pure function of its data: the same data is fitted once per process (``diff``
-    evaluates one ledger under two rulebooks; ``watch`` reruns it when only the rules change)."""
+    evaluates one ledger under two rulebooks; ``watch`` reruns it when only the rules change),
+    and, when :data:`FIT_STORE` names a folder (the run's ledger cache), once across runs: a run
+    after a rule change reads the fit back (JSON keeps every float exactly)."""
 
     def fitted(*arrays) -> FitReport:
-        digest = hashlib.sha256(fit.__name__.encode())
+        digest = hashlib.sha256(f"{fit.__name__}:{FIT_FORMAT}:{__version__}".encode())
         for array in arrays:
             array = np.ascontiguousarray(array, dtype=float)
             digest.update(str(array.shape).encode() + array.tobytes())
@@ -125,11 +134,42 @@ def remembered(fit):
         if key not in _FITS:
             if len(_FITS) >= _FITS_KEPT:
                 del _FITS[next(iter(_FITS))]
-            _FITS[key] = fit(*arrays)
+            _FITS[key] = _stored_fit(key) or _store_fit(key, fit(*arrays))
         return copy.deepcopy(_FITS[key])
 
     fitted.__name__, fitted.__doc__, fitted.uncached = fit.__name__, fit.__doc__, fit
     return fitted
+
+
+def _stored_fit(key: str) -> FitReport | None:
+    folder = FIT_STORE.get()
+    if folder is None:
+        return None
+    try:
+        path = folder / f"{key}.json"
+        report = FitReport(**json.loads(path.read_text(encoding="utf-8")))
+        os.utime(path)  # in use: kept by the cache's pruning
+        if not isinstance(report.params, dict) or not all(isinstance(v, float) for v in report.params.values()):
+            return None
+        return report
+    except (OSError, ValueError, TypeError):  # absent, or damaged: fitted again
+        return None
+
+
+def _store_fit(key: str, report: FitReport) -> FitReport:
+    folder = FIT_STORE.get()
+    if folder is not None:
+        data = asdict(report)
+        data["params"] = {k: float(v) for k, v in report.params.items()}
+        data["log_likelihood"] = float(report.log_likelihood)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            temporary = folder / f".{key}.{os.getpid()}.tmp"
+            temporary.write_text(json.dumps(data), encoding="utf-8")
+            os.replace(temporary, folder / f"{key}.json")
+        except OSError:
+            pass  # not kept: fitted again next time
+    return report
 
 
 def forget_fits() -> None:

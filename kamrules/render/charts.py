@@ -226,9 +226,17 @@ def revenue_chart(monthly: list[dict], lang: str, currency: str = "CNY", width_m
             divisor, unit = axis_unit(this_year + last_year, "en", currency)
             unit = _ascii(unit) or "CNY"
             words, labels, compact = WORDS["en"], chart_labels(rows, "ascii"), compact_labels(rows, "ascii")
-    png = _draw(this_year, last_year, (labels, compact), words, unit, divisor, font, _color(brand_color),
-                _width_mm(width_mm))
+    png = _drawn(tuple(this_year), tuple(last_year), (tuple(labels), tuple(compact)), tuple(words.items()), unit,
+                 divisor, font, _color(brand_color), _width_mm(width_mm))
     return Chart(png=png, font=font, fallback=fallback)
+
+
+@lru_cache(maxsize=512)
+def _drawn(this_year: tuple, last_year: tuple, labels: tuple, words: tuple, unit: str, divisor: float,
+           font: str | None, color: str, width_mm: float) -> bytes:
+    """:func:`_draw`, once per figure: a customer's proposal and account plan show the same chart."""
+    return _draw(list(this_year), list(last_year), (list(labels[0]), list(labels[1])), dict(words), unit, divisor,
+                 font, color, width_mm)
 
 
 def _color(brand_color: str) -> str:

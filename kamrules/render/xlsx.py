@@ -667,18 +667,20 @@ class PortfolioWriter:
         """未能安排: the tasks the plan could not place, with the reason; nothing is dropped."""
         w = self.words
         names, _ = _customer_labels(frame, self.spec.tier_field)
-        sheet = SheetWriter(wb, w("sheet.unplaced"), buffered=True)
-        sheet.ws.freeze_panes = "A2"
-        sheet.wrap = {5}
-        sheet.append([w("visits.manager"), w("visits.task"), w("visits.customer_id"), w("visits.name"),
-                      w("visits.due"), w("visits.reason")], header=True)
-        for item in plan.unplaced:
-            task = item.task
-            sheet.append([task.rep or w("visits.unassigned"), _task_title(task, w), task.customer_id,
-                          names.get(task.customer_id), task.due, localize(item.reason, w.lang)],
-                         [None, None, None, None, "date", None])
-        sheet.ws.auto_filter.ref = f"A1:F{sheet.rows}"
-        sheet.finish(self.page)
+        items = plan.unplaced
+        table = pl.DataFrame({
+            "rep": [i.task.rep or w("visits.unassigned") for i in items],
+            "task": [_task_title(i.task, w) for i in items],
+            "customer_id": [i.task.customer_id for i in items],
+            "name": [names.get(i.task.customer_id) for i in items],
+            "due": [i.task.due for i in items],
+            "reason": [localize(i.reason, w.lang) for i in items],
+        }, schema={"rep": pl.Utf8, "task": pl.Utf8, "customer_id": pl.Utf8, "name": pl.Utf8, "due": pl.Date,
+                   "reason": pl.Utf8})
+        headers = [w("visits.manager"), w("visits.task"), w("visits.customer_id"), w("visits.name"),
+                   w("visits.due"), w("visits.reason")]
+        self._bulk_sheet(wb, w("sheet.unplaced"), headers, table, ["text", "text", "text", "text", "date", "text"],
+                         "A2", wrap={5})
 
     def _reminders(self, wb: Workbook, events: list, w: Words) -> None:
         """Birthdays, contract renewals and festivals in the calendar's horizon, by date."""
