@@ -29,7 +29,8 @@ def _whole_rows(ledger, name: str, where: pl.DataFrame) -> pl.DataFrame:
     for index, part in enumerate(ledger.datasets.parts(name)):
         positions = where.filter(pl.col(PART) == index).get_column(POS)
         if positions.len():
-            frames.append(part.located(index, [pl.all().exclude(POS)]).filter(pl.col(POS).is_in(positions.implode())).collect())
+            wanted = part.located(index, [pl.all().exclude(POS)]).filter(pl.col(POS).is_in(positions.implode()))
+            frames.append(wanted.collect(engine="streaming"))
     return pl.concat(frames, how="diagonal_relaxed").sort(PART, POS)
 
 
@@ -139,9 +140,12 @@ def check_references(ledger, datasets: dict[str, DatasetSpec]) -> None:
             if target_name not in ledger.datasets:
                 continue
             title = datasets[target_name].title or target_name
-            known = ledger.datasets.lazy(target_name).select(pl.col(target_column).drop_nulls().unique()).collect()
+            known = (ledger.datasets.lazy(target_name).select(pl.col(target_column).drop_nulls().unique())
+                     .collect(engine="streaming"))
             unknown = pl.col(column).is_not_null() & ~pl.col(column).is_in(known.get_column(target_column).implode())
-            bad = ledger.datasets.located(name, [column, FILE, SHEET, ROW]).filter(unknown).collect().sort(PART, POS)
+            # streamed: only the rows that fail are ever held, however many the dataset has
+            bad = (ledger.datasets.located(name, [column, FILE, SHEET, ROW]).filter(unknown)
+                   .collect(engine="streaming").sort(PART, POS))
             for row in bad.iter_rows(named=True):
                 ledger.issues.append(Issue(
                     row[FILE], row[SHEET], row[ROW], ledger.header(row[FILE], row[SHEET], column, spec),
