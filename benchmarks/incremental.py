@@ -21,6 +21,7 @@ import argparse
 import datetime as dt
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import sys
@@ -89,7 +90,9 @@ def generate_year(out: Path, customers: int, lines: int, files: int, seed: int =
         (out / "inputs").mkdir(parents=True)
         (out / "spare").mkdir()
         _customer_book(out / "inputs" / CUSTOMER_BOOK, customers, seed)
-        with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+        # spawn, not fork: a forked child of a process whose Polars thread pool has run can deadlock
+        with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1),
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
             list(pool.map(_order_book, [str(b) for b in books], [customers] * len(books), [lines] * len(books),
                           months, [seed] * len(books)))
         marker.write_text(json.dumps(stamp))

@@ -373,3 +373,17 @@ def test_model_fits_are_kept_with_the_cache_and_read_back_exactly(tmp_path):
     assert all(json.loads(fit.read_text(encoding="utf-8"))["params"] for fit in fits)  # fitted again, kept
     cleared = runner.invoke(app, ["cache", "clear", "-p", str(project), "--lang", "en"])
     assert cleared.exit_code == 0 and not list((project / ".kamrules" / "fits").glob("*.json"))
+
+
+def test_a_long_value_in_an_issue_comes_back_as_it_was_shown(split):
+    """Issue values are shortened once, when the issue is made; a cached issue is not shortened again."""
+    sheets = small_ledger()
+    sheets["销售明细"][2][3] = "钢" * 5_000  # 产品 of SO2: long, but within the cell limit
+    sheets["销售明细"][3][5] = "x" * 400  # 金额 of SO3: not an amount, and long
+    write_workbook(split / "inputs" / "订单.xlsx", {"销售明细": sheets["销售明细"]})
+    cold, _ = read(split)
+    warm, store = read(split)
+    assert counts(store) == (3, 0, 0, 0)
+    shown = [i.value for i in cold.issues if i.value and "characters)" in str(i.value)]
+    assert shown and shown == [i.value for i in warm.issues if i.value and "characters)" in str(i.value)]
+    assert shown[0].endswith("… (400 characters)")

@@ -325,7 +325,7 @@ def _decode(body: dict, folder: Path, file: InputFile) -> FileRead:
                                            orient="row"))
                   for s in body["sheets"]]
         stats = {name: DatasetStats(*counts) for name, counts in body["stats"].items()}
-        issues = [dataclasses.replace(_decode_issue(i), file=file.name) for i in body["issues"]]
+        issues = [_decode_issue(i, file.name) for i in body["issues"]]
         frames = {name: with_file(pl.scan_parquet(folder / part["path"]), file.name)
                   for name, part in body["parts"].items()}
         hashes = {name: pl.scan_parquet(folder / part["hashes"]["path"])
@@ -342,8 +342,14 @@ def _encode_issue(issue: Issue) -> list:
     return [_encode(getattr(issue, name)) for name in ISSUE_FIELDS]
 
 
-def _decode_issue(values: list) -> Issue:
-    return Issue(**{name: _decode_value(v) for name, v in zip(ISSUE_FIELDS, values)})
+def _decode_issue(values: list, file: str) -> Issue:
+    """The issue as stored, shown in ``file`` (the name the file has now)."""
+    fields = {name: _decode_value(v) for name, v in zip(ISSUE_FIELDS, values)}
+    value = fields.pop("value")
+    fields["file"] = file
+    issue = Issue(**fields, value=None)
+    object.__setattr__(issue, "value", value)  # already shortened when it was made: not again
+    return issue
 
 
 def _encode(value):
