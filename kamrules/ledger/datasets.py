@@ -19,9 +19,7 @@ import polars as pl
 from .rows import FILE, ROW, SHEET
 
 INTERNAL = (FILE, SHEET, ROW)
-
-
-PART, POS, HASH = "_part", "_pos", "_hash"
+PART, POS, HASH = "_part", "_pos", "_hash"  # where a row is (part index, position in it), its content hash
 
 
 @dataclass
