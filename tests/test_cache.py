@@ -387,3 +387,19 @@ def test_a_long_value_in_an_issue_comes_back_as_it_was_shown(split):
     shown = [i.value for i in cold.issues if i.value and "characters)" in str(i.value)]
     assert shown and shown == [i.value for i in warm.issues if i.value and "characters)" in str(i.value)]
     assert shown[0].endswith("… (400 characters)")
+
+
+def test_a_gbk_csv_export_is_cached_like_a_workbook(split):
+    """A CSV in GBK (as Excel on a Chinese Windows saves it): the same rows and issues, reused."""
+    rows = small_ledger()["销售明细"]
+    rows[4][5] = "￥120000.00"  # the full-width yuan sign GBK has, and no thousands comma in a CSV field
+    lines = [",".join("" if v is None else (v.strftime("%Y-%m-%d") if hasattr(v, "strftime") else str(v))
+                      for v in row) for row in rows]
+    (split / "inputs" / "订单.xlsx").unlink()
+    (split / "inputs" / "订单.csv").write_bytes(("\r\n".join(lines) + "\r\n").encode("gbk"))
+    fresh, _ = read(split, cache=False)
+    read(split)
+    warm, store = read(split)
+    assert counts(store) == (3, 0, 0, 0)
+    assert warm.datasets["orders"].height == fresh.datasets["orders"].height > 0
+    assert snapshot(warm) == snapshot(fresh)
