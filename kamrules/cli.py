@@ -11,7 +11,6 @@ project's rules, then the system locale (:func:`language`). Every text is a key 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 from collections import Counter
@@ -686,6 +685,7 @@ def _size(size: int) -> str:
 
 @cache_app.command("status", help=h("help.cache.status"))
 def cache_status(project: Path = ProjectOption, lang: Optional[str] = LangOption, as_json: bool = JsonOption) -> None:
+    from .files import file_sha256
     from .ledger import input_files
     from .ledger.cache import KEEP_DAYS, LedgerCache, cache_root, entries
     from .rules.rulebook_compiler import load_rulebook
@@ -694,7 +694,7 @@ def cache_status(project: Path = ProjectOption, lang: Optional[str] = LangOption
     project = project.resolve()
     try:
         settings = load_rulebook(project).spec.ledger
-        current = {LedgerCache(cache_root(project), settings).key(_sha256(path)): path.name
+        current = {LedgerCache(cache_root(project), settings).key(file_sha256(path)): path.name
                    for path in input_files(project / "inputs", settings, project)}
     except KamrulesError as exc:
         _fail(exc, words, as_json)
@@ -718,14 +718,6 @@ def cache_status(project: Path = ProjectOption, lang: Optional[str] = LangOption
                       rows=rows if e.ok else msg("cli.cache.damaged").localize(words), size=_size(e.bytes),
                       used=e.last_used.strftime("%Y-%m-%d %H:%M")).localize(words), markup=False)
     say(words, "cli.cache.legend", days=KEEP_DAYS)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @cache_app.command("clear", help=h("help.cache.clear"))

@@ -12,6 +12,7 @@ if the path is swapped meanwhile.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -121,3 +122,12 @@ def _read_all(descriptor: int, limit: int | None) -> bytes:
         if limit is not None and size > limit:  # the file grew while read
             raise RefusedFile("too_big", size=size)
     return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's content, read in pieces (a year of ledgers is never in memory at once)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while piece := handle.read(1 << 22):
+            digest.update(piece)
+    return digest.hexdigest()

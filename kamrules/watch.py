@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from .errors import KamrulesError, LedgerError, LockedError, UnwritableError
+from .files import file_sha256
 from .text import json_text
 from .i18n import Verbatim, choose, msg
 from .rules.rulebook import project_locale, project_today
@@ -134,11 +135,7 @@ def _sha256(path: Path, inside: Path) -> str:
     read) the hash of where it points."""
     if path.is_symlink() and not path.resolve().is_relative_to(inside):
         return hashlib.sha256(os.fsencode(os.readlink(path))).hexdigest()
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(path)
 
 
 def opens(path: Path) -> bool:

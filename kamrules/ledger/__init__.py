@@ -283,8 +283,11 @@ def _read_file(path: Path, name: str, datasets: dict[str, DatasetSpec], settings
     read.frames = {n: frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
                    for n, frames in parts.items() if frames}
     read.specs = {n: spec_digest(datasets[n]) for n in {r.dataset for r in read.sheets if r.dataset is not None}}
+    if cache is None:  # the repeated-row check hashes the rows itself when it needs to
+        return read
+    # kept with the entry: a later run with more files compares 8 bytes a row instead of every value
     read.hashes = {n: row_hashes(frame) for n, frame in read.frames.items() if not datasets[n].key_columns}
-    return cache.store(read) if cache is not None else read
+    return cache.store(read)
 
 
 def _check_shape(sheet: RawSheet, limits: Limits) -> None:

@@ -30,7 +30,8 @@ from pathlib import Path
 
 import polars as pl
 
-from ..errors import Issue
+from ..errors import Issue, LedgerError
+from ..files import file_sha256
 from ..i18n import Text
 from ..limits import current as current_limits
 from ..version import __version__
@@ -132,7 +133,7 @@ class LedgerCache:
                 continue
             try:
                 dataset, header = match_sheet(read.file.name, record.sheet, record.head, datasets, self.settings)
-            except Exception:  # a named sheet now missing a column: the parse will say so
+            except LedgerError:  # a named sheet now missing a column: the parse will say so
                 return False
             if dataset != record.dataset or header != record.header:
                 return False
@@ -150,7 +151,7 @@ class LedgerCache:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             temporary.mkdir()
-            _write_entry(temporary, read, self.salt)
+            body = _write_entry(temporary, read, self.salt)
             if folder.exists():
                 same = _same_read(folder, read)
                 if same is not None:  # stored by another process meanwhile (a run and watch): used as it is
@@ -160,14 +161,15 @@ class LedgerCache:
                 _remove(folder)  # damaged, or read with another mapping: replaced
             try:
                 os.rename(temporary, folder)
-            except OSError:  # stored by another process meanwhile: use its entry
+            except OSError:  # stored by another process meanwhile: its entry is checked before use
                 _remove(temporary)
+                body = None
         except (OSError, TypeError, ValueError) as exc:
             _remove(temporary)
             self.stats.problem = str(getattr(exc, "strerror", None) or exc)
             return read
         try:
-            stored = _decode(_verified(folder), folder, read.file)
+            stored = _decode(body if body is not None else _verified(folder), folder, read.file)
         except CacheDamaged as exc:
             self.stats.problem = str(exc)
             return read
@@ -204,7 +206,7 @@ def entries(root: Path) -> list[EntryInfo]:
     for folder in _folders(root):
         if folder.name.startswith((TEMPORARY, TRASH)):
             continue
-        size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+        size = _bytes(folder)
         try:
             body = _verified(folder)
             info = body["file"]
@@ -221,13 +223,17 @@ def clear(root: Path) -> tuple[int, int]:
     """Remove the whole cache and the kept model fits; (entries, bytes) removed."""
     count, size = 0, 0
     for folder in _folders(root):
-        size += sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+        size += _bytes(folder)
         _remove(folder)
         count += 0 if folder.name.startswith((TEMPORARY, TRASH)) else 1
     for fit in _files(fits_root(root)):
         size += fit.stat().st_size
         fit.unlink(missing_ok=True)
     return count, size
+
+
+def _bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in _files(folder))
 
 
 def _files(folder: Path) -> list[Path]:
@@ -249,19 +255,20 @@ def _salt(settings: LedgerSettings) -> str:
     return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()
 
 
-def _write_entry(folder: Path, read: FileRead, salt: str) -> None:
+def _write_entry(folder: Path, read: FileRead, salt: str) -> dict:
+    """Write the entry of ``read`` into ``folder``; its body (what ``entry.json`` holds)."""
     parts = {}
     for index, (name, frame) in enumerate(read.frames.items()):
         path = folder / f"part-{index}.parquet"
         frame = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
         frame.write_parquet(path, compression="zstd", compression_level=1, statistics=False)
-        parts[name] = {"path": path.name, "sha256": _file_sha256(path), "rows": frame.height}
+        parts[name] = {"path": path.name, "sha256": file_sha256(path), "rows": frame.height}
         hashes = read.hashes.get(name)
         if hashes is not None:
             hashes_path = folder / f"hashes-{index}.parquet"
             hashes = hashes.collect() if isinstance(hashes, pl.LazyFrame) else hashes
             hashes.write_parquet(hashes_path, compression="zstd", compression_level=1, statistics=False)
-            parts[name]["hashes"] = {"path": hashes_path.name, "sha256": _file_sha256(hashes_path)}
+            parts[name]["hashes"] = {"path": hashes_path.name, "sha256": file_sha256(hashes_path)}
     body = {
         "format": FORMAT, "salt": salt,
         "file": dataclasses.asdict(read.file),
@@ -277,6 +284,7 @@ def _write_entry(folder: Path, read: FileRead, salt: str) -> None:
     text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     checksum = hashlib.sha256(text.encode()).hexdigest()
     (folder / ENTRY).write_text(f"{checksum}\n{text}", encoding="utf-8")
+    return body
 
 
 def _same_read(folder: Path, read: FileRead) -> FileRead | None:
@@ -310,7 +318,7 @@ def _verified(folder: Path) -> dict:
                 continue
             path = folder / stored["path"]
             if Path(stored["path"]).name != stored["path"] or not path.is_file() \
-                    or _file_sha256(path) != stored["sha256"]:
+                    or file_sha256(path) != stored["sha256"]:
                 raise CacheDamaged(f"{stored['path']}: checksum")
     return body
 
@@ -378,14 +386,6 @@ def _decode_value(value):
 
 
 # --- files -------------------------------------------------------------------------------------
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
-
 
 def _folders(root: Path) -> list[Path]:
     try:

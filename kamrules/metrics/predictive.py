@@ -148,9 +148,9 @@ def _stored_fit(key: str) -> FitReport | None:
     try:
         path = folder / f"{key}.json"
         report = FitReport(**json.loads(path.read_text(encoding="utf-8")))
-        os.utime(path)  # in use: kept by the cache's pruning
         if not isinstance(report.params, dict) or not all(isinstance(v, float) for v in report.params.values()):
             return None
+        os.utime(path)  # in use: kept by the cache's pruning
         return report
     except (OSError, ValueError, TypeError):  # absent, or damaged: fitted again
         return None
