@@ -338,6 +338,7 @@ def test_stored_row_hashes_are_those_of_the_rows_read_back(split, tmp_path):
     assert stored.equals(computed)
 
 
+@pytest.mark.slow  # the bundled sample run three times (fit, read back, damaged and fitted again)
 def test_model_fits_are_kept_with_the_cache_and_read_back_exactly(tmp_path):
     """The predictive models are a pure function of the ledger: a run after a rule change reads
     the fit back instead of fitting again, and decides exactly as a run that fitted."""

@@ -31,6 +31,8 @@ from hostile import project_with_input, published_runs
 sys.path.insert(0, str(Path(__file__).parent / "corpus"))
 import generate as corpus  # noqa: E402
 
+pytestmark = pytest.mark.slow  # the hostile corpus: every corpus file through the CLI in a bounded process; CI's second step
+
 def run_batch(jobs: list[list[str]]) -> list[subprocess.CompletedProcess]:
     return [subprocess.CompletedProcess(job, r["returncode"], r["stdout"], r["stderr"])
             for job, r in zip(jobs, hostile.run_batch(jobs))]

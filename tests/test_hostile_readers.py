@@ -37,6 +37,8 @@ from hostile import project_with_input as project_with, published_runs as publis
 sys.path.insert(0, str(Path(__file__).parent / "corpus"))
 import readers as corpus  # noqa: E402
 
+pytestmark = pytest.mark.slow  # the hostile corpus: every reader-aborting file through the CLI in a bounded process; CI's second step
+
 POSIX_ONLY = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes, sockets and devices are POSIX")
 
 

@@ -140,6 +140,9 @@ RULES = {
 }
 
 
+BOUNDED_CLI = pytest.mark.slow  # the CLI cases below share one bounded process (~15 s): CI's second step
+
+
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory) -> dict:
     """Every CLI case, run in one bounded process: name -> (project, inputs digest before, result)."""
@@ -177,6 +180,7 @@ def _refused_cleanly(case, code: int = 1) -> dict:
     return result
 
 
+@BOUNDED_CLI
 def test_an_amount_of_1e26_is_a_clean_error_not_a_traceback(cli):
     """Point 3: money() writes the amount; 大写 refuses it cleanly (an amount beyond 10^16 yuan)."""
     result = _refused_cleanly(cli["huge_amount"])
@@ -184,6 +188,7 @@ def test_an_amount_of_1e26_is_a_clean_error_not_a_traceback(cli):
                                 "for 大写: 1.0499999999999999e+26\n")
 
 
+@BOUNDED_CLI
 @pytest.mark.parametrize("name", ["em_space_id", "line_separator_id"])
 def test_a_customer_id_of_unicode_space_does_not_stop_the_calendar(cli, name):
     """Point 4: the ledger and the calendar agree on what is blank; nothing raises, every UID is unique."""
@@ -199,6 +204,7 @@ def test_a_customer_id_of_unicode_space_does_not_stop_the_calendar(cli, name):
     assert result["stdout"] == f"{runs(project)[0]}\n"
 
 
+@BOUNDED_CLI
 @pytest.mark.parametrize("name", ["control_character_cell", "control_character_name"])
 def test_every_cell_written_is_cleaned_of_control_characters(cli, name):
     """Point 5: the write-only rows (Data issues, Reminders, issues.xlsx) are cleaned like the bulk tables."""
@@ -227,6 +233,7 @@ def test_every_cell_written_is_cleaned_of_control_characters(cli, name):
         assert {(r[5], r[7]) for r in planned} == {("Visit", "Namex"), ("Renewal visit", "Namex")}
 
 
+@BOUNDED_CLI
 @pytest.mark.parametrize("name", list(TEMPLATE_BOUNDS))
 def test_template_bounds_are_clean_render_errors_quickly(cli, name):
     """Point 18: digits beyond 10 and format widths beyond 1,000,000 are RenderErrors, in seconds."""
@@ -235,6 +242,7 @@ def test_template_bounds_are_clean_render_errors_quickly(cli, name):
     assert result["seconds"] < 20
 
 
+@BOUNDED_CLI
 @pytest.mark.parametrize("name", list(TEMPLATE_LINKS))
 def test_a_template_linking_outside_itself_is_refused_by_check(cli, name):
     """Point 14: the .rels XML is parsed: quoting, a prefix, a character reference or spacing hide nothing."""
@@ -244,6 +252,7 @@ def test_a_template_linking_outside_itself_is_refused_by_check(cli, name):
     assert result["stderr"] == f"error: templates/proposal.docx: {TEMPLATE_LINKS[name][1]}\n  hint: {hint}\n"
 
 
+@BOUNDED_CLI
 @pytest.mark.parametrize("maker", list(RULES), ids=[m.__name__ for m in RULES])
 def test_rules_that_run_could_not_survive_are_refused_by_check_at_their_line(cli, maker):
     """Point 19: every numeric argument is bounded, sheet titles and file-name patterns checked, by `check`."""

@@ -38,6 +38,8 @@ from test_watch import FakeClock, elapse, inputs_of, orders_csv, runs, wait_for
 sys.path.insert(0, str(Path(__file__).parent / "corpus"))
 import watch as corpus  # noqa: E402
 
+pytestmark = pytest.mark.slow  # real watchers against every hostile drop: CI's second step (tests/test_watch.py keeps a real one in the fast suite)
+
 SETTLE, DEBOUNCE, GIVE_UP = 0.5, 0.4, 2.0
 POSIX_ONLY = pytest.mark.skipif(not hasattr(os, "symlink") or os.name != "posix", reason="POSIX links and names")
 

@@ -132,6 +132,10 @@ def contradictions(row: dict, text: str, lang: str, rule_ids: set[str], working)
     return found
 
 
+EVERY_CUSTOMER = pytest.mark.slow  # 330 proposals per language rendered and read: CI's second step
+
+
+@EVERY_CUSTOMER
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_no_proposal_leaks_policy_or_contradicts_itself(proposals, lang):
     run, frame, texts, rulebook = proposals(lang)
@@ -146,10 +150,31 @@ def test_no_proposal_leaks_policy_or_contradicts_itself(proposals, lang):
     assert sum(len(visit_dates(t, lang)) for t in texts.values()) > 300  # the scan did see the visit tables
 
 
+def test_the_bundled_key_accounts_proposals_neither_leak_nor_contradict(bundled_run):
+    """The fast suite's share of the scan above: the 20 proposals of the bundled run (C0002 among
+    them), read as the client reads them."""
+    _, run = bundled_run(None)
+    frame = pl.read_parquet(run / "decisions.parquet")
+    texts = {path.name.split("_")[0]: document_text(path) for path in (run / "proposals").glob("*.docx")}
+    assert len(texts) == frame.filter(pl.col("key_account")).height == 20 and "C0002" in texts
+    rulebook = load_rulebook(REPO)
+    rule_ids = {r.id for d in rulebook.decisions for r in d.rules if len(r.id) > 3} | {"margin-floor"}
+    calendar = WorkingCalendar(WorkingDaysSpec(), dt.date(2026, 10, 31), dt.date(2028, 12, 31))
+    problems = {}
+    for row in frame.filter(pl.col("customer_id").is_in(list(texts))).iter_rows(named=True):
+        found = contradictions(row, texts[row["customer_id"]], "zh", rule_ids, calendar.is_working)
+        if found:
+            problems[row["customer_id"]] = found
+    assert problems == {}
+    assert "新订单已暂缓发货" in texts["C0002"] and not re.search(r"优先(排产|发货)", texts["C0002"])
+    assert sum(len(visit_dates(t, "zh")) for t in texts.values()) > 20
+
+
 def sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[。！；\n])", text) if s.strip()]
 
 
+@EVERY_CUSTOMER
 def test_c0002_frozen_a_tier_is_told_orders_are_held_and_promised_no_priority(proposals):
     _, frame, texts, _ = proposals("zh")
     row = frame.filter(pl.col("customer_id") == "C0002").row(0, named=True)
@@ -159,6 +184,7 @@ def test_c0002_frozen_a_tier_is_told_orders_are_held_and_promised_no_priority(pr
     assert not re.search(r"优先(排产|发货)", text)
 
 
+@EVERY_CUSTOMER
 def test_a_cash_customer_reads_no_credit_lines(proposals):
     _, frame, texts, _ = proposals("zh")
     cash = frame.filter((pl.col("settlement") == "现结") & pl.col("key_account")).get_column("customer_id")
@@ -169,6 +195,7 @@ def test_a_cash_customer_reads_no_credit_lines(proposals):
         assert "发货前付清或货到付款" in text, customer
 
 
+@EVERY_CUSTOMER
 def test_a_customer_of_less_than_a_year_is_thanked_for_choosing_us(proposals):
     _, frame, texts, _ = proposals("zh")
     new = frame.filter(pl.col("tenure_years") < 1).get_column("customer_id").to_list()

@@ -226,6 +226,9 @@ def test_a_change_on_the_new_day_is_one_run_as_of_that_day(project):
 
 def test_a_pinned_as_of_does_not_move_at_midnight(project, watched):
     watcher, clock = watched  # --as-of 2026-10-31
+    an_hour_ago = time.time() - 3600  # settled files, however fast the first run was (mtimes are real time)
+    for path in (project / "inputs").iterdir():
+        os.utime(path, (an_hour_ago, an_hour_ago))
     today = FakeToday(dt.date(2026, 10, 31))
     pinned = Watcher(project, watcher.options, clock=clock, today=today)
     pinned.catch_up()

@@ -8,6 +8,7 @@ Amounts: the filters format money in the project's ``currency:`` (see :mod:`.fil
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import time
@@ -377,6 +378,9 @@ class _Template(DocxTemplate):
         return cleaned
 
 
+_VETTED: set[bytes] = set()  # sha256 of template bytes that were a .docx linking nothing outside itself
+
+
 class DocxRenderer:
     """Renders one .docx template many times (the template file is read once), its amounts in ``currency``."""
 
@@ -393,16 +397,26 @@ class DocxRenderer:
         self.env = make_environment(locale, currency=currency, money_style=money_style)
         self._patched: dict[str, str] = {}
         self._tree: nodes.Template | None = None
-        try:
-            DocxTemplate(io.BytesIO(self.source)).get_docx()
-        except Exception as exc:
-            raise RenderError(msg("render.not_docx", kind=type(exc).__name__), template=self.display_name) from None
-        check_self_contained(self.source, self.display_name)
+        self._vet()
         if brand_color and brand_color.upper() != BRAND_COLOR:
             self.source = recolor(self.source, {BRAND_COLOR: brand_color.upper(), BRAND_TINT: tint(brand_color)})
         if currency != "CNY" and "daxie" in self.filters_used():  # before any document, not at the first customer
             raise RenderError(msg("render.daxie_not_cny", currency=currency), template=self.display_name,
                               suggestion=msg("render.daxie_not_cny.hint"))
+
+    def _vet(self) -> None:
+        """Refuse a file that is not a .docx or that links outside itself. The verdict depends on the
+        bytes alone, so bytes that passed once in this process (a long-lived ``watch``, the documents
+        stage then the render stage of one run) are not parsed again."""
+        digest = hashlib.sha256(self.source).digest()
+        if digest in _VETTED:
+            return
+        try:
+            DocxTemplate(io.BytesIO(self.source)).get_docx()
+        except Exception as exc:
+            raise RenderError(msg("render.not_docx", kind=type(exc).__name__), template=self.display_name) from None
+        check_self_contained(self.source, self.display_name)
+        _VETTED.add(digest)
 
     def _parsed(self) -> nodes.Template:
         """The template's Jinja tree (body, headers and footers, as docxtpl reads them), parsed once."""
