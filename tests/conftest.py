@@ -88,27 +88,42 @@ def project(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def bundled_run(tmp_path_factory):
-    """The bundled example run once per language in this test process (``kamrules run --as-of
-    2026-10-31 --workers 1 [--lang <lang>]``; None: no --lang, the rules' locale decides):
-    ``get(lang)`` gives (CLI output, run folder). Tests only read what it wrote."""
+    """The bundled example run once per language for the whole test session (``kamrules run
+    --as-of 2026-10-31 --workers 1 [--lang <lang>]``; None: no --lang, the rules' locale decides):
+    ``get(lang)`` gives (CLI output, run folder). The xdist workers share it (the first to need
+    it runs it under a lock, the others read what it wrote). Tests only read what it wrote."""
+    import fcntl
+    import os
     import re
 
     from typer.testing import CliRunner
 
     from kamrules.cli import app
 
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     done: dict[str | None, tuple[str, Path]] = {}
+
+    def run(project: Path, lang: str | None) -> str:
+        for name in ("inputs", "rules", "templates"):
+            shutil.copytree(REPO / name, project / name)
+        chosen = ["--lang", lang] if lang else []
+        result = CliRunner().invoke(app, ["run", "-p", str(project), "--as-of", "2026-10-31", "--workers", "1",
+                                          *chosen], env={"KAMRULES_LANG": ""})
+        assert result.exit_code == 0, result.output
+        return result.output
 
     def get(lang: str | None) -> tuple[str, Path]:
         if lang not in done:
-            project = tmp_path_factory.mktemp(f"bundled-{lang or 'locale'}")
-            for name in ("inputs", "rules", "templates"):
-                shutil.copytree(REPO / name, project / name)
-            chosen = ["--lang", lang] if lang else []
-            result = CliRunner().invoke(app, ["run", "-p", str(project), "--as-of", "2026-10-31", "--workers", "1",
-                                              *chosen], env={"KAMRULES_LANG": ""})
-            assert result.exit_code == 0, result.output
-            done[lang] = result.output, Path(re.split(r": |：", result.output.strip().splitlines()[-1], maxsplit=1)[-1])
+            project, output = shared / f"bundled-{lang or 'locale'}", shared / f"bundled-{lang or 'locale'}.out"
+            with open(shared / f"bundled-{lang or 'locale'}.lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if not output.exists():
+                    shutil.rmtree(project, ignore_errors=True)  # a run that failed half-way
+                    text = run(project, lang)
+                    output.write_text(text, encoding="utf-8")
+                text = output.read_text(encoding="utf-8")
+            done[lang] = text, Path(re.split(r": |：", text.strip().splitlines()[-1], maxsplit=1)[-1])
         return done[lang]
 
     return get

@@ -183,10 +183,26 @@ def test_status_knows_a_plain_run_and_what_run_once_would_do(project, monkeypatc
     assert "数据截至：2026-10-31\n" in chinese.output
 
 
+@pytest.fixture(scope="module")
+def run_once(tmp_path_factory):
+    """A copy (into the given folder) of the small project after one run as of 2026-10-31, made once."""
+    import shutil
+
+    from conftest import make_project
+
+    done = make_project(tmp_path_factory.mktemp("ran") / "proj")
+    assert invoke("run", "-p", str(done), "--as-of", "2026-10-31", "--quiet").exit_code == 0
+
+    def copy(folder: Path) -> Path:
+        return Path(shutil.copytree(done, folder / "proj", symlinks=True))
+
+    return copy
+
+
 @pytest.mark.parametrize("damage", [b"", b'{"as_of": "2026-10-31", "inputs": [', b"\xff\xfe", b"[1, 2]",
                                     b'{"as_of": 20261031, "inputs": "x", "rulebook": null}', b"[" * 100_000])
-def test_status_survives_a_damaged_run_json(project, damage):
-    assert invoke("run", "-p", str(project), "--as-of", "2026-10-31", "--quiet").exit_code == 0
+def test_status_survives_a_damaged_run_json(run_once, tmp_path, damage):
+    project = run_once(tmp_path)
     (run,) = published(project)
     (run / "run.json").write_bytes(damage)
     result = invoke("status", "-p", str(project))

@@ -157,6 +157,7 @@ def customers(draw):
                "flag": pl.Boolean})
 
 
+@pytest.mark.slow  # 60 generated rulebooks through both engines: CI's second step
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(policy=rulebooks(), frame=customers())
 def test_both_engines_agree_on_generated_rulebooks(policy, frame):

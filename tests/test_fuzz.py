@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +25,10 @@ ledger_text = st.one_of(st.text(max_size=40),
                         st.text(alphabet="0123456789-/.年月日号 :,¥$万亿()%+eE是否YNyn√×\u3000", max_size=24))
 
 
+FUZZING = pytest.mark.slow  # hundreds of generated inputs per test: CI's second step
+
+
+@FUZZING
 @settings(max_examples=200, deadline=None)
 @given(texts=st.lists(st.one_of(st.none(), ledger_text), min_size=1, max_size=40),
        kind=st.sampled_from(TYPES), order=st.sampled_from(["ymd", "dmy", "mdy"]))
@@ -57,6 +62,7 @@ def expressions(depth: int = 4):
     return st.recursive(LEAVES, extend, max_leaves=12)
 
 
+@FUZZING
 @settings(max_examples=300, deadline=None)
 @given(text=st.text(max_size=80))
 def test_parser_on_random_text_raises_only_expression_error(text):
@@ -66,6 +72,7 @@ def test_parser_on_random_text_raises_only_expression_error(text):
         pass
 
 
+@FUZZING
 @settings(max_examples=300, deadline=None)
 @given(text=expressions())
 def test_parser_on_random_expression_trees(text):
