@@ -18,7 +18,7 @@ Sheets and what makes them realistic:
   cells.  About 60% settle 月结; some contracts end within 60 days of the
   as-of date.  One key customer is named ``A&B <国际> 贸易有限公司`` to test
   XML escaping.
-* ``销售明细`` - over 20,000 order lines (1-4 lines per order number
+* ``销售明细`` - about 20,000 order lines (1-4 lines per order number
   ``SOyyyymmNNNN``) from 12 products with margins of 10%-45%.  Revenue is
   heavily skewed: about 12 customers above 1.5M over the 24 months, 10 in
   1.0M-1.5M, 8 in 0.8M-1.0M, 20 in 0.5M-0.8M, 80 in 150k-500k, the rest
@@ -37,14 +37,21 @@ Sheets and what makes them realistic:
 * ``拜访记录`` - big customers visited about monthly, small ones rarely, some
   never; a few big customers have not been visited in the last four months.
 
+* Churn and return (applied last, with a generator of its own): a quarter of the established
+  mid-sized and small accounts (tiers E and F, started by mid-2025, at least four orders, not
+  overdue, no complaints) stop buying from a month between 2025-03 and 2026-08, and a tenth
+  pause for four to eight whole months and come back; their orders and invoices in those months
+  are not in the ledger. So the predictive model sees real dropout (BG/NBD fits a spread of
+  dropout probabilities as of 2026-10-31).
+
 Planted bad rows (Excel row numbers, as the summary at the end prints them):
 
 * ``客户档案`` row 331, column A 客户编号: C0143 again, with a different name.
 * ``销售明细``, spread out between ordinary rows:
-  rows 2951 and 13519, column B 客户编号 blank;
-  rows 5224 and 16656, column F 金额 ``待确认``;
-  rows 7873 and 19233, column B 客户编号 ``C9999`` (unknown customer);
-  row 11207, column C 下单日期 ``2025-13-45``.
+  rows 2951 and 13191, column B 客户编号 blank;
+  rows 5203 and 16194, column F 金额 ``待确认``;
+  rows 7815 and 18590, column B 客户编号 ``C9999`` (unknown customer);
+  row 10997, column C 下单日期 ``2025-13-45``.
 """
 
 from __future__ import annotations
@@ -1035,15 +1042,74 @@ def trend_notes(customers: list[Customer], orders: list[Order], patterns: dict[s
             bucket = second if order.order_date >= YEAR_TWO_START else first
             bucket[order.customer_id] = bucket.get(order.customer_id, 0.0) + sum(l.amount for l in order.lines)
     notes = []
-    for trend in ("growing", "declining", "lapsed"):
+    for trend in ("growing", "declining", "lapsed", "churned", "returning"):
         ids = [c.customer_id for c in customers if c.trend == trend]
-        ratios = ", ".join(f"{cid} {second.get(cid, 0.0) / first[cid]:.2f}" for cid in ids)
+        ratios = ", ".join(f"{cid} {second.get(cid, 0.0) / first[cid]:.2f}" if first.get(cid) else f"{cid} -"
+                           for cid in ids)
         notes.append(f"{trend} (year 2 / year 1): {ratios}")
     notes.append("overdue customers: " + ", ".join(f"{cid} {p}" for cid, p in patterns.items()))
     notes.append("big customers not visited since 2026-07-01: " + ", ".join(neglected))
     recent = [c.customer_id for c in customers if c.start > AS_OF - timedelta(days=365) and c.tier in BIG_TIERS]
     notes.append("top-30 customers that started within the last year: " + ", ".join(recent))
     return notes
+
+
+# ---------------------------------------------------------------- churn and return
+
+CHURN_SHARE, RETURN_SHARE = 0.25, 0.10
+CHURN_TIERS = ("E", "F")  # small and mid-sized accounts; the big ones keep their trends
+CHURN_FROM, CHURN_TO = date(2025, 3, 1), date(2026, 8, 31)
+
+
+def churn_and_return(customers: list[Customer], orders: list[Order], rows: list[list], planted: list[PlantedRow],
+                     invoices: list[Invoice], keep: set[str]) -> tuple[list[list], list[Invoice]]:
+    """Small customers that stop buying (churned) or pause for four to nine months and come back
+    (returning), as real small accounts do. Applied last, with a generator of its own, so the
+    customers, the big accounts, the planted rows, the overdue invoices and the complaints stay as
+    they were; the churned customers' later orders and invoices are taken out, and the planted
+    rows' numbers follow. ``keep``: customers left alone (overdue, complained about)."""
+    rng = Random(SEED + 1)
+    by_customer: dict[str, list[Order]] = {}
+    for order in orders:
+        if order.defect is None:
+            by_customer.setdefault(order.customer_id, []).append(order)
+    candidates = [c for c in customers if c.tier in CHURN_TIERS and c.trend == "steady" and c.customer_id not in keep
+                  and c.start <= date(2025, 6, 30) and len(by_customer.get(c.customer_id, [])) >= 4]
+    rng.shuffle(candidates)
+    churning = candidates[:round(len(candidates) * CHURN_SHARE)]
+    returning = candidates[len(churning):len(churning) + round(len(candidates) * RETURN_SHARE)]
+    dropped: set[str] = set()
+    for customer in churning:
+        days = sorted(o.order_date for o in by_customer[customer.customer_id])
+        stop = add_months(max(random_date(rng, CHURN_FROM, CHURN_TO), days[1]).replace(day=1), 1)  # whole months
+        dropped |= {o.number for o in by_customer[customer.customer_id] if o.order_date >= stop}
+        customer.trend = "churned"
+    for customer in returning:
+        days = sorted(o.order_date for o in by_customer[customer.customer_id])
+        if days[1] > date(2025, 12, 31):
+            continue  # too new to pause and come back within the ledger
+        gap_start = add_months(random_date(rng, max(days[1], date(2025, 1, 1)), date(2025, 12, 31)).replace(day=1), 1)
+        gap_end = add_months(gap_start, rng.randint(4, 8))
+        if not any(day >= gap_end for day in days):
+            continue  # nothing to come back with: left as it was
+        dropped |= {o.number for o in by_customer[customer.customer_id] if gap_start <= o.order_date < gap_end}
+        customer.trend = "returning"
+    kept_rows = [row for row in rows if row[0] not in dropped]
+    shift, removed = {}, 0
+    for index, row in enumerate(rows):
+        if row[0] in dropped:
+            removed += 1
+        else:
+            shift[index + 2] = index + 2 - removed
+    for i, plant in enumerate(planted):
+        if plant.sheet == "销售明细":
+            planted[i] = PlantedRow(plant.sheet, shift[plant.row], plant.column, plant.description)
+    orders[:] = [o for o in orders if o.number not in dropped]
+    months = {(o.customer_id, o.order_date.year, o.order_date.month) for o in orders}
+    changed = {c.customer_id for c in churning + returning}
+    kept_invoices = [i for i in invoices if i.customer_id not in changed
+                     or (i.customer_id, i.issued.year, i.issued.month) in months]
+    return kept_rows, kept_invoices
 
 
 # ---------------------------------------------------------------- main
@@ -1060,6 +1126,8 @@ def build_workbook(rng: Random) -> tuple[Workbook, dict]:
     complaints = build_complaints(rng, customers, orders)
     context = {"overdue": patterns, "complained": {c.customer_id for c in complaints}}
     visits, neglected = build_visits(rng, customers, context)
+    rows, invoices = churn_and_return(customers, orders, rows, sales_planted, invoices,
+                                      set(patterns) | context["complained"])
 
     wb = Workbook()
     planted = [write_customers(wb, customers, twin)] + sales_planted

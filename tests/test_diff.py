@@ -104,7 +104,7 @@ def test_money_has_its_total_and_text_its_counts_per_value(what_if):
     counts = {c["value"]: (c["before"], c["after"]) for c in status["counts"]}
     for value, (old, new) in counts.items():
         assert (before["credit_status"] == value).sum() == old and (after["credit_status"] == value).sum() == new
-    assert counts == {"预警": (44, 43), "正常": (262, 263)}
+    assert counts == {"预警": (38, 37), "正常": (268, 269)}
     assert [t for t in report["transitions"] if t["output"] == "key_account"] == [
         {"output": "key_account", "title": "大客户", "before": "否", "after": "是", "customers": 3}]
     cost = report["totals"]["discount_cost"]
@@ -161,27 +161,27 @@ def test_diff_prints_a_readable_summary(bundled, tmp_path):
     assert lines[0] == "23 of 330 customers would change (as of 2026-10-31):"
     expected = [
         ("大客户 (key_account)", "3 customers changed; customers Yes 20 → 23, No 310 → 307"),
-        ("折扣 (discount_pct)", "12 customers changed; mean 0.95% → 1.02%; each +2%"),
-        ("信用额度 (credit_limit)", "2 customers changed; total 7,381,000 → 7,426,000; mean 22,366.67 → 22,503.03; "
+        ("折扣 (discount_pct)", "12 customers changed; mean 0.94% → 1.02%; each +2%"),
+        ("信用额度 (credit_limit)", "2 customers changed; total 7,310,000 → 7,355,000; mean 22,151.52 → 22,287.88; "
                                 "each +22,000 to +23,000"),
-        ("预警线 (credit_warn_at)", "2 customers changed; total 4,925,000 → 5,001,500; mean 14,924.24 → 15,156.06; "
+        ("预警线 (credit_warn_at)", "2 customers changed; total 4,889,500 → 4,966,000; mean 14,816.67 → 15,048.48; "
                                 "each +37,700 to +38,800"),
-        ("冻结线 (credit_block_at)", "2 customers changed; total 7,381,000 → 7,426,000; mean 22,366.67 → 22,503.03; "
+        ("冻结线 (credit_block_at)", "2 customers changed; total 7,310,000 → 7,355,000; mean 22,151.52 → 22,287.88; "
                                  "each +22,000 to +23,000"),
-        ("信用状态 (credit_status)", "1 customer changed; customers 预警 44 → 43, 正常 262 → 263"),
-        ("拜访间隔（天） (visit_interval_days)", "8 customers changed; mean 137.05 → 136.93; each -5"),
+        ("信用状态 (credit_status)", "1 customer changed; customers 预警 38 → 37, 正常 268 → 269"),
+        ("拜访间隔（天） (visit_interval_days)", "8 customers changed; mean 138.42 → 138.30; each -5"),
         ("下次拜访日期 (next_visit_date)", "6 customers changed; 5 days earlier on average"),
     ]
     width = max(cell_len(label) for label, _ in expected)  # the details start in one column
     assert lines[1:9] == [f"  {label}{' ' * (width - cell_len(label))}  {detail}" for label, detail in expected]
-    assert lines[9:11] == ["  discount cost (12 months): 3,241,799.39 → 3,790,951.74 (+549,152.35)",
-                           "  credit exposure (sum of limits): 7,381,000.00 → 7,426,000.00 (+45,000.00)"]
+    assert lines[9:11] == ["  discount cost (12 months): 3,235,267.10 → 3,784,419.46 (+549,152.36)",
+                           "  credit exposure (sum of limits): 7,310,000.00 → 7,355,000.00 (+45,000.00)"]
     assert not any("total" in line for line in lines if "discount_pct" in line or "visit_interval" in line)
     assert lines[-1] == f"workbook: {tmp_path / 'd.xlsx'}"
     chinese = CliRunner().invoke(app, ["diff", "--rules", str(other), "-p", str(bundled), "--as-of", AS_OF,
                                        "-o", str(tmp_path / "d.xlsx")])
     shown = chinese.output.splitlines()
-    assert "  折扣（discount_pct）                   12 位客户变化；平均 0.95% → 1.02%；每位变化 +2%" in shown
+    assert "  折扣（discount_pct）                   12 位客户变化；平均 0.94% → 1.02%；每位变化 +2%" in shown
     assert "  大客户（key_account）                  3 位客户变化；客户数 是 20 → 23，否 310 → 307" in shown
 
 
