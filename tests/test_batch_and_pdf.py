@@ -64,6 +64,7 @@ def test_pdf_is_skipped_cleanly_without_libreoffice(monkeypatch, tmp_path):
     assert (result.created, result.skipped) == (0, "LibreOffice (soffice) is not installed")
 
 
+@pytest.mark.slow  # LibreOffice converts a document: CI's second step, like the other PDF checks
 @pytest.mark.skipif(not (pdf.find_office() and shutil.which("pdftoppm") and shutil.which("pdffonts")),
                     reason="LibreOffice and poppler-utils are not installed")
 def test_rendered_proposal_pdf_shows_chinese(tmp_path):

@@ -158,14 +158,9 @@ def test_the_bundled_sample_as_of_today_fills_the_predictions_and_ranks_by_value
     assert [i.code for i in ledger.issues if i.code == "as_of_after_data"] == ["as_of_after_data"]
 
 
-def test_the_bundled_sample_churns_and_customers_come_back():
+def test_the_bundled_sample_churns_and_customers_come_back(bundled_run):
     """Point 3: small accounts stop buying or pause and return, so BG/NBD as of the sample's date
-    fits a spread of dropout probabilities (not the limiting model); and the sample is made the
-    same, byte for byte, every time (scripts/make_sample.py)."""
-    import importlib.util
-    import sys
-
-
+    fits a spread of dropout probabilities (not the limiting model)."""
     orders = pl.read_excel(REPO / "inputs" / "大客户台账.xlsx", sheet_name="销售明细", engine="calamine")
     dated = orders.select(pl.col("客户编号").alias("customer"), pl.col("下单日期").alias("day")) \
         .filter(pl.col("day").cast(pl.String).str.contains(r"^\d{4}-\d{2}-\d{2}")) \
@@ -178,16 +173,21 @@ def test_the_bundled_sample_churns_and_customers_come_back():
                                     .alias("gap")).filter(pl.col("gap") >= 120)
     came_back = gaps.filter(pl.col("months").list.last() >= dt.date(2026, 6, 1))
     assert silent.height >= 20 and came_back.height >= 10
-    model = evaluate(REPO, dt.date(2026, 10, 31))[2].models["bgnbd"]
+    model = json.loads((bundled_run(None)[1] / "run.json").read_text(encoding="utf-8"))["predictive_models"]["bgnbd"]
     assert (model["status"], model["model"]) == ("fitted", "bgnbd")
     assert 0 < model["params"]["a"] / (model["params"]["a"] + model["params"]["b"]) < 0.05  # a mean dropout chance
+
+
+@pytest.mark.slow  # the whole sample built again (about 2 s): CI's second step
+def test_the_bundled_sample_is_made_the_same_byte_for_byte():
+    import importlib.util
+    import sys
+    from random import Random
 
     spec = importlib.util.spec_from_file_location("make_sample", REPO / "scripts" / "make_sample.py")
     make_sample = importlib.util.module_from_spec(spec)
     sys.modules["make_sample"] = make_sample  # its dataclasses look themselves up there
     spec.loader.exec_module(make_sample)
-    from random import Random
-
     workbook, _ = make_sample.build_workbook(Random(make_sample.SEED))
     assert make_sample.workbook_bytes(workbook) == (REPO / "inputs" / "大客户台账.xlsx").read_bytes()
 

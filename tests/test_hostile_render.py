@@ -359,6 +359,7 @@ BIG_VALUE = UNSAFE + ("the template built a text or list of more than 67,108,864
                       "set by KAMRULES_MAX_DOCUMENT_BYTES")
 
 
+@pytest.mark.slow  # 28 template bombs, each run to its bound: the hostile corpus, CI's second step
 @pytest.mark.parametrize("tag, message", [
     ("{{ 1|number(30) }}", "cannot render: the number of decimals must be a whole number from 0 to 10; got 30"),
     ("{{ 0.5|pct(27) }}", "cannot render: the number of decimals must be a whole number from 0 to 10; got 27"),
