@@ -1063,7 +1063,7 @@ CHURN_FROM, CHURN_TO = date(2025, 3, 1), date(2026, 8, 31)
 
 def churn_and_return(customers: list[Customer], orders: list[Order], rows: list[list], planted: list[PlantedRow],
                      invoices: list[Invoice], keep: set[str]) -> tuple[list[list], list[Invoice]]:
-    """Small customers that stop buying (churned) or pause for four to nine months and come back
+    """Small customers that stop buying (churned) or pause for four to eight months and come back
     (returning), as real small accounts do. Applied last, with a generator of its own, so the
     customers, the big accounts, the planted rows, the overdue invoices and the complaints stay as
     they were; the churned customers' later orders and invoices are taken out, and the planted
@@ -1094,16 +1094,14 @@ def churn_and_return(customers: list[Customer], orders: list[Order], rows: list[
             continue  # nothing to come back with: left as it was
         dropped |= {o.number for o in by_customer[customer.customer_id] if gap_start <= o.order_date < gap_end}
         customer.trend = "returning"
-    kept_rows = [row for row in rows if row[0] not in dropped]
-    shift, removed = {}, 0
-    for index, row in enumerate(rows):
-        if row[0] in dropped:
-            removed += 1
-        else:
-            shift[index + 2] = index + 2 - removed
+    kept_rows, moved_to = [], {}  # Excel row before -> after
+    for excel_row, row in enumerate(rows, start=2):
+        if row[0] not in dropped:
+            moved_to[excel_row] = len(kept_rows) + 2
+            kept_rows.append(row)
     for i, plant in enumerate(planted):
         if plant.sheet == "销售明细":
-            planted[i] = PlantedRow(plant.sheet, shift[plant.row], plant.column, plant.description)
+            planted[i] = PlantedRow(plant.sheet, moved_to[plant.row], plant.column, plant.description)
     orders[:] = [o for o in orders if o.number not in dropped]
     months = {(o.customer_id, o.order_date.year, o.order_date.month) for o in orders}
     changed = {c.customer_id for c in churning + returning}

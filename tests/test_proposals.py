@@ -132,13 +132,8 @@ def contradictions(row: dict, text: str, lang: str, rule_ids: set[str], working)
     return found
 
 
-EVERY_CUSTOMER = pytest.mark.slow  # 330 proposals per language rendered and read: CI's second step
-
-
-@EVERY_CUSTOMER
-@pytest.mark.parametrize("lang", ["zh", "en"])
-def test_no_proposal_leaks_policy_or_contradicts_itself(proposals, lang):
-    run, frame, texts, rulebook = proposals(lang)
+def problems_in(frame: pl.DataFrame, texts: dict[str, str], lang: str, rulebook) -> dict[str, list[str]]:
+    """customer id → what is wrong with its proposal (:func:`contradictions`), for every row of ``frame``."""
     rule_ids = {r.id for d in rulebook.decisions for r in d.rules if len(r.id) > 3} | {"margin-floor"}
     calendar = WorkingCalendar(WorkingDaysSpec(), dt.date(2026, 10, 31), dt.date(2028, 12, 31))
     problems = {}
@@ -146,7 +141,17 @@ def test_no_proposal_leaks_policy_or_contradicts_itself(proposals, lang):
         found = contradictions(row, texts[row["customer_id"]], lang, rule_ids, calendar.is_working)
         if found:
             problems[row["customer_id"]] = found
-    assert problems == {}
+    return problems
+
+
+EVERY_CUSTOMER = pytest.mark.slow  # 330 proposals per language rendered and read: CI's second step
+
+
+@EVERY_CUSTOMER
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_no_proposal_leaks_policy_or_contradicts_itself(proposals, lang):
+    run, frame, texts, rulebook = proposals(lang)
+    assert problems_in(frame, texts, lang, rulebook) == {}
     assert sum(len(visit_dates(t, lang)) for t in texts.values()) > 300  # the scan did see the visit tables
 
 
@@ -157,15 +162,7 @@ def test_the_bundled_key_accounts_proposals_neither_leak_nor_contradict(bundled_
     frame = pl.read_parquet(run / "decisions.parquet")
     texts = {path.name.split("_")[0]: document_text(path) for path in (run / "proposals").glob("*.docx")}
     assert len(texts) == frame.filter(pl.col("key_account")).height == 20 and "C0002" in texts
-    rulebook = load_rulebook(REPO)
-    rule_ids = {r.id for d in rulebook.decisions for r in d.rules if len(r.id) > 3} | {"margin-floor"}
-    calendar = WorkingCalendar(WorkingDaysSpec(), dt.date(2026, 10, 31), dt.date(2028, 12, 31))
-    problems = {}
-    for row in frame.filter(pl.col("customer_id").is_in(list(texts))).iter_rows(named=True):
-        found = contradictions(row, texts[row["customer_id"]], "zh", rule_ids, calendar.is_working)
-        if found:
-            problems[row["customer_id"]] = found
-    assert problems == {}
+    assert problems_in(frame.filter(pl.col("customer_id").is_in(list(texts))), texts, "zh", load_rulebook(REPO)) == {}
     assert "新订单已暂缓发货" in texts["C0002"] and not re.search(r"优先(排产|发货)", texts["C0002"])
     assert sum(len(visit_dates(t, "zh")) for t in texts.values()) > 20
 

@@ -259,16 +259,11 @@ def _write_entry(folder: Path, read: FileRead, salt: str) -> dict:
     """Write the entry of ``read`` into ``folder``; its body (what ``entry.json`` holds)."""
     parts = {}
     for index, (name, frame) in enumerate(read.frames.items()):
-        path = folder / f"part-{index}.parquet"
-        frame = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
-        frame.write_parquet(path, compression="zstd", compression_level=1, statistics=False)
-        parts[name] = {"path": path.name, "sha256": file_sha256(path), "rows": frame.height}
+        parts[name] = _write_parquet(frame, folder / f"part-{index}.parquet")
         hashes = read.hashes.get(name)
         if hashes is not None:
-            hashes_path = folder / f"hashes-{index}.parquet"
-            hashes = hashes.collect() if isinstance(hashes, pl.LazyFrame) else hashes
-            hashes.write_parquet(hashes_path, compression="zstd", compression_level=1, statistics=False)
-            parts[name]["hashes"] = {"path": hashes_path.name, "sha256": file_sha256(hashes_path)}
+            parts[name]["hashes"] = _write_parquet(hashes, folder / f"hashes-{index}.parquet")
+            del parts[name]["hashes"]["rows"]
     body = {
         "format": FORMAT, "salt": salt,
         "file": dataclasses.asdict(read.file),
@@ -285,6 +280,13 @@ def _write_entry(folder: Path, read: FileRead, salt: str) -> dict:
     checksum = hashlib.sha256(text.encode()).hexdigest()
     (folder / ENTRY).write_text(f"{checksum}\n{text}", encoding="utf-8")
     return body
+
+
+def _write_parquet(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> dict:
+    """Write one Parquet file of an entry; what ``entry.json`` says of it (name, SHA-256, rows)."""
+    frame = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+    frame.write_parquet(path, compression="zstd", compression_level=1, statistics=False)
+    return {"path": path.name, "sha256": file_sha256(path), "rows": frame.height}
 
 
 def _same_read(folder: Path, read: FileRead) -> FileRead | None:

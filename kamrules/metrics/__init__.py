@@ -63,11 +63,15 @@ def data_notes(datasets: Mapping[str, pl.DataFrame | pl.LazyFrame], as_of: dt.da
     """Warnings about what the metrics could not use as mapped, once per dataset and column, and
     about an as_of well after the ledger's last order (more than a month, and more than three times
     the median gap between days with orders: then the ledger is most likely an older export)."""
-    notes = []
-    for (name, column), effect in _without_values().items():
-        frame = datasets.get(name)
-        if frame is not None and column in frame.lazy().collect_schema().names() \
-                and not columns_with_values(frame, [column]):  # that column only: orders may be millions of lines
+    notes, filled, effects = [], {}, _without_values()
+    for (name, column), effect in effects.items():
+        if name not in filled:  # one pass per dataset over the columns looked at: orders may be millions of lines
+            frame = datasets.get(name)
+            names = set(frame.lazy().collect_schema().names()) if frame is not None else set()
+            mapped = [c for (n, c) in effects if n == name and c in names]
+            filled[name] = (set(mapped), columns_with_values(frame, mapped) if mapped else set())
+        mapped, with_values = filled[name]
+        if column in mapped and column not in with_values:
             notes.append(Issue("rules/ledger.yaml", None, None, column, None,
                                msg("metrics.column_without_values", column=column, effect=effect),
                                "column_without_values", "warning", name,
