@@ -34,11 +34,13 @@ from .files import check as check_file, inside, refusal
 from .text import json_text
 from .i18n import Text, msg
 from .ledger import Ledger, LedgerCache, read_ledger
-from .ledger.cache import fits_root
+from .ledger.cache import cache_root, charts_root, fits_root
+from .ledger.stages import StageCache
 from .metrics.predictive import FIT_STORE
-from .metrics import compute_features, data_notes
+from .metrics import features_and_notes
 from .names import did_you_mean
 from .render.batch import render_all
+from .render.charts import prune_charts
 from .render.context import CONTEXT_EXTRAS, company_context
 from .render.documents import document_jobs, renderer_arguments, select_customers, template_for
 from .render.docx import DocxRenderer
@@ -237,10 +239,12 @@ def evaluate(project: Path, as_of: dt.date, rulebook: CompiledRulebook | None = 
     frames = ledger.datasets.frames()
     kept = FIT_STORE.set(fits_root(cache.root) if cache is not None else None)
     try:
-        features = compute_features(frames, as_of, rulebook.spec.metrics, derived, models)
+        features, notes = features_and_notes(frames, as_of, rulebook.spec.metrics, derived, models,
+                                             StageCache.beside(cache.root) if cache is not None else None,
+                                             ledger.fingerprint)
     finally:
         FIT_STORE.reset(kept)
-    ledger.issues.extend(data_notes(frames, as_of))
+    ledger.issues.extend(notes)
     timings["metrics"] = time.perf_counter() - clock
     clock = time.perf_counter()
     result = engine_class(options.engine if options else "polars")(rulebook, as_of).evaluate(features)
@@ -448,7 +452,10 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
                                                        ledger.datasets.get_lazy("orders"), visit_plan)
         counts[document.id] = len(chosen)
         jobs += chosen
-    render_all(jobs, templates, options.workers, lambda done, total: progress("documents", done, total))
+    charts = charts_root(cache_root(project)) if options.cache else None
+    render_all(jobs, templates, options.workers, lambda done, total: progress("documents", done, total), charts)
+    if charts is not None:
+        prune_charts(charts)
     timings["documents"] = time.perf_counter() - clock
     if options.pdf:
         clock = time.perf_counter()

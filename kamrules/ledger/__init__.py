@@ -9,9 +9,12 @@ Input files are only read, never modified.
 from __future__ import annotations
 
 import hashlib
+import itertools
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import polars as pl
 
@@ -26,12 +29,13 @@ from .config import DatasetSpec, LedgerSettings
 from .guard import check_input
 from .derive import derive
 from .cache import CacheStats, LedgerCache
-from .datasets import Datasets, Part, row_hashes
+from .datasets import PART, POS, Datasets, Part, row_hashes
 from .headers import closest_header, find_header, first_row_cells
 from .matching import match_sheet, spec_digest
 from .parsed import DatasetStats, FileRead, InputFile, SheetRecord
 from .readers import RawSheet, reader_for
 from .rows import SheetTyper
+from .stages import StageCache, code_digest, decode_issues, encode_issues, key_of
 from .validate import check_keys, check_references, check_repeated_files
 
 __all__ = ["Datasets", "DatasetStats", "Ledger", "LedgerCache", "InputFile", "InputScan", "read_ledger",
@@ -59,6 +63,9 @@ class Ledger:
     headers: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # (file, sheet) -> field -> header
     seen: list[SeenSheet] = field(default_factory=list)
     cache: CacheStats | None = None  # what the cache did, when one was used
+    # with a cache: the key of everything the ledger was made from (inputs, mapping, code), on which
+    # results computed from the whole ledger are kept (kamrules.ledger.stages)
+    fingerprint: str | None = None
 
     def header(self, file: str, sheet: str, column: str, spec: DatasetSpec) -> str:
         """The header text ``column`` had in that sheet (first alias if unknown)."""
@@ -169,10 +176,10 @@ def read_ledger(inputs: Path, datasets: dict[str, DatasetSpec], settings: Ledger
         ledger.issues.append(Issue(shown(path), None, None, None, None,
                                    msg("ledger.input_refused", reason=REFUSALS[reason]),
                                    "input_refused", "warning", None, msg("ledger.input_refused.hint")))
-    for path in paths:
+    for path, contents in _read_ahead(paths, shown, project):
         name = shown(path)
         try:
-            read = _read_file(path, name, datasets, settings, project, cache)
+            read = _read_file(path, name, datasets, settings, project, cache, contents)
         except LedgerError as exc:
             if on_unreadable is None:
                 raise
@@ -186,9 +193,7 @@ def read_ledger(inputs: Path, datasets: dict[str, DatasetSpec], settings: Ledger
         ledger.cache = cache.stats
         cache.prune()
     _derive_missing(ledger, datasets, inputs, settings)
-    check_keys(ledger, datasets)
-    check_repeated_files(ledger, datasets)
-    check_references(ledger, datasets)
+    _check_across_files(ledger, datasets, cache)
     ledger.issues.sort(key=lambda i: (i.file, i.sheet or "", i.row or 0))
     return ledger
 
@@ -213,6 +218,50 @@ def _derive_missing(ledger: Ledger, datasets: dict[str, DatasetSpec], inputs: Pa
         stats = ledger.stats[name]
         stats.derived_from = datasets[source].title or source if source in datasets else source
         stats.rows_derived = ledger.datasets[name].height
+
+
+def _check_across_files(ledger: Ledger, datasets: dict[str, DatasetSpec], cache: LedgerCache | None) -> None:
+    """Duplicate keys, rows repeated across files and references, or, when the same inputs were
+    checked with the same mapping before, what those checks found then (their issues, counts and
+    the rows they took out), read back from the kept results."""
+    stages = StageCache.beside(cache.root) if cache is not None else None
+    if stages is not None:
+        ledger.fingerprint = key_of(
+            "checks", code_digest("ledger"), cache.salt, [(f.name, f.sha256) for f in ledger.files],
+            {name: spec.model_dump(mode="json") for name, spec in datasets.items()},
+            {name: [p.file for p in ledger.datasets.parts(name)] for name in ledger.datasets})
+        if _replay_checks(ledger, stages.load("checks", ledger.fingerprint)):
+            return
+    before = len(ledger.issues)
+    check_keys(ledger, datasets)
+    check_repeated_files(ledger, datasets)
+    check_references(ledger, datasets)
+    if stages is not None:
+        body = {"issues": encode_issues(ledger.issues[before:]),
+                "stats": {n: [s.rows_read, s.rows_rejected, s.rows_skipped] for n, s in ledger.stats.items()},
+                "parts": {n: len(ledger.datasets.parts(n)) for n in ledger.datasets}}
+        dropped = [pl.DataFrame({"dataset": name, PART: index, POS: part.dropped},
+                                schema={"dataset": pl.String, PART: pl.UInt32, POS: pl.UInt32})
+                   for name in ledger.datasets for index, part in enumerate(ledger.datasets.parts(name))
+                   if not part.dropped.is_empty()]
+        empty = pl.DataFrame(schema={"dataset": pl.String, PART: pl.UInt32, POS: pl.UInt32})
+        stages.store("checks", ledger.fingerprint, body, {"dropped": pl.concat([empty, *dropped])})
+
+
+def _replay_checks(ledger: Ledger, kept: tuple[dict, dict[str, pl.DataFrame]] | None) -> bool:
+    if kept is None:
+        return False
+    body, frames = kept
+    if body.get("parts") != {n: len(ledger.datasets.parts(n)) for n in ledger.datasets} \
+            or set(body.get("stats", ())) != set(ledger.stats):
+        return False  # cannot happen under the same key; computed again rather than trusted
+    ledger.issues.extend(decode_issues(body["issues"]))
+    for name, (read, rejected, skipped) in body["stats"].items():
+        stats = ledger.stats[name]
+        stats.rows_read, stats.rows_rejected, stats.rows_skipped = read, rejected, skipped
+    for (name,), where in frames["dropped"].partition_by("dataset", as_dict=True).items():
+        ledger.datasets.drop(name, where)
+    return True
 
 
 SHOWN_SHEETS, SHOWN_HEADERS = 5, 20
@@ -261,14 +310,47 @@ def no_sheet_error(ledger: Ledger, name: str, datasets: dict[str, DatasetSpec], 
     return LedgerError(message, file=str(inputs.name), suggestion=suggestion)
 
 
-def _read_file(path: Path, name: str, datasets: dict[str, DatasetSpec], settings: LedgerSettings,
-               project: Path | None = None, cache: LedgerCache | None = None) -> FileRead:
-    """One file as a unit: its rows are used only if every sheet of it could be read. Its bytes
-    are read once; the guard, the hash and the readers all see those same bytes. A file the
-    cache holds for this mapping is not parsed (nor guarded: no parser sees it)."""
+AHEAD = 2  # files read and hashed ahead of the one being parsed
+
+
+def _read_ahead(paths: list[Path], shown: Callable[[Path], str], project: Path) -> Iterator[tuple[Path, Future]]:
+    """Each path with its contents (:func:`_contents`) being read in a thread, up to :data:`AHEAD`
+    files ahead: reading and hashing release the GIL, so they go on while a file is parsed, and
+    two of them at once when the files are in the cache (nothing to parse)."""
     limits = current_limits()
+    waiting = iter(paths)
+    with ThreadPoolExecutor(max_workers=AHEAD, thread_name_prefix="kamrules-read") as pool:
+        queued: deque[tuple[Path, Future]] = deque()
+        for path in itertools.islice(waiting, AHEAD):
+            queued.append((path, pool.submit(_contents, path, shown(path), limits, project)))
+        while queued:
+            path, contents = queued.popleft()
+            following = next(waiting, None)
+            if following is not None:
+                queued.append((following, pool.submit(_contents, following, shown(following), limits, project)))
+            yield path, contents
+            del contents  # the bytes are not kept past their file
+
+
+def _contents(path: Path, name: str, limits: Limits, project: Path | None) -> list:
+    """``[bytes, SHA-256]`` of one input (:func:`read_input`); a list, so that the reader can take
+    the bytes out of it (the future holding it would otherwise keep them until the next file)."""
     data = read_input(path, name, limits, project)
-    file = InputFile(name, hashlib.sha256(data).hexdigest(), len(data))
+    return [data, hashlib.sha256(data).hexdigest()]
+
+
+def _read_file(path: Path, name: str, datasets: dict[str, DatasetSpec], settings: LedgerSettings,
+               project: Path | None = None, cache: LedgerCache | None = None,
+               contents: Future | None = None) -> FileRead:
+    """One file as a unit: its rows are used only if every sheet of it could be read. Its bytes
+    are read once (``contents``: being read already); the guard, the hash and the readers all see
+    those same bytes. A file the cache holds for this mapping is not parsed (nor guarded: no
+    parser sees it)."""
+    limits = current_limits()
+    taken = contents.result() if contents is not None else _contents(path, name, limits, project)
+    data, sha256 = taken
+    taken.clear()
+    file = InputFile(name, sha256, len(data))
     if cache is not None:
         cached = cache.load(file, datasets)
         if cached is not None:

@@ -58,6 +58,16 @@ def fits_root(root: Path) -> Path:
     return root.parent / "fits"
 
 
+def charts_root(root: Path) -> Path:
+    """Where drawn charts are kept (:data:`kamrules.render.charts.CHART_STORE`), beside the cache at ``root``."""
+    return root.parent / "charts"
+
+
+def stages_root(root: Path) -> Path:
+    """Where whole-ledger results are kept (:mod:`kamrules.ledger.stages`), beside the cache at ``root``."""
+    return root.parent / "stages"
+
+
 @dataclass
 class CacheStats:
     """What one read of the ledger did with the cache (``files_*`` count input files)."""
@@ -220,15 +230,16 @@ def entries(root: Path) -> list[EntryInfo]:
 
 
 def clear(root: Path) -> tuple[int, int]:
-    """Remove the whole cache and the kept model fits; (entries, bytes) removed."""
+    """Remove the whole cache, the kept whole-ledger results, model fits and charts; (entries of
+    input files, bytes of all of it) removed."""
     count, size = 0, 0
-    for folder in _folders(root):
+    for folder in _folders(root) + _folders(stages_root(root)):
         size += _bytes(folder)
         _remove(folder)
-        count += 0 if folder.name.startswith((TEMPORARY, TRASH)) else 1
-    for fit in _files(fits_root(root)):
-        size += fit.stat().st_size
-        fit.unlink(missing_ok=True)
+        count += 0 if folder.name.startswith((TEMPORARY, TRASH)) or folder.parent != root else 1
+    for kept in _files(fits_root(root)) + _files(charts_root(root)):
+        size += kept.stat().st_size
+        kept.unlink(missing_ok=True)
     return count, size
 
 
@@ -352,11 +363,12 @@ def _encode_issue(issue: Issue) -> list:
     return [_encode(getattr(issue, name)) for name in ISSUE_FIELDS]
 
 
-def _decode_issue(values: list, file: str) -> Issue:
-    """The issue as stored, shown in ``file`` (the name the file has now)."""
+def _decode_issue(values: list, file: str | None) -> Issue:
+    """The issue as stored, shown in ``file`` (the name the file has now; None: as stored)."""
     fields = {name: _decode_value(v) for name, v in zip(ISSUE_FIELDS, values)}
     value = fields.pop("value")
-    fields["file"] = file
+    if file is not None:
+        fields["file"] = file
     issue = Issue(**fields, value=None)
     object.__setattr__(issue, "value", value)  # already shortened when it was made: not again
     return issue

@@ -11,12 +11,15 @@ with no orders still appear, with zero sums and counts and empty dates.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Callable, Mapping
 
 import polars as pl
 
 from ..errors import Issue, LedgerError
 from ..i18n import Text, msg
+from ..ledger.stages import (StageCache, code_digest, decode_fit_error, decode_issues, encode_fit_error,
+                             encode_issues, key_of)
 from ..types import cast_to
 from .catalog import (AGEING_BUCKETS, CATALOG, KEY, ZERO_FILLED, Windows, complaint_metrics, finish,
                       order_metrics, pareto, receivable_metrics, visit_metrics)
@@ -25,7 +28,7 @@ from .config import MetricsSpec
 from .predictive import predictive_metrics
 from .rfm import rfm
 
-__all__ = ["CATALOG", "REQUIRED_COLUMNS", "compute_features", "data_notes", "INTERNAL_COLUMNS", "aggregate_catalog",
+__all__ = ["CATALOG", "REQUIRED_COLUMNS", "compute_features", "features_and_notes", "data_notes", "INTERNAL_COLUMNS", "aggregate_catalog",
            "aggregate_types"]
 
 INTERNAL_COLUMNS = ("_file", "_sheet", "_row")
@@ -113,9 +116,11 @@ def check_catalog_columns(datasets: Mapping[str, pl.DataFrame | pl.LazyFrame]) -
                               file="rules/ledger.yaml", suggestion=msg("metrics.map_it", dataset=name))
 
 
+Derived = list[tuple[str, Callable[[Callable[[str], pl.Expr]], pl.Expr], str]]
+
+
 def compute_features(datasets: Mapping[str, pl.DataFrame | pl.LazyFrame], as_of: dt.date, spec: MetricsSpec,
-                     derived: list[tuple[str, Callable[[Callable[[str], pl.Expr]], pl.Expr], str]] = (),
-                     reports: dict | None = None) -> pl.DataFrame:
+                     derived: Derived = (), reports: dict | None = None) -> pl.DataFrame:
     """One row per customer: customer columns + catalog metrics + aggregates + derived metrics.
 
     ``derived`` is a list of (name, build, type) where ``build(resolve)`` returns the
@@ -123,6 +128,45 @@ def compute_features(datasets: Mapping[str, pl.DataFrame | pl.LazyFrame], as_of:
     one expression language. With ``predictive`` configured, the fitted models are recorded
     in ``reports`` (model name → parameters and diagnostics).
     """
+    return _add_derived(_ledger_features(datasets, as_of, spec, reports), as_of, derived)
+
+
+def features_and_notes(datasets: Mapping[str, pl.DataFrame | pl.LazyFrame], as_of: dt.date, spec: MetricsSpec,
+                       derived: Derived, reports: dict, stages: StageCache | None = None,
+                       fingerprint: str | None = None) -> tuple[pl.DataFrame, list[Issue]]:
+    """:func:`compute_features` and :func:`data_notes`. With kept results (``stages``) and the
+    ledger's ``fingerprint`` (:attr:`kamrules.ledger.Ledger.fingerprint`), the metrics computed
+    from the ledger are kept under a key of the fingerprint, ``as_of``, the whole metrics spec and
+    the code that computes them, and read back when all of those are the same: a run after a
+    rule change does not aggregate the order lines again. Derived metrics (compiled from the
+    rulebook) are always evaluated afresh."""
+    key = None
+    if stages is not None and fingerprint is not None:
+        key = key_of("features", fingerprint, code_digest("metrics", "ledger", "types.py"), as_of.isoformat(),
+                     spec.model_dump(mode="json"))
+        kept = stages.load("features", key)
+        if kept is not None:
+            body, frames = kept
+            reports.update(body["reports"])
+            if body["unfit"] is not None:
+                reports["unfit"] = decode_fit_error(body["unfit"])
+            return _add_derived(frames["features"], as_of, derived), decode_issues(body["notes"])
+    frame = _ledger_features(datasets, as_of, spec, reports)
+    notes = data_notes(datasets, as_of)
+    if key is not None:
+        unfit = reports.pop("unfit", None)
+        reports.update(json.loads(json.dumps(reports)))  # as read back: a cold and a warm run give the same
+        stages.store("features", key, {"reports": reports, "notes": encode_issues(notes),
+                                       "unfit": encode_fit_error(unfit) if unfit is not None else None},
+                     {"features": frame})
+        if unfit is not None:
+            reports["unfit"] = unfit
+    return _add_derived(frame, as_of, derived), notes
+
+
+def _ledger_features(datasets: Mapping[str, pl.DataFrame | pl.LazyFrame], as_of: dt.date, spec: MetricsSpec,
+                     reports: dict | None) -> pl.DataFrame:
+    """The customer columns and every metric computed from the ledger (all but derived ones)."""
     check_catalog_columns(datasets)
     w = Windows(as_of)
     customers = datasets["customers"].drop(INTERNAL_COLUMNS, strict=False).lazy()
@@ -153,7 +197,7 @@ def compute_features(datasets: Mapping[str, pl.DataFrame | pl.LazyFrame], as_of:
     frame = compute_aggregates(frame, datasets, as_of, spec.aggregates)
     if spec.predictive is not None:
         frame = predictive_metrics(frame, datasets.get("orders"), as_of, spec.predictive, reports)
-    return _add_derived(frame, as_of, derived)
+    return frame
 
 
 def _ensure_catalog_columns(frame: pl.LazyFrame) -> pl.LazyFrame:

@@ -46,12 +46,18 @@ machine builds its font cache once (several seconds).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import math
+import os
+import secrets
 import sys
+import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from ..i18n import choose
@@ -226,9 +232,74 @@ def revenue_chart(monthly: list[dict], lang: str, currency: str = "CNY", width_m
             divisor, unit = axis_unit(this_year + last_year, "en", currency)
             unit = _ascii(unit) or "CNY"
             words, labels, compact = WORDS["en"], chart_labels(rows, "ascii"), compact_labels(rows, "ascii")
-    png = _drawn(tuple(this_year), tuple(last_year), (tuple(labels), tuple(compact)), tuple(words.items()), unit,
-                 divisor, font, _color(brand_color), _width_mm(width_mm))
+    png = _kept((tuple(this_year), tuple(last_year), (tuple(labels), tuple(compact)), tuple(words.items()), unit,
+                 divisor, font, _color(brand_color), _width_mm(width_mm)))
     return Chart(png=png, font=font, fallback=fallback)
+
+
+#: A folder where drawn charts are kept across runs (the run sets the project's ``.kamrules/charts``):
+#: a run after a rule change draws none of the charts again, their data being the same.
+CHART_STORE: ContextVar[Path | None] = ContextVar("chart_store", default=None)
+KEEP_DAYS = 14  # a chart no run has used for this long is removed by :func:`prune_charts`
+
+
+def _kept(drawing: tuple) -> bytes:
+    """The chart of ``drawing`` (:func:`_drawn`'s arguments), read back from :data:`CHART_STORE` when
+    it was drawn before. A kept chart is named by the SHA-256 of its arguments, the drawing code
+    and matplotlib's version, and begins with the SHA-256 of its PNG: a damaged one is drawn again."""
+    folder = CHART_STORE.get()
+    if folder is None:
+        return _drawn(*drawing)
+    path = folder / f"{_chart_key(drawing)}.chart"
+    try:
+        stored = path.read_bytes()
+        if hashlib.sha256(stored[32:]).digest() == stored[:32]:
+            os.utime(path)
+            return stored[32:]
+    except OSError:
+        pass
+    png = _drawn(*drawing)
+    temporary = folder / f".{path.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary.write_bytes(hashlib.sha256(png).digest() + png)
+        os.replace(temporary, path)
+    except OSError:  # not kept: drawn again next time
+        try:
+            temporary.unlink(missing_ok=True)
+        except OSError:
+            pass
+    return png
+
+
+@lru_cache(maxsize=1)
+def _drawing_code() -> str:
+    from importlib.metadata import version
+
+    return hashlib.sha256(Path(__file__).read_bytes() + version("matplotlib").encode()).hexdigest()
+
+
+def _chart_key(drawing: tuple) -> str:
+    return hashlib.sha256(f"{_drawing_code()}:{drawing!r}".encode()).hexdigest()[:40]
+
+
+def prune_charts(folder: Path, now: float | None = None) -> int:
+    """Remove kept charts no run has used for :data:`KEEP_DAYS`; how many were removed."""
+    now = time.time() if now is None else now
+    removed = 0
+    try:
+        kept = list(folder.iterdir())
+    except OSError:
+        return 0
+    for path in kept:
+        try:
+            old = now - path.stat().st_mtime > (KEEP_DAYS * 86400 if path.suffix == ".chart" else 3600)
+            if old and path.is_file():
+                path.unlink()
+                removed += 1
+        except OSError:
+            continue
+    return removed
 
 
 @lru_cache(maxsize=512)
