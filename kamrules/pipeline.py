@@ -13,8 +13,10 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -416,15 +418,56 @@ class RunOptions:
 def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Ledger,
             result: EvaluationResult, as_of: dt.date, timings: dict[str, float], progress: Progress,
             options: RunOptions) -> dict[str, int]:
+    """The visit plan, then the portfolio workbook and the documents. With more than one worker
+    the documents are made in a thread while the workbook is written: writing the workbook's rows
+    is Polars and zlib, which let go of the GIL, so the two share the cores instead of waiting."""
     clock = time.perf_counter()
-    frame = result.frame
-    alerts = {title: select_customers(frame, condition, as_of, rulebook.field_types)
-              for title, condition in rulebook.spec.portfolio.alerts.items()}
-    stats = {"rows_rejected": ledger.rejected_rows, "models": result.models}
     writer = PortfolioWriter(rulebook, as_of, options.lang)
-    visit_plan = _plan_visits(project, staging, rulebook, ledger, frame, as_of, writer.words.lang, stats)
+    stats = {"rows_rejected": ledger.rejected_rows, "models": result.models}
+    visit_plan = _plan_visits(project, staging, rulebook, ledger, result.frame, as_of, writer.words.lang, stats)
     options.plan = stats["plan"]
-    events = visit_plan.events
+    templates, jobs, counts = {}, [], {}
+    for document in rulebook.spec.documents:
+        templates[document.id], chosen = document_jobs(project, staging, rulebook, result.frame, document, as_of,
+                                                       ledger.datasets.get_lazy("orders"), visit_plan)
+        counts[document.id] = len(chosen)
+        jobs += chosen
+    planned = time.perf_counter() - clock
+    charts = charts_root(cache_root(project)) if options.cache else None
+    documents = _Documents(jobs, templates, options.workers, lambda done, total: progress("documents", done, total),
+                           charts)
+    together = options.workers != 1 and bool(jobs)
+    if together:
+        documents.start()
+    try:
+        clock = time.perf_counter()
+        _write_workbooks(project, staging, rulebook, ledger, result, as_of, writer, stats, visit_plan)
+        timings["portfolio"] = planned + time.perf_counter() - clock
+    except BaseException:
+        documents.stop()
+        raise
+    unfinished = rulebook.spec.company.unfinished()
+    if unfinished and any(d.audience == "client" for d in rulebook.spec.documents):
+        ledger.issues.append(Issue("rules/documents.yaml", None, None, None, None,
+                                   msg("company.unfinished", keys=", ".join(unfinished)), "company_unfinished",
+                                   "warning", None, msg("company.unfinished.hint")))
+    timings["documents"] = documents.result() if together else documents.run()
+    if charts is not None:
+        prune_charts(charts)
+    if options.pdf:
+        clock = time.perf_counter()
+        result = export_pdfs([job.target for job in jobs], options.workers)
+        counts["pdf"] = result.created
+        options.pdf_skipped, options.pdf_failed = result.skipped, result.failed
+        timings["pdf"] = time.perf_counter() - clock
+    return counts
+
+
+def _write_workbooks(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Ledger,
+                     result: EvaluationResult, as_of: dt.date, writer: PortfolioWriter, stats: dict[str, Any],
+                     visit_plan: VisitPlan) -> None:
+    """portfolio.xlsx (the company's template filled, or kamrules' own), and issues.xlsx when rows were not used."""
+    frame = result.frame
     template = rulebook.spec.portfolio.template
     if template:
         counts = {o: int(frame[o].fill_null(False).sum()) for d in rulebook.decisions
@@ -433,37 +476,62 @@ def _render(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Le
                                          as_of, currency=rulebook.spec.currency, root=project)
         ledger.issues.extend(filler.write(staging / "portfolio.xlsx", writer.worded(frame), ledger.issues, counts))
     else:
+        alerts = {title: select_customers(frame, condition, as_of, rulebook.field_types)
+                  for title, condition in rulebook.spec.portfolio.alerts.items()}
         writer.write(staging / "portfolio.xlsx", frame, ledger.issues, result.issues, alerts, stats,
-                     [e for e in events if not e.timed], visit_plan)
+                     [e for e in visit_plan.events if not e.timed], visit_plan)
     not_used = [i for i in ledger.issues if i.severity in ("error", "skipped")]
     if not_used:
         write_issues_workbook(staging / "issues.xlsx", not_used, writer.words, company=rulebook.spec.company.name,
                               as_of=as_of)
-    timings["portfolio"] = time.perf_counter() - clock
-    clock = time.perf_counter()
-    templates, jobs, counts = {}, [], {}
-    unfinished = rulebook.spec.company.unfinished()
-    if unfinished and any(d.audience == "client" for d in rulebook.spec.documents):
-        ledger.issues.append(Issue("rules/documents.yaml", None, None, None, None,
-                                   msg("company.unfinished", keys=", ".join(unfinished)), "company_unfinished",
-                                   "warning", None, msg("company.unfinished.hint")))
-    for document in rulebook.spec.documents:
-        templates[document.id], chosen = document_jobs(project, staging, rulebook, frame, document, as_of,
-                                                       ledger.datasets.get_lazy("orders"), visit_plan)
-        counts[document.id] = len(chosen)
-        jobs += chosen
-    charts = charts_root(cache_root(project)) if options.cache else None
-    render_all(jobs, templates, options.workers, lambda done, total: progress("documents", done, total), charts)
-    if charts is not None:
-        prune_charts(charts)
-    timings["documents"] = time.perf_counter() - clock
-    if options.pdf:
+
+
+class _Stopped(Exception):
+    """The run failed elsewhere: the documents stop after the one being made."""
+
+
+class _Documents:
+    """:func:`render_all` of a run's documents, here (:meth:`run`) or in a thread (:meth:`start`,
+    then :meth:`result`, or :meth:`stop` when the run fails meanwhile). Both give the seconds it took."""
+
+    def __init__(self, jobs, templates, workers, progress, charts):
+        self._arguments = (jobs, templates, workers)
+        self._progress, self._charts = progress, charts
+        self._halt = threading.Event()
+        self._pool: ThreadPoolExecutor | None = None
+        self._future = None
+
+    def run(self) -> float:
         clock = time.perf_counter()
-        result = export_pdfs([job.target for job in jobs], options.workers)
-        counts["pdf"] = result.created
-        options.pdf_skipped, options.pdf_failed = result.skipped, result.failed
-        timings["pdf"] = time.perf_counter() - clock
-    return counts
+        render_all(*self._arguments, self._report, self._charts)
+        return time.perf_counter() - clock
+
+    def _report(self, done: int, total: int) -> None:
+        if self._halt.is_set():
+            raise _Stopped()
+        self._progress(done, total)
+
+    def start(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kamrules-documents")
+        self._future = self._pool.submit(self.run)
+
+    def result(self) -> float:
+        try:
+            return self._future.result()
+        finally:
+            self._pool.shutdown()
+
+    def stop(self) -> None:
+        """Stop and wait (the staging folder is removed after this: nothing may still write into it)."""
+        if self._future is None:
+            return
+        self._halt.set()
+        try:
+            self._future.result()
+        except BaseException:  # the run's own error is the one raised
+            pass
+        finally:
+            self._pool.shutdown()
 
 
 def _plan_visits(project: Path, staging: Path, rulebook: CompiledRulebook, ledger: Ledger, frame: pl.DataFrame,

@@ -136,14 +136,14 @@ def features_and_notes(datasets: Mapping[str, pl.DataFrame | pl.LazyFrame], as_o
                        fingerprint: str | None = None) -> tuple[pl.DataFrame, list[Issue]]:
     """:func:`compute_features` and :func:`data_notes`. With kept results (``stages``) and the
     ledger's ``fingerprint`` (:attr:`kamrules.ledger.Ledger.fingerprint`), the metrics computed
-    from the ledger are kept under a key of the fingerprint, ``as_of``, the whole metrics spec and
-    the code that computes them, and read back when all of those are the same: a run after a
-    rule change does not aggregate the order lines again. Derived metrics (compiled from the
-    rulebook) are always evaluated afresh."""
+    from the ledger are kept under a key of the fingerprint, ``as_of``, the metrics spec (all but
+    the derived metrics and the client list) and the code that computes them, and read back when
+    all of those are the same: a run after a rule change does not aggregate the order lines again.
+    Derived metrics (compiled from the rulebook) are always evaluated afresh."""
     key = None
     if stages is not None and fingerprint is not None:
         key = key_of("features", fingerprint, code_digest("metrics", "ledger", "types.py"), as_of.isoformat(),
-                     spec.model_dump(mode="json"))
+                     spec.model_dump(mode="json", exclude={"derived", "client"}))  # those two: not computed here
         kept = stages.load("features", key)
         if kept is not None:
             body, frames = kept

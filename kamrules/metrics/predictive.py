@@ -113,6 +113,39 @@ def bgnbd_log_likelihood(params, x, t_x, T, weights=None) -> float:
     return float(np.sum(ll if weights is None else ll * weights))
 
 
+class _Distinct:
+    """An array as its distinct values and where each element's value is: a function of the
+    element is computed once per distinct value and gathered, giving the very same numbers."""
+
+    def __init__(self, values: np.ndarray):
+        self.values, self.at = np.unique(values, return_inverse=True)
+
+    def __call__(self, function) -> np.ndarray:
+        return function(self.values)[self.at]
+
+
+def _bgnbd_likelihood_of(x, t_x, T, weights):
+    """:func:`bgnbd_log_likelihood` of fixed data, for the optimiser: purchase counts and times
+    take a few hundred distinct values among thousands of customers, so the special functions
+    and logarithms are computed once per distinct value (the same expressions, in the same
+    order, element by element: the same sum to the last bit)."""
+    from scipy.special import betaln, gammaln
+
+    counts, times, ages = _Distinct(x), _Distinct(t_x), _Distinct(T)
+    repeat = x > 0
+
+    def likelihood(r, alpha, a, b) -> float:
+        head = counts(lambda v: gammaln(r + v)) - gammaln(r) + r * np.log(alpha)
+        stay = counts(lambda v: betaln(a, b + v)) - betaln(a, b) - (r + x) * ages(lambda v: np.log(alpha + v))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            drop = np.where(repeat, counts(lambda v: betaln(a + 1, b + np.maximum(v, 1) - 1)) - betaln(a, b)
+                            - (r + x) * times(lambda v: np.log(alpha + v)), -np.inf)
+        ll = head + np.logaddexp(stay, drop)
+        return float(np.sum(ll * weights))
+
+    return likelihood
+
+
 _FITS: dict[str, FitReport] = {}
 _FITS_KEPT = 8
 FIT_STORE: ContextVar[Path | None] = ContextVar("fit_store", default=None)  # a folder: fits kept across runs
@@ -186,9 +219,11 @@ def fit_bgnbd(x, t_x, T) -> FitReport:
     ux, ut, uT = triples.T
     scale = max(float(np.max(T)), 1e-9) / 10  # times of order 10 keep α near 1 for the optimiser
 
+    likelihood = _bgnbd_likelihood_of(ux, ut / scale, uT / scale, weights)
+
     def objective(logs):
         r, alpha, a, b = np.exp(logs)
-        return -bgnbd_log_likelihood((r, alpha, a, b), ux, ut / scale, uT / scale, weights) / weights.sum()
+        return -likelihood(r, alpha, a, b) / weights.sum()
 
     result = _minimise(minimize, objective, np.zeros(4))
     r, alpha, a, b = np.exp(result.x)
@@ -359,7 +394,7 @@ def predictive_metrics(frame: pl.DataFrame, orders: pl.DataFrame | pl.LazyFrame 
                             file="rules/metrics.yaml", rule_id="predictive.margin",
                             suggestion=did_you_mean(spec.margin, frame.columns) or msg("predictive.margin.hint"))
     try:
-        return _score(frame, orders, as_of, spec, reports)
+        return _score(frame, fit_models(orders, as_of, spec), as_of, spec, reports)
     except ModelFitError as error:
         if spec.if_unfit == "error":
             raise
@@ -372,9 +407,22 @@ def predictive_metrics(frame: pl.DataFrame, orders: pl.DataFrame | pl.LazyFrame 
                                    for name, (t, *_) in predictive_types(spec).items()])
 
 
-def _score(frame: pl.DataFrame, orders: pl.DataFrame | pl.LazyFrame | None, as_of: dt.date,
-           spec: PredictiveSpec, reports: dict | None) -> pl.DataFrame:
-    names = list(predictive_types(spec))
+@dataclass
+class Fits:
+    """What :func:`fit_models` gives: the purchase summary, its arrays and both fitted models."""
+
+    summary: pl.DataFrame
+    x: np.ndarray
+    t_x: np.ndarray
+    T: np.ndarray
+    repeaters: int
+    bgnbd: FitReport
+    gamma_gamma: FitReport
+
+
+def fit_models(orders: pl.DataFrame | pl.LazyFrame | None, as_of: dt.date, spec: PredictiveSpec) -> Fits:
+    """BG/NBD (or its limit) and Gamma-Gamma fitted to the purchases up to ``as_of``; raises
+    :class:`ModelFitError` when the ledger cannot support them."""
     if orders is None or orders.lazy().select(pl.len()).collect().item() == 0:
         raise ModelFitError(msg("predictive.no_orders"), model="bgnbd", suggestion=msg("predictive.no_orders.hint"))
     summary = purchase_summary(orders, as_of, spec.unit_days)
@@ -391,8 +439,6 @@ def _score(frame: pl.DataFrame, orders: pl.DataFrame | pl.LazyFrame | None, as_o
         if limit.log_likelihood >= bgnbd.log_likelihood - LIKELIHOOD_SLACK:
             bgnbd = limit
     _check_fit(bgnbd, len(x), repeaters)
-    alive, expected = (p_alive, expected_purchases) if bgnbd.status == "fitted" else \
-        (p_alive_common, expected_purchases_common)
     repeat = x > 0
     m = summary["m"].to_numpy().astype(float)
     usable = repeat & np.isfinite(m) & (m > 0)
@@ -402,6 +448,15 @@ def _score(frame: pl.DataFrame, orders: pl.DataFrame | pl.LazyFrame | None, as_o
         raise ModelFitError(msg("predictive.unbounded", q=gg.params["q"]),
                             model="gamma_gamma", customers=len(x), repeat_customers=repeaters,
                             suggestion=msg("predictive.unbounded.hint"))
+    return Fits(summary, x, t_x, T, repeaters, bgnbd, gg)
+
+
+def _score(frame: pl.DataFrame, fits: Fits, as_of: dt.date, spec: PredictiveSpec, reports: dict | None) -> pl.DataFrame:
+    names = list(predictive_types(spec))
+    summary, x, t_x, T, bgnbd, gg = fits.summary, fits.x, fits.t_x, fits.T, fits.bgnbd, fits.gamma_gamma
+    alive, expected = (p_alive, expected_purchases) if bgnbd.status == "fitted" else \
+        (p_alive_common, expected_purchases_common)
+    m = summary["m"].to_numpy().astype(float)
     values = expected_value(gg.params, x, m)
     steps = _horizon_steps(as_of, spec)
     cumulative = [np.zeros_like(x)] + [expected(bgnbd.params, t, x, t_x, T) for t, _ in steps]
@@ -415,7 +470,7 @@ def _score(frame: pl.DataFrame, orders: pl.DataFrame | pl.LazyFrame | None, as_o
     frame = frame.with_columns((pl.col("_clv_revenue") * margin).round(2).alias(names[3])).drop("_clv_revenue")
     if reports is not None:
         gg.extra = {"population_mean_value": round(float(gg.params["p"] * gg.params["gamma"] / (gg.params["q"] - 1)), 2)}
-        bgnbd.extra = {"repeat_customers": repeaters, "time_unit_days": spec.unit_days}
+        bgnbd.extra = {"repeat_customers": fits.repeaters, "time_unit_days": spec.unit_days}
         reports["bgnbd"], reports["gamma_gamma"] = bgnbd.as_dict(), gg.as_dict()
     return frame
 

@@ -1,0 +1,271 @@
+"""Results kept between runs: the cross-file checks and the ledger's metrics (kamrules.ledger.stages),
+and drawn charts (kamrules.render.charts). Each is reused only under the same key, each key part
+makes a miss, a damaged entry is computed again, and a run gives the same answers either way."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import kamrules.ledger as ledger_module
+import kamrules.metrics as metrics_module
+from kamrules.ledger.cache import cache_root, charts_root, stages_root
+from kamrules.ledger.stages import KEPT_PER_KIND, StageCache
+from kamrules.pipeline import RunOptions, evaluate, run
+from kamrules.render import charts
+from kamrules.render.sheetdata import ahead
+
+from conftest import AS_OF, small_ledger, write_workbook
+from test_cache import read, snapshot, split  # noqa: F401 (split: a fixture)
+
+
+class Calls:
+    """Counts the calls of a function it stands in for, and can refuse them."""
+
+    def __init__(self, function, refuse: bool = False):
+        self.function, self.refuse, self.count = function, refuse, 0
+
+    def __call__(self, *args, **kwargs):
+        self.count += 1
+        if self.refuse:
+            raise AssertionError(f"{self.function.__name__} ran: a kept result should have been used")
+        return self.function(*args, **kwargs)
+
+
+def watch_checks(monkeypatch, refuse: bool = False) -> Calls:
+    calls = Calls(ledger_module.check_keys, refuse)
+    monkeypatch.setattr(ledger_module, "check_keys", calls)
+    return calls
+
+
+def kinds(project: Path) -> list[str]:
+    root = stages_root(cache_root(project))
+    return sorted(p.name.split("-")[0] for p in root.iterdir()) if root.is_dir() else []
+
+
+# --- the cross-file checks --------------------------------------------------------------------
+
+def duplicated(project: Path) -> None:
+    """The orders dropped twice (repeated rows), and a customer whose key comes twice with other content."""
+    shutil.copyfile(project / "inputs" / "订单.xlsx", project / "inputs" / "订单（副本）.xlsx")
+    sheets = small_ledger()
+    sheets["客户档案"].append(["C001", "另一家公司", "制造业", "2019-03-15"])
+    write_workbook(project / "inputs" / "客户.xlsx", {"客户档案": sheets["客户档案"]})
+
+
+def test_the_checks_found_before_are_replayed_rows_counts_and_issues(split, monkeypatch):
+    duplicated(split)
+    fresh, _ = read(split, cache=False)
+    assert {"duplicate_row", "key_conflict", "unknown_reference"} <= {i.code for i in fresh.issues}
+    cold, _ = read(split)
+    assert kinds(split) == ["checks"]
+    watch_checks(monkeypatch, refuse=True)
+    warm, _ = read(split)
+    assert snapshot(warm) == snapshot(cold) == snapshot(fresh)
+    assert warm.fingerprint == cold.fingerprint
+
+
+@pytest.mark.parametrize("change", ["input content", "input name", "mapping", "code", "no cache"])
+def test_every_key_part_of_the_checks_makes_them_run_again(split, monkeypatch, change):
+    read(split)
+    if change == "input content":
+        sheets = small_ledger()
+        sheets["销售明细"].append(["SO9", "C009", "2026-10-02", "钢材", 1, 7_000, 5_000])
+        write_workbook(split / "inputs" / "订单.xlsx", {"销售明细": sheets["销售明细"]})
+    elif change == "input name":  # the issues name the files
+        os.rename(split / "inputs" / "订单.xlsx", split / "inputs" / "十月订单.xlsx")
+    elif change == "mapping":
+        path = split / "rules" / "ledger.yaml"
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("title: 销售明细", "title: 销售明细（十月）", 1) if "title: 销售明细" in text
+                        else text.replace("\n  orders:\n", "\n  orders:\n    title: 订单\n", 1), encoding="utf-8")
+    elif change == "code":
+        monkeypatch.setattr(ledger_module, "code_digest", lambda *packages: "other code")
+    calls = watch_checks(monkeypatch)
+    ledger, _ = read(split, cache=change != "no cache")
+    assert calls.count == 1
+    assert snapshot(ledger) == snapshot(read(split, cache=False)[0])
+
+
+def test_a_damaged_kept_result_is_computed_again(split, monkeypatch):
+    fresh, _ = read(split, cache=False)
+    read(split)
+    folder = next(stages_root(cache_root(split)).iterdir())
+    part = next(folder.glob("part-*.parquet"))
+    part.write_bytes(part.read_bytes()[:-8])
+    calls = watch_checks(monkeypatch)
+    ledger, _ = read(split)
+    assert calls.count == 1 and snapshot(ledger) == snapshot(fresh)
+    read(split)
+    assert calls.count == 1  # stored again, whole
+
+
+# --- the metrics ------------------------------------------------------------------------------
+
+def evaluated(project: Path, as_of: dt.date = AS_OF):
+    rulebook, ledger, result = evaluate(project, as_of, options=RunOptions(workers=1))
+    issues = [(i.file, i.row, i.code, str(i.message)) for i in ledger.issues]
+    return result.frame.sort("customer_id"), issues, result.models
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def watch_metrics(monkeypatch, refuse: bool = False) -> Calls:
+    calls = Calls(metrics_module._ledger_features, refuse)
+    monkeypatch.setattr(metrics_module, "_ledger_features", calls)
+    return calls
+
+
+def test_after_a_rule_change_the_metrics_are_read_back_and_decide_the_same(split, monkeypatch):
+    evaluated(split)
+    assert kinds(split) == ["checks", "features"]
+    edit(split / "rules" / "policy.yaml", "revenue_12m >= 20万", "revenue_12m >= 1万")
+    with monkeypatch.context() as patched:
+        watch_checks(patched, refuse=True)
+        watch_metrics(patched, refuse=True)
+        warm = evaluated(split)
+    shutil.rmtree(split / ".kamrules")
+    cold = evaluated(split)
+    assert warm[0].equals(cold[0]) and warm[1] == cold[1] and warm[2] == cold[2]
+
+
+@pytest.mark.parametrize("change", ["as_of", "metrics spec", "input", "code"])
+def test_every_key_part_of_the_metrics_makes_them_computed_again(split, monkeypatch, change):
+    evaluated(split)
+    as_of = AS_OF
+    if change == "as_of":
+        as_of = AS_OF - dt.timedelta(days=1)
+    elif change == "metrics spec":
+        edit(split / "rules" / "metrics.yaml", "a: 0.80", "a: 0.70")
+    elif change == "input":
+        sheets = small_ledger()
+        sheets["销售明细"].append(["SO9", "C003", "2026-10-02", "钢材", 1, 7_000, 5_000])
+        write_workbook(split / "inputs" / "订单.xlsx", {"销售明细": sheets["销售明细"]})
+    else:
+        monkeypatch.setattr(metrics_module, "code_digest", lambda *packages: "other code")
+    calls = watch_metrics(monkeypatch)
+    warm = evaluated(split, as_of)
+    assert calls.count == 1
+    shutil.rmtree(split / ".kamrules")
+    assert evaluated(split, as_of)[0].equals(warm[0])
+
+
+def test_an_unfit_model_is_kept_with_its_reason(split, monkeypatch):
+    cold = evaluated(split)  # three customers: too few repeat buyers for BG/NBD
+    assert any(code == "model_not_fitted" for _, _, code, _ in cold[1])
+    watch_metrics(monkeypatch, refuse=True)
+    warm = evaluated(split)
+    assert warm[0].equals(cold[0]) and warm[1] == cold[1] and warm[2] == cold[2]
+
+
+def test_only_the_most_recently_used_results_are_kept(split):
+    for days in range(KEPT_PER_KIND + 2):
+        evaluated(split, AS_OF - dt.timedelta(days=days))
+        time.sleep(0.01)  # distinct times of use
+    kept = kinds(split)
+    assert kept.count("features") == KEPT_PER_KIND and kept.count("checks") == 1
+
+
+def test_a_store_that_fails_is_said_and_nothing_half_written_remains(tmp_path):
+    blocked = tmp_path / "stages"
+    blocked.write_text("not a folder")
+    stages = StageCache(blocked)
+    stages.store("features", "k" * 40, {"a": 1}, {"f": pl.DataFrame({"x": [1]})})
+    assert stages.problem and stages.load("features", "k" * 40) is None
+
+
+# --- charts -----------------------------------------------------------------------------------
+
+MONTHLY = [{"month": f"2026-{m:02d}", "revenue": 1000.0 * m, "revenue_prev_year": 900.0 * m, "growth": None}
+           for m in range(1, 11)]
+
+
+DRAW = charts._draw
+
+
+def drawn_in(folder: Path, monkeypatch, monthly=MONTHLY, refuse: bool = False) -> tuple[bytes, Calls]:
+    charts._drawn.cache_clear()
+    calls = Calls(DRAW, refuse)
+    monkeypatch.setattr(charts, "_draw", calls)
+    token = charts.CHART_STORE.set(folder)
+    try:
+        chart = charts.revenue_chart(monthly, "en")
+    finally:
+        charts.CHART_STORE.reset(token)
+    return chart.png, calls
+
+
+def test_a_chart_is_drawn_once_and_read_back_after(tmp_path, monkeypatch):
+    first, calls = drawn_in(tmp_path, monkeypatch)
+    assert calls.count == 1 and first.startswith(b"\x89PNG") and len(list(tmp_path.glob("*.chart"))) == 1
+    again, _ = drawn_in(tmp_path, monkeypatch, refuse=True)
+    assert again == first
+    other = [dict(row, revenue=row["revenue"] + 1) for row in MONTHLY]
+    _, calls = drawn_in(tmp_path, monkeypatch, other)
+    assert calls.count == 1 and len(list(tmp_path.glob("*.chart"))) == 2
+
+
+def test_a_damaged_chart_is_drawn_again(tmp_path, monkeypatch):
+    first, _ = drawn_in(tmp_path, monkeypatch)
+    kept = next(tmp_path.glob("*.chart"))
+    kept.write_bytes(kept.read_bytes()[:-20])
+    again, calls = drawn_in(tmp_path, monkeypatch)
+    assert calls.count == 1 and again == first
+    assert kept.read_bytes()[32:] == first
+
+
+def test_charts_no_run_used_for_two_weeks_are_removed(tmp_path):
+    old, new, left = tmp_path / "old.chart", tmp_path / "new.chart", tmp_path / ".x.1.tmp"
+    for path in (old, new, left):
+        path.write_bytes(b"x")
+    now = time.time()
+    os.utime(old, (now - (charts.KEEP_DAYS + 1) * 86400,) * 2)
+    os.utime(left, (now - 7200,) * 2)
+    assert charts.prune_charts(tmp_path, now) == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["new.chart"]
+
+
+def test_a_run_keeps_its_charts_only_with_the_cache(split):
+    run(split, AS_OF, options=RunOptions(workers=1, cache=False))
+    assert not (split / ".kamrules").exists()
+    run(split, AS_OF, options=RunOptions(workers=1))
+    assert list(charts_root(cache_root(split)).glob("*.chart"))
+
+
+# --- the workbook's rows, made ahead ------------------------------------------------------------
+
+def test_rows_made_ahead_come_in_order_and_a_failure_reaches_the_caller():
+    assert list(ahead(iter([b"a", b"b", b"c"]))) == [b"a", b"b", b"c"]
+
+    def failing():
+        yield b"a"
+        raise ValueError("rows")
+
+    with pytest.raises(ValueError, match="rows"):
+        list(ahead(failing()))
+
+
+def test_a_caller_that_stops_taking_rows_stops_the_maker():
+    made = []
+
+    def endless():
+        while True:
+            made.append(1)
+            yield b"x"
+
+    pieces = ahead(endless(), depth=2)
+    assert next(pieces) == b"x"
+    pieces.close()
+    assert not [t for t in threading.enumerate() if t.name == "kamrules-rows"]
+    assert len(made) <= 4
