@@ -687,7 +687,7 @@ def _size(size: int) -> str:
 def cache_status(project: Path = ProjectOption, lang: Optional[str] = LangOption, as_json: bool = JsonOption) -> None:
     from .files import file_sha256
     from .ledger import input_files
-    from .ledger.cache import KEEP_DAYS, LedgerCache, cache_root, entries
+    from .ledger.cache import KEEP_DAYS, LedgerCache, cache_root, entries, kept_beside
     from .rules.rulebook_compiler import load_rulebook
 
     words = language(lang, project)
@@ -699,12 +699,14 @@ def cache_status(project: Path = ProjectOption, lang: Optional[str] = LangOption
     except KamrulesError as exc:
         _fail(exc, words, as_json)
     found = entries(cache_root(project))
+    beside = kept_beside(cache_root(project))
     root = cache_root(project).relative_to(project).as_posix()
     if as_json:
         out.print(json_text({"root": root, "bytes": sum(e.bytes for e in found), "entries": [
             {"key": e.key, "file": e.file, "sha256": e.sha256, "bytes": e.bytes, "rows": e.rows,
              "last_used": e.last_used.isoformat(timespec="seconds"), "ok": e.ok, "current": e.key in current}
-            for e in found]}), markup=False)
+            for e in found], "kept": {kind: {"count": n, "bytes": size} for kind, (n, size) in beside.items()}}),
+            markup=False)
         return
     if not found:
         say(words, "cli.cache.empty", root=root)
@@ -718,6 +720,10 @@ def cache_status(project: Path = ProjectOption, lang: Optional[str] = LangOption
                       rows=rows if e.ok else msg("cli.cache.damaged").localize(words), size=_size(e.bytes),
                       used=e.last_used.strftime("%Y-%m-%d %H:%M")).localize(words), markup=False)
     say(words, "cli.cache.legend", days=KEEP_DAYS)
+    (results, results_size), (charts, charts_size), (fits, fits_size) = (beside[k] for k in ("results", "charts", "fits"))
+    if results or charts or fits:
+        say(words, "cli.cache.beside", results=results, results_size=_size(results_size), charts=charts,
+            charts_size=_size(charts_size), fits=fits, fits_size=_size(fits_size))
 
 
 @cache_app.command("clear", help=h("help.cache.clear"))

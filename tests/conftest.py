@@ -92,6 +92,20 @@ def project(tmp_path: Path) -> Path:
     return make_project(tmp_path / "proj")
 
 
+BY_FILE = {"客户.xlsx": ["客户档案"], "订单.xlsx": ["销售明细"], "其他.xlsx": ["应收账款", "投诉记录", "拜访记录"]}
+
+
+@pytest.fixture
+def split(tmp_path: Path) -> Path:
+    """The small ledger in three files: customers, orders, and the rest."""
+    project = make_project(tmp_path / "proj")
+    (project / "inputs" / "台账.xlsx").unlink()
+    sheets = small_ledger()
+    for name, wanted in BY_FILE.items():
+        write_workbook(project / "inputs" / name, {s: sheets[s] for s in wanted})
+    return project
+
+
 @pytest.fixture(scope="session")
 def bundled_run(tmp_path_factory):
     """The bundled example run once per language for the whole test session (``kamrules run

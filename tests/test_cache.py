@@ -22,22 +22,6 @@ from kamrules.rules.rulebook_compiler import load_rulebook
 
 from conftest import AS_OF, small_ledger, write_workbook
 
-BY_FILE = {"客户.xlsx": ["客户档案"], "订单.xlsx": ["销售明细"], "其他.xlsx": ["应收账款", "投诉记录", "拜访记录"]}
-
-
-@pytest.fixture
-def split(tmp_path: Path) -> Path:
-    """The small ledger in three files: customers, orders, and the rest."""
-    from conftest import make_project
-
-    project = make_project(tmp_path / "proj")
-    (project / "inputs" / "台账.xlsx").unlink()
-    sheets = small_ledger()
-    for name, wanted in BY_FILE.items():
-        write_workbook(project / "inputs" / name, {s: sheets[s] for s in wanted})
-    return project
-
-
 def read(project: Path, cache: bool = True, rulebook=None):
     rulebook = rulebook or load_rulebook(project)
     store = LedgerCache.for_project(project, rulebook.spec.ledger) if cache else None

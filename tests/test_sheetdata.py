@@ -79,6 +79,21 @@ def test_calamine_reads_the_same_cells(tmp_path):
     assert grid["day"].to_list()[:2] == ["2026-10-31 00:00:00", "1900-03-01 00:00:00"]
 
 
+def test_only_text_with_spaces_at_its_ends_is_marked_to_keep_them(tmp_path):
+    """Excel trims a cell's leading and trailing spaces unless told to keep them: "  spaced  "
+    is told, the other texts are not (the mark on every cell made a sixth of the sheet's XML)."""
+    import re
+    import zipfile
+
+    path = tmp_path / "t.xlsx"
+    write(path)
+    with zipfile.ZipFile(path) as archive:
+        member = sheetdata.sheet_members(path)["客户"]
+        xml = archive.read(member).decode()
+    texts = dict(re.findall(r'<c r="(A\d+)"[^>]*t="inlineStr"><is>(<t[^>]*>)', xml))
+    assert texts == {"A1": "<t>", "A2": "<t>", "A3": "<t>", "A4": '<t xml:space="preserve">', "A5": "<t>"}
+
+
 def test_an_empty_table_leaves_a_valid_sheet(tmp_path):
     path = tmp_path / "t.xlsx"
     write(path, FRAME.clear())

@@ -23,7 +23,7 @@ from kamrules.render import charts
 from kamrules.render.sheetdata import ahead
 
 from conftest import AS_OF, small_ledger, write_workbook
-from test_cache import read, snapshot, split  # noqa: F401 (split: a fixture)
+from test_cache import read, snapshot
 
 
 class Calls:
@@ -240,7 +240,32 @@ def test_a_run_keeps_its_charts_only_with_the_cache(split):
     run(split, AS_OF, options=RunOptions(workers=1, cache=False))
     assert not (split / ".kamrules").exists()
     run(split, AS_OF, options=RunOptions(workers=1))
-    assert list(charts_root(cache_root(split)).glob("*.chart"))
+    charts_kept = len(list(charts_root(cache_root(split)).glob("*.chart")))
+    assert charts_kept > 0
+
+
+def test_cache_status_says_what_is_kept_beside_the_entries_and_clear_removes_it(split):
+    import json
+    import re
+
+    from typer.testing import CliRunner
+
+    from kamrules.cli import app
+
+    run(split, AS_OF, options=RunOptions(workers=1))
+    charts_kept = len(list(charts_root(cache_root(split)).glob("*.chart")))
+    runner = CliRunner()
+    shown = runner.invoke(app, ["cache", "status", "-p", str(split), "--lang", "en"])
+    assert shown.exit_code == 0, shown.output
+    line = shown.output.splitlines()[-1]
+    assert re.fullmatch(rf"also kept: 2 results of the checks and metrics \(.+\), {charts_kept} charts \(.+\), "
+                        r"0 model fits \(0 B\); made again when they do not apply, cleared with the cache", line), line
+    kept = json.loads(runner.invoke(app, ["cache", "status", "-p", str(split), "--json"]).output)["kept"]
+    assert kept["results"]["count"] == 2 and kept["charts"]["count"] == charts_kept and kept["fits"]["count"] == 0
+    assert all(kept[kind]["bytes"] > 0 for kind in ("results", "charts"))
+    cleared = runner.invoke(app, ["cache", "clear", "-p", str(split), "--lang", "en"])
+    assert cleared.exit_code == 0 and cleared.output.startswith("removed 3 cache entries (")
+    assert not list(stages_root(cache_root(split)).iterdir()) and not list(charts_root(cache_root(split)).iterdir())
 
 
 # --- the workbook's rows, made ahead ------------------------------------------------------------

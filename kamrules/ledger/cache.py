@@ -229,6 +229,16 @@ def entries(root: Path) -> list[EntryInfo]:
     return sorted(found, key=lambda e: (e.file, e.last_used))
 
 
+def kept_beside(root: Path) -> dict[str, tuple[int, int]]:
+    """What is kept beside the cache at ``root``: kind (results, charts, fits) → (how many, bytes)."""
+    results = [f for f in _folders(stages_root(root)) if not f.name.startswith((TEMPORARY, TRASH))]
+    charts = [f for f in _files(charts_root(root)) if f.suffix == ".chart"]
+    fits = [f for f in _files(fits_root(root)) if f.suffix == ".json"]
+    return {"results": (len(results), sum(_bytes(f) for f in results)),
+            "charts": (len(charts), sum(f.stat().st_size for f in charts)),
+            "fits": (len(fits), sum(f.stat().st_size for f in fits))}
+
+
 def clear(root: Path) -> tuple[int, int]:
     """Remove the whole cache, the kept whole-ledger results, model fits and charts; (entries of
     input files, bytes of all of it) removed."""

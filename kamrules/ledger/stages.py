@@ -94,12 +94,14 @@ class StageCache:
                               ensure_ascii=False, separators=(",", ":"))
             checksum = hashlib.sha256(text.encode()).hexdigest()
             (temporary / ENTRY).write_text(f"{checksum}\n{text}", encoding="utf-8")
-            if folder.exists():
-                _remove(folder)
-            os.rename(temporary, folder)
-        except (OSError, TypeError, ValueError) as exc:  # another process stored it first, or a full disk
+            if folder.exists():  # stored meanwhile by another process under the same key: the same result
+                _remove(temporary)
+            else:
+                os.rename(temporary, folder)
+        except (OSError, TypeError, ValueError) as exc:  # a full disk, a read-only project
             _remove(temporary)
-            self.problem = str(getattr(exc, "strerror", None) or exc)
+            if not folder.is_dir():  # not a race lost to another process
+                self.problem = str(getattr(exc, "strerror", None) or exc)
             return
         self.prune(kind, keep=folder.name)
 

@@ -215,6 +215,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "cli.cache.damaged": ("已损坏（下次用到时重建）", "damaged (rebuilt when next needed)"),
     "cli.cache.legend": ("✓ = inputs/ 中现在的文件；其余条目 {days} 天未用后由运行自动删除",
                          "✓ = a file now in inputs/; the others are removed by a run once unused for {days} days"),
+    "cli.cache.beside": ("另外保存着：检查与指标的结果 {results} 份（{results_size}），图表 {charts} 张（{charts_size}），"
+                         "模型拟合 {fits} 份（{fits_size}）；用不上时重新计算，也随缓存一起清空",
+                         "also kept: {results} results of the checks and metrics ({results_size}), {charts} charts "
+                         "({charts_size}), {fits} model fits ({fits_size}); made again when they do not apply, "
+                         "cleared with the cache"),
     "cli.cache.cleared": ("已删除 {count} 个缓存条目（{size}）", "removed {count} cache entr{s} ({size})"),
     "cli.cache.locked": ("正在运行，不能清空缓存", "a run is working: the cache cannot be cleared now"),
 }

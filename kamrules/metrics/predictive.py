@@ -340,15 +340,31 @@ def gamma_gamma_log_likelihood(params, x, m) -> float:
                         + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * np.log(gamma + m * x)))
 
 
+def _gamma_gamma_likelihood_of(x, m):
+    """:func:`gamma_gamma_log_likelihood` of fixed data, for the optimiser: the terms of ``x`` alone
+    once per distinct count, the logarithms of the data once (the same numbers, the same sum)."""
+    from scipy.special import gammaln
+
+    counts, log_m, log_x, mx = _Distinct(x), np.log(m), np.log(x), m * x
+
+    def likelihood(p, q, gamma) -> float:
+        px = p * x
+        return float(np.sum(counts(lambda v: gammaln(p * v + q)) - counts(lambda v: gammaln(p * v)) - gammaln(q)
+                            + q * np.log(gamma) + (px - 1) * log_m + px * log_x - (px + q) * np.log(gamma + mx)))
+
+    return likelihood
+
+
 @remembered
 def fit_gamma_gamma(x, m) -> FitReport:
     from scipy.optimize import minimize
 
     scale = float(np.mean(m))
+    likelihood = _gamma_gamma_likelihood_of(x, m / scale)
 
     def objective(logs):
         p, q, gamma = np.exp(logs)
-        return -gamma_gamma_log_likelihood((p, q, gamma), x, m / scale) / len(x)
+        return -likelihood(p, q, gamma) / len(x)
 
     result = _minimise(minimize, objective, np.array([0.0, 0.7, 0.0]))
     p, q, gamma = np.exp(result.x)
