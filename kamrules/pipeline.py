@@ -518,6 +518,9 @@ class _Documents:
     def result(self) -> float:
         try:
             return self._future.result()
+        except BaseException:  # its own error, or an interrupt while waiting: it has ended, or ends now
+            self.stop()
+            raise
         finally:
             self._pool.shutdown()
 

@@ -155,10 +155,8 @@ def test_every_key_part_of_the_metrics_makes_them_computed_again(split, monkeypa
     else:
         monkeypatch.setattr(metrics_module, "code_digest", lambda *packages: "other code")
     calls = watch_metrics(monkeypatch)
-    warm = evaluated(split, as_of)
+    evaluated(split, as_of)
     assert calls.count == 1
-    shutil.rmtree(split / ".kamrules")
-    assert evaluated(split, as_of)[0].equals(warm[0])
 
 
 def test_an_unfit_model_is_kept_with_its_reason(split, monkeypatch):
@@ -169,12 +167,18 @@ def test_an_unfit_model_is_kept_with_its_reason(split, monkeypatch):
     assert warm[0].equals(cold[0]) and warm[1] == cold[1] and warm[2] == cold[2]
 
 
-def test_only_the_most_recently_used_results_are_kept(split):
-    for days in range(KEPT_PER_KIND + 2):
-        evaluated(split, AS_OF - dt.timedelta(days=days))
-        time.sleep(0.01)  # distinct times of use
-    kept = kinds(split)
-    assert kept.count("features") == KEPT_PER_KIND and kept.count("checks") == 1
+def test_only_the_most_recently_used_results_are_kept(tmp_path):
+    stages = StageCache(tmp_path / "stages")
+    frame = pl.DataFrame({"x": [1]})
+    now = time.time()
+    for index in range(KEPT_PER_KIND + 2):
+        stages.store("features", f"{index:040d}", {"n": index}, {"f": frame})
+        entry = stages.root / f"features-{index:040d}" / "entry.json"
+        os.utime(entry, (now - 1000 + index,) * 2)  # used one after the other
+    stages.store("checks", "c" * 40, {}, {"f": frame})
+    kept = sorted(p.name for p in stages.root.iterdir())
+    assert kept == ["checks-" + "c" * 40] + [f"features-{i:040d}" for i in range(2, KEPT_PER_KIND + 2)]
+    assert stages.load("features", f"{KEPT_PER_KIND + 1:040d}")[0] == {"n": KEPT_PER_KIND + 1}
 
 
 def test_a_store_that_fails_is_said_and_nothing_half_written_remains(tmp_path):
@@ -236,14 +240,6 @@ def test_charts_no_run_used_for_two_weeks_are_removed(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["new.chart"]
 
 
-def test_a_run_keeps_its_charts_only_with_the_cache(split):
-    run(split, AS_OF, options=RunOptions(workers=1, cache=False))
-    assert not (split / ".kamrules").exists()
-    run(split, AS_OF, options=RunOptions(workers=1))
-    charts_kept = len(list(charts_root(cache_root(split)).glob("*.chart")))
-    assert charts_kept > 0
-
-
 def test_cache_status_says_what_is_kept_beside_the_entries_and_clear_removes_it(split):
     import json
     import re
@@ -254,6 +250,7 @@ def test_cache_status_says_what_is_kept_beside_the_entries_and_clear_removes_it(
 
     run(split, AS_OF, options=RunOptions(workers=1))
     charts_kept = len(list(charts_root(cache_root(split)).glob("*.chart")))
+    assert charts_kept > 0
     runner = CliRunner()
     shown = runner.invoke(app, ["cache", "status", "-p", str(split), "--lang", "en"])
     assert shown.exit_code == 0, shown.output
