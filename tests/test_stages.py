@@ -189,6 +189,19 @@ def test_a_store_that_fails_is_said_and_nothing_half_written_remains(tmp_path):
     assert stages.problem and stages.load("features", "k" * 40) is None
 
 
+def test_a_file_name_that_is_not_utf8_is_kept_and_read_back_as_it_was(tmp_path):
+    from kamrules.errors import Issue
+    from kamrules.ledger.stages import decode_issues, encode_issues, key_of
+
+    name = b"inputs/\xb6\xa9\xb5\xa5.xlsx".decode("utf-8", "surrogateescape")  # 订单 in GBK, as Linux lists it
+    issue = Issue(name, "销售明细", 3, "amount", "x", "bad", "bad_value", "error", "orders", None)
+    stages = StageCache(tmp_path / "stages")
+    key = key_of("checks", [(name, "0" * 64)])
+    stages.store("checks", key, {"issues": encode_issues([issue])}, {"f": pl.DataFrame({"x": [1]})})
+    assert stages.problem is None
+    assert decode_issues(stages.load("checks", key)[0]["issues"]) == [issue]
+
+
 # --- charts -----------------------------------------------------------------------------------
 
 MONTHLY = [{"month": f"2026-{m:02d}", "revenue": 1000.0 * m, "revenue_prev_year": 900.0 * m, "growth": None}

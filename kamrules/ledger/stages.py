@@ -51,7 +51,7 @@ def code_digest(*packages: str) -> str:
 
 def key_of(*parts) -> str:
     """The key of a result computed from ``parts`` (anything JSON can write)."""
-    text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    text = json.dumps(parts, sort_keys=True, default=str)  # ASCII: a file name not in UTF-8 is kept escaped
     return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
@@ -91,14 +91,14 @@ class StageCache:
             parts = {name: _write_parquet(frame, temporary / f"part-{index}.parquet")
                      for index, (name, frame) in enumerate(frames.items())}
             text = json.dumps({"format": 1, "stage_format": FORMAT, "kind": kind, "body": body, "parts": parts},
-                              ensure_ascii=False, separators=(",", ":"))
+                              separators=(",", ":"))  # ASCII, like the key
             checksum = hashlib.sha256(text.encode()).hexdigest()
             (temporary / ENTRY).write_text(f"{checksum}\n{text}", encoding="utf-8")
             if folder.exists():  # stored meanwhile by another process under the same key: the same result
                 _remove(temporary)
             else:
                 os.rename(temporary, folder)
-        except (OSError, TypeError, ValueError) as exc:  # a full disk, a read-only project
+        except (OSError, TypeError, ValueError, pl.exceptions.PolarsError) as exc:  # a full disk, a read-only project
             _remove(temporary)
             if not folder.is_dir():  # not a race lost to another process
                 self.problem = str(getattr(exc, "strerror", None) or exc)
