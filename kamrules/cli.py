@@ -693,7 +693,9 @@ def cache_status(project: Path = ProjectOption, lang: Optional[str] = LangOption
     words = language(lang, project)
     project = project.resolve()
     try:
-        settings = load_rulebook(project).spec.ledger
+        spec = load_rulebook(project).spec
+        settings = spec.ledger
+        titles = {name: dataset.title or name for name, dataset in spec.datasets.items()}
         current = {LedgerCache(cache_root(project), settings).key(file_sha256(path)): path.name
                    for path in input_files(project / "inputs", settings, project)}
     except KamrulesError as exc:
@@ -714,7 +716,7 @@ def cache_status(project: Path = ProjectOption, lang: Optional[str] = LangOption
     say(words, "cli.cache.heading", root=root, count=len(found), size=_size(sum(e.bytes for e in found)),
         s=_entries(len(found)))
     for e in found:
-        rows = ("，" if words == "zh" else ", ").join(msg("cli.cache.rows", dataset=name, rows=n).localize(words)
+        rows = ("，" if words == "zh" else ", ").join(msg("cli.cache.rows", dataset=titles.get(name, name), rows=n).localize(words)
                                                      for name, n in e.rows.items())
         out.print(msg("cli.cache.entry", mark="✓" if e.key in current else " ", file=e.file,
                       rows=rows if e.ok else msg("cli.cache.damaged").localize(words), size=_size(e.bytes),

@@ -283,8 +283,8 @@ def test_cache_status_lists_entries_and_marks_current_files(split):
     assert lines[0].startswith(".kamrules/cache: 4 entries, ")
     current = [line for line in lines if line.startswith("  ✓ inputs/订单.xlsx")]
     former = [line for line in lines if line.startswith("    inputs/订单.xlsx")]
-    assert len(current) == 1 and "orders 2 rows" in current[0]
-    assert len(former) == 1 and "orders 6 rows" in former[0]
+    assert len(current) == 1 and "销售明细 2 rows" in current[0]  # the dataset's title in ledger.yaml
+    assert len(former) == 1 and "销售明细 6 rows" in former[0]
     data = json.loads(runner.invoke(app, ["cache", "status", "-p", str(split), "--json"]).output)
     assert len(data["entries"]) == 4 and sum(e["current"] for e in data["entries"]) == 3
     assert all(e["ok"] for e in data["entries"])
