@@ -21,8 +21,8 @@ from ..i18n import Text, msg
 from ..ledger.stages import (StageCache, code_digest, decode_fit_error, decode_issues, encode_fit_error,
                              encode_issues, key_of)
 from ..types import cast_to
-from .catalog import (AGEING_BUCKETS, CATALOG, KEY, ZERO_FILLED, Windows, complaint_metrics, finish,
-                      order_metrics, pareto, receivable_metrics, visit_metrics)
+from .catalog import (AGEING_BUCKETS, CATALOG, KEY, ORDER_OPTIONAL, ZERO_FILLED, Windows, complaint_metrics,
+                      finish, order_metrics, pareto, receivable_metrics, visit_metrics)
 from .aggregates import aggregate_catalog, aggregate_types, compute_aggregates
 from .config import MetricsSpec
 from .predictive import predictive_metrics
@@ -175,7 +175,9 @@ def _ledger_features(datasets: Mapping[str, pl.DataFrame | pl.LazyFrame], as_of:
     parts: list[pl.LazyFrame] = []
     if "orders" in datasets:
         orders = datasets["orders"]
-        with_values = columns_with_values(orders)
+        # only the optional columns the order metrics look at: every column of every line costs more
+        optional = [c for c in ORDER_OPTIONAL if c in orders.lazy().collect_schema().names()]
+        with_values = columns_with_values(orders, optional) if optional else set()
         has_cost = "cost" in with_values
         parts.append(order_metrics(orders.lazy(), with_values, w))
     if "receivables" in datasets:

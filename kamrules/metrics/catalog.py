@@ -124,9 +124,13 @@ def _days_to(as_of: dt.date, col: pl.Expr) -> pl.Expr:
     return (pl.lit(as_of) - col).dt.total_days().cast(pl.Int64)
 
 
+ORDER_OPTIONAL = ("order_id", "cost")  # what order_metrics does with these depends on whether they hold values
+
+
 def order_metrics(orders: pl.LazyFrame, columns: set[str], w: Windows) -> pl.LazyFrame:
     """Revenue is net of returns (lines with a negative amount); orders, first and last order
-    dates count purchases only, so a return is neither an order nor a sign of activity."""
+    dates count purchases only, so a return is neither an order nor a sign of activity.
+    ``columns``: which of :data:`ORDER_OPTIONAL` hold a value."""
     date, amount = pl.col("order_date"), pl.col("amount")
     in_12m = w.last_12m(date)
     bought = amount >= 0  # a free line is still a purchase

@@ -80,17 +80,25 @@ class FitReport:
 
 def purchase_summary(orders: pl.DataFrame | pl.LazyFrame, as_of: dt.date, unit_days: float = 7.0) -> pl.DataFrame:
     """customer_id, x, t_x, T, m (null when x = 0) and first order date, from the purchases (lines
-    with an amount of 0 or more; returns are not purchases) up to as_of."""
+    with an amount of 0 or more; returns are not purchases) up to as_of, one row per customer in
+    customer order.
+
+    A day's value is summed in whole fen (amounts are money, kept to the fen): the streaming
+    engine adds a day's lines in whatever order its threads take them, and a sum of floats
+    would then differ in its last bits from run to run, and so would the fits. The days after
+    the first are summed in date order within each customer."""
+    fen = (pl.col("amount") * 100).round(0, mode="half_away_from_zero").cast(pl.Int64)
     days = (orders.lazy().filter((pl.col("order_date") <= as_of) & (pl.col("amount") >= 0))
-            .group_by(KEY, "order_date").agg(pl.col("amount").sum().alias("value")).collect(engine="streaming"))
+            .group_by(KEY, "order_date").agg((fen.sum() / 100).alias("value")).collect(engine="streaming"))
     first = pl.col("order_date").min()
-    return (days.sort(KEY, "order_date")
-            .group_by(KEY, maintain_order=True)
+    return (days.group_by(KEY)
             .agg((pl.len() - 1).alias("x"),
                  ((pl.col("order_date").max() - first).dt.total_days() / unit_days).alias("t_x"),
                  ((pl.lit(as_of) - first).dt.total_days() / unit_days).alias("T"),
-                 pl.when(pl.len() > 1).then(pl.col("value").slice(1).sum() / (pl.len() - 1)).alias("m"),
-                 first.alias("first_order")))
+                 pl.when(pl.len() > 1).then(pl.col("value").sort_by("order_date").slice(1).sum() / (pl.len() - 1))
+                 .alias("m"),
+                 first.alias("first_order"))
+            .sort(KEY))
 
 
 # --- BG/NBD -------------------------------------------------------------------------------
