@@ -229,3 +229,19 @@ def test_the_same_data_is_fitted_once_and_each_caller_gets_its_own_report(monkey
     predictive.forget_fits()
     predictive.fit_gamma_gamma(x, m)  # forgotten: fitted again
     assert calls == [5, 5, 5]
+
+
+def test_the_purchase_summary_adds_a_days_lines_exactly_whatever_their_order():
+    """A day's lines are summed in whole fen: 0.10 + 0.20 + 0.30 is 0.60 in every order (as
+    floats, (0.1 + 0.2) + 0.3 is 0.6000000000000001), so the fits see the same numbers in every
+    run however the streaming engine splits the lines."""
+    from kamrules.metrics.predictive import purchase_summary
+
+    lines = [("C1", dt.date(2026, 1, 5), 10.0)] + [("C1", dt.date(2026, 2, 9), a) for a in (0.1, 0.2, 0.3)] \
+        + [("C2", dt.date(2026, 3, 1), 5.0), ("C2", dt.date(2026, 1, 1), 7.25), ("C2", dt.date(2026, 2, 1), -3.0)]
+    orders = pl.DataFrame(lines, schema={"customer_id": pl.String, "order_date": pl.Date, "amount": pl.Float64},
+                          orient="row")
+    for order in (orders, orders.reverse(), orders.sample(fraction=1.0, shuffle=True, seed=3)):
+        summary = purchase_summary(order, dt.date(2026, 10, 31))
+        assert summary.select("customer_id", "x", "m", "first_order").rows() == [
+            ("C1", 1, 0.6, dt.date(2026, 1, 5)), ("C2", 1, 5.0, dt.date(2026, 1, 1))]
