@@ -716,16 +716,15 @@ def cache_status(project: Path = ProjectOption, lang: Optional[str] = LangOption
     say(words, "cli.cache.heading", root=root, count=len(found), size=_size(sum(e.bytes for e in found)),
         s=_entries(len(found)))
     for e in found:
-        rows = ("，" if words == "zh" else ", ").join(msg("cli.cache.rows", dataset=titles.get(name, name), rows=n).localize(words)
-                                                     for name, n in e.rows.items())
+        rows = ("，" if words == "zh" else ", ").join(
+            msg("cli.cache.rows", dataset=titles.get(name, name), rows=n).localize(words) for name, n in e.rows.items())
         out.print(msg("cli.cache.entry", mark="✓" if e.key in current else " ", file=e.file,
                       rows=rows if e.ok else msg("cli.cache.damaged").localize(words), size=_size(e.bytes),
                       used=e.last_used.strftime("%Y-%m-%d %H:%M")).localize(words), markup=False)
     say(words, "cli.cache.legend", days=KEEP_DAYS)
-    (results, results_size), (charts, charts_size), (fits, fits_size) = (beside[k] for k in ("results", "charts", "fits"))
-    if results or charts or fits:
-        say(words, "cli.cache.beside", results=results, results_size=_size(results_size), charts=charts,
-            charts_size=_size(charts_size), fits=fits, fits_size=_size(fits_size))
+    if any(count for count, _ in beside.values()):
+        say(words, "cli.cache.beside", **{kind: count for kind, (count, _) in beside.items()},
+            **{f"{kind}_size": _size(size) for kind, (_, size) in beside.items()})
 
 
 @cache_app.command("clear", help=h("help.cache.clear"))

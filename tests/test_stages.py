@@ -20,7 +20,7 @@ from kamrules.ledger.cache import cache_root, charts_root, stages_root
 from kamrules.ledger.stages import KEPT_PER_KIND, StageCache
 from kamrules.pipeline import RunOptions, evaluate, run
 from kamrules.render import charts
-from kamrules.render.sheetdata import ahead
+from kamrules.background import ahead
 
 from conftest import AS_OF, small_ledger, write_workbook
 from test_cache import read, snapshot
@@ -299,7 +299,7 @@ def test_a_caller_that_stops_taking_rows_stops_the_maker():
             made.append(1)
             yield b"x"
 
-    pieces = ahead(endless(), depth=2)
+    pieces = ahead(endless(), depth=2, name="kamrules-rows")
     assert next(pieces) == b"x"
     pieces.close()
     assert not [t for t in threading.enumerate() if t.name == "kamrules-rows"]

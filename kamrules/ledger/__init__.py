@@ -240,12 +240,12 @@ def _check_across_files(ledger: Ledger, datasets: dict[str, DatasetSpec], cache:
         body = {"issues": encode_issues(ledger.issues[before:]),
                 "stats": {n: [s.rows_read, s.rows_rejected, s.rows_skipped] for n, s in ledger.stats.items()},
                 "parts": {n: len(ledger.datasets.parts(n)) for n in ledger.datasets}}
-        dropped = [pl.DataFrame({"dataset": name, PART: index, POS: part.dropped},
-                                schema={"dataset": pl.String, PART: pl.UInt32, POS: pl.UInt32})
+        schema = {"dataset": pl.String, PART: pl.UInt32, POS: pl.UInt32}
+        dropped = [pl.DataFrame({"dataset": name, PART: index, POS: part.dropped}, schema=schema)
                    for name in ledger.datasets for index, part in enumerate(ledger.datasets.parts(name))
                    if not part.dropped.is_empty()]
-        empty = pl.DataFrame(schema={"dataset": pl.String, PART: pl.UInt32, POS: pl.UInt32})
-        stages.store("checks", ledger.fingerprint, body, {"dropped": pl.concat([empty, *dropped])})
+        dropped = pl.concat([pl.DataFrame(schema=schema), *dropped])
+        stages.store("checks", ledger.fingerprint, body, {"dropped": dropped})
 
 
 def _replay_checks(ledger: Ledger, kept: tuple[dict, dict[str, pl.DataFrame]] | None) -> bool:

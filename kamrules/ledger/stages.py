@@ -27,11 +27,12 @@ from pathlib import Path
 import polars as pl
 
 from ..errors import Issue, ModelFitError
-from .cache import (ENTRY, KEEP_DAYS, TEMPORARY, TRASH, ABANDONED_SECONDS, CacheDamaged, _age, _bytes,
-                    _decode_issue, _decode_value, _encode, _encode_issue, _folders, _remove, _touch, _verified, _write_parquet,
+from .cache import FORMAT as ENTRY_FORMAT
+from .cache import (ABANDONED_SECONDS, ENTRY, KEEP_DAYS, TEMPORARY, TRASH, CacheDamaged, _age, _decode_issue,
+                    _decode_value, _encode, _encode_issue, _folders, _remove, _touch, _verified, _write_parquet,
                     stages_root)
 
-FORMAT = 1
+FORMAT = 1  # of a result's body; the entry around it is a cache entry (ENTRY_FORMAT)
 KEPT_PER_KIND = 4  # a result per as_of date adds up: only the most recently used few are kept
 
 
@@ -90,8 +91,8 @@ class StageCache:
             temporary.mkdir()
             parts = {name: _write_parquet(frame, temporary / f"part-{index}.parquet")
                      for index, (name, frame) in enumerate(frames.items())}
-            text = json.dumps({"format": 1, "stage_format": FORMAT, "kind": kind, "body": body, "parts": parts},
-                              separators=(",", ":"))  # ASCII, like the key
+            entry = {"format": ENTRY_FORMAT, "stage_format": FORMAT, "kind": kind, "body": body, "parts": parts}
+            text = json.dumps(entry, separators=(",", ":"))  # ASCII, like the key
             checksum = hashlib.sha256(text.encode()).hexdigest()
             (temporary / ENTRY).write_text(f"{checksum}\n{text}", encoding="utf-8")
             if folder.exists():  # stored meanwhile by another process under the same key: the same result
@@ -120,12 +121,6 @@ class StageCache:
         for rank, (age, folder) in enumerate(mine):
             if folder.name != keep and (rank >= KEPT_PER_KIND or age > KEEP_DAYS * 86400):
                 _remove(folder)
-
-
-def stage_entries(root: Path) -> tuple[int, int]:
-    """How many results are kept under ``root``, and their bytes."""
-    found = [f for f in _folders(root) if not f.name.startswith((TEMPORARY, TRASH))]
-    return len(found), sum(_bytes(f) for f in found)
 
 
 def encode_issues(issues: list[Issue]) -> list:

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import html
 import io
-import queue
 import re
-import threading
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+
+from ..background import ahead
 
 # what a damaged or hostile zip can raise from zipfile (a name that is not UTF-8 is a ValueError,
 # an unknown compression method NotImplementedError, an encrypted part RuntimeError)
@@ -211,37 +211,7 @@ def _open_member(archive: zipfile.ZipFile, member: str):
 def _inflated(stream, depth: int = 2):
     """``stream.read(CHUNK)`` until the end, inflated ahead in a thread of its own (zlib lets go
     of the GIL): the regexes of one chunk run while the next is inflated."""
-    chunks: queue.Queue = queue.Queue(depth)
-    stop = threading.Event()
-
-    def inflate():
-        try:
-            while not stop.is_set():
-                data = stream.read(CHUNK)
-                chunks.put(data)
-                if not data:
-                    return
-        except BaseException as exc:  # handed over, raised where the chunks are read
-            chunks.put(exc)
-
-    worker = threading.Thread(target=inflate, name="kamrules-inflate", daemon=True)
-    worker.start()
-    try:
-        while True:
-            data = chunks.get()
-            if isinstance(data, BaseException):
-                raise data
-            if not data:
-                return
-            yield data
-    finally:
-        stop.set()
-        while worker.is_alive():  # let it finish its read (the stream is closed after this)
-            try:
-                chunks.get(timeout=0.05)
-            except queue.Empty:
-                pass
-        worker.join()
+    return ahead(iter(lambda: stream.read(CHUNK), b""), depth, name="kamrules-inflate")
 
 
 def _row_pieces(stream):

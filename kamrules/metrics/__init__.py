@@ -28,8 +28,8 @@ from .config import MetricsSpec
 from .predictive import predictive_metrics
 from .rfm import rfm
 
-__all__ = ["CATALOG", "REQUIRED_COLUMNS", "compute_features", "features_and_notes", "data_notes", "INTERNAL_COLUMNS", "aggregate_catalog",
-           "aggregate_types"]
+__all__ = ["CATALOG", "REQUIRED_COLUMNS", "compute_features", "features_and_notes", "data_notes", "INTERNAL_COLUMNS",
+           "aggregate_catalog", "aggregate_types"]
 
 INTERNAL_COLUMNS = ("_file", "_sheet", "_row")
 AGEING = tuple(name for name, _, _ in AGEING_BUCKETS)

@@ -86,9 +86,10 @@ def purchase_summary(orders: pl.DataFrame | pl.LazyFrame, as_of: dt.date, unit_d
     A day's value is summed in whole fen (amounts are money, kept to the fen): the streaming
     engine adds a day's lines in whatever order its threads take them, and a sum of floats with
     fractions would then differ in its last bits from run to run, and so would the fits. Whole
-    numbers add up exactly in any order (below 2^53 fen, 90 trillion yuan; beyond, the amount is
-    refused later anyway), so they stay floats, never cast. The days after the first are summed
-    in date order within each customer."""
+    numbers add up exactly in any order below 2^53 fen (90 trillion yuan a customer and day;
+    beyond, as exactly as floats allow, as before). They stay floats, never cast: an absurd
+    amount must reach the checks that refuse it, not fail a cast here. The days after the first
+    are summed in date order within each customer."""
     fen = (pl.col("amount") * 100).round(0, mode="half_away_from_zero")
     days = (orders.lazy().filter((pl.col("order_date") <= as_of) & (pl.col("amount") >= 0))
             .group_by(KEY, "order_date").agg((fen.sum() / 100).alias("value")).collect(engine="streaming"))

@@ -61,6 +61,7 @@ from pathlib import Path
 from typing import Any
 
 from ..i18n import choose
+from ..ledger.cache import ABANDONED_SECONDS, KEEP_DAYS
 from .context import month_label
 
 #: CJK fonts to prefer, best first; after them any font whose name contains "CJK".
@@ -240,7 +241,6 @@ def revenue_chart(monthly: list[dict], lang: str, currency: str = "CNY", width_m
 #: A folder where drawn charts are kept across runs (the run sets the project's ``.kamrules/charts``):
 #: a run after a rule change draws none of the charts again, their data being the same.
 CHART_STORE: ContextVar[Path | None] = ContextVar("chart_store", default=None)
-KEEP_DAYS = 14  # a chart no run has used for this long is removed by :func:`prune_charts`
 
 
 def _kept(drawing: tuple) -> bytes:
@@ -293,7 +293,7 @@ def prune_charts(folder: Path, now: float | None = None) -> int:
         return 0
     for path in kept:
         try:
-            old = now - path.stat().st_mtime > (KEEP_DAYS * 86400 if path.suffix == ".chart" else 3600)
+            old = now - path.stat().st_mtime > (KEEP_DAYS * 86400 if path.suffix == ".chart" else ABANDONED_SECONDS)
             if old and path.is_file():
                 path.unlink()
                 removed += 1

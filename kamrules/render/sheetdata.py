@@ -14,9 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-import queue
 import re
-import threading
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from typing import Iterator, Sequence
 import polars as pl
 from openpyxl.utils import get_column_letter
 
+from ..background import ahead
 from ..ledger.xlsx_inspect import sheet_members
 from ..text import XML_ILLEGAL
 
@@ -238,51 +237,11 @@ def insert_rows(path: Path, tables: dict[str, BulkRows]) -> None:
             head, tail = _split(source.read(info))
             with out.open(info.filename, "w", force_zip64=True) as sheet:
                 sheet.write(head)
-                for piece in ahead(rows_xml(bulk)):
+                # the next rows are made while these are compressed (Polars and zlib both let go of the GIL)
+                for piece in ahead(rows_xml(bulk), name="kamrules-rows"):
                     sheet.write(piece)
                 sheet.write(tail)
     os.replace(temporary, path)
-
-
-def ahead(pieces: Iterator[bytes], depth: int = 2) -> Iterator[bytes]:
-    """``pieces``, made in a thread ``depth`` pieces ahead of the caller. Polars (making the rows'
-    XML) and zlib (compressing them into the workbook) both release the GIL, so on two cores the
-    next rows are made while the last ones are compressed."""
-    handed: queue.Queue = queue.Queue(maxsize=depth)
-    done, stop = object(), threading.Event()
-
-    def offer(item) -> bool:
-        """Hand ``item`` over unless the caller has stopped taking them."""
-        while not stop.is_set():
-            try:
-                handed.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def make() -> None:
-        try:
-            for piece in pieces:
-                if not offer(piece):
-                    return
-            offer(done)
-        except BaseException as exc:  # raised in the caller
-            offer(exc)
-
-    maker = threading.Thread(target=make, name="kamrules-rows", daemon=True)
-    maker.start()
-    try:
-        while True:
-            piece = handed.get()
-            if piece is done:
-                return
-            if isinstance(piece, BaseException):
-                raise piece
-            yield piece
-    finally:
-        stop.set()
-        maker.join()
 
 
 def _split(xml: bytes) -> tuple[bytes, bytes]:
