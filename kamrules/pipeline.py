@@ -243,7 +243,8 @@ def evaluate(project: Path, as_of: dt.date, rulebook: CompiledRulebook | None = 
     try:
         features, notes = features_and_notes(frames, as_of, rulebook.spec.metrics, derived, models,
                                              StageCache.beside(cache.root) if cache is not None else None,
-                                             ledger.fingerprint)
+                                             ledger.fingerprint,
+                                             ledger.keyed_parts("orders") if "orders" in ledger.datasets else None)
     finally:
         FIT_STORE.reset(kept)
     ledger.issues.extend(notes)

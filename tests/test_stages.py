@@ -129,7 +129,7 @@ def watch_metrics(monkeypatch, refuse: bool = False) -> Calls:
 
 def test_after_a_rule_change_the_metrics_are_read_back_and_decide_the_same(split, monkeypatch):
     evaluated(split)
-    assert kinds(split) == ["checks", "features"]
+    assert kinds(split) == ["checks", "features", "sums"]
     edit(split / "rules" / "policy.yaml", "revenue_12m >= 20万", "revenue_12m >= 1万")
     with monkeypatch.context() as patched:
         watch_checks(patched, refuse=True)
@@ -268,10 +268,10 @@ def test_cache_status_says_what_is_kept_beside_the_entries_and_clear_removes_it(
     shown = runner.invoke(app, ["cache", "status", "-p", str(split), "--lang", "en"])
     assert shown.exit_code == 0, shown.output
     line = shown.output.splitlines()[-1]
-    assert re.fullmatch(rf"also kept: 2 results of the checks and metrics \(.+\), {charts_kept} charts \(.+\), "
+    assert re.fullmatch(rf"also kept: 3 results of the checks and metrics \(.+\), {charts_kept} charts \(.+\), "
                         r"0 model fits \(0 B\); made again when they do not apply, cleared with the cache", line), line
     kept = json.loads(runner.invoke(app, ["cache", "status", "-p", str(split), "--json"]).output)["kept"]
-    assert kept["results"]["count"] == 2 and kept["charts"]["count"] == charts_kept and kept["fits"]["count"] == 0
+    assert kept["results"]["count"] == 3 and kept["charts"]["count"] == charts_kept and kept["fits"]["count"] == 0
     assert all(kept[kind]["bytes"] > 0 for kind in ("results", "charts"))
     cleared = runner.invoke(app, ["cache", "clear", "-p", str(split), "--lang", "en"])
     assert cleared.exit_code == 0 and cleared.output.startswith("removed 3 cache entries (")

@@ -34,6 +34,8 @@ from .cache import (ABANDONED_SECONDS, ENTRY, KEEP_DAYS, TEMPORARY, TRASH, Cache
 
 FORMAT = 1  # of a result's body; the entry around it is a cache entry (ENTRY_FORMAT)
 KEPT_PER_KIND = 4  # a result per as_of date adds up: only the most recently used few are kept
+# results kept per file (one per input file and as_of): room for a few runs of a year of monthly files
+KEPT = {"sums": 64}
 
 
 @functools.lru_cache(maxsize=None)
@@ -107,7 +109,7 @@ class StageCache:
         self.prune(kind, keep=folder.name)
 
     def prune(self, kind: str, keep: str, now: float | None = None) -> None:
-        """Of ``kind``, keep the :data:`KEPT_PER_KIND` most recently used entries (and ``keep``),
+        """Of ``kind``, keep the :data:`KEPT_PER_KIND` (or :data:`KEPT`) most recently used entries (and ``keep``),
         none older than :data:`KEEP_DAYS`; remove temporary folders left by a process that died."""
         now = time.time() if now is None else now
         mine = []
@@ -118,8 +120,9 @@ class StageCache:
             elif folder.name.startswith(f"{kind}-"):
                 mine.append((_age(folder / ENTRY, now), folder))
         mine.sort(key=lambda pair: pair[0])
+        kept = KEPT.get(kind, KEPT_PER_KIND)
         for rank, (age, folder) in enumerate(mine):
-            if folder.name != keep and (rank >= KEPT_PER_KIND or age > KEEP_DAYS * 86400):
+            if folder.name != keep and (rank >= kept or age > KEEP_DAYS * 86400):
                 _remove(folder)
 
 

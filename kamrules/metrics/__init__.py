@@ -21,10 +21,11 @@ from ..i18n import Text, msg
 from ..ledger.stages import (StageCache, code_digest, decode_fit_error, decode_issues, encode_fit_error,
                              encode_issues, key_of)
 from ..types import cast_to
-from .catalog import (AGEING_BUCKETS, CATALOG, KEY, ORDER_OPTIONAL, ZERO_FILLED, Windows, complaint_metrics,
-                      finish, order_metrics, pareto, receivable_metrics, visit_metrics)
+from .catalog import (AGEING_BUCKETS, CATALOG, KEY, ZERO_FILLED, Windows, complaint_metrics, finish, pareto,
+                      receivable_metrics, visit_metrics)
 from .aggregates import aggregate_catalog, aggregate_types, compute_aggregates
 from .config import MetricsSpec
+from .order_lines import OrderParts, order_metrics_of, order_sums, purchase_summary_of
 from .predictive import predictive_metrics
 from .rfm import rfm
 
@@ -133,13 +134,15 @@ def compute_features(datasets: Mapping[str, pl.DataFrame | pl.LazyFrame], as_of:
 
 def features_and_notes(datasets: Mapping[str, pl.DataFrame | pl.LazyFrame], as_of: dt.date, spec: MetricsSpec,
                        derived: Derived, reports: dict, stages: StageCache | None = None,
-                       fingerprint: str | None = None) -> tuple[pl.DataFrame, list[Issue]]:
+                       fingerprint: str | None = None,
+                       order_parts: OrderParts | None = None) -> tuple[pl.DataFrame, list[Issue]]:
     """:func:`compute_features` and :func:`data_notes`. With kept results (``stages``) and the
     ledger's ``fingerprint`` (:attr:`kamrules.ledger.Ledger.fingerprint`), the metrics computed
     from the ledger are kept under a key of the fingerprint, ``as_of``, the metrics spec (all but
     the derived metrics and the client list) and the code that computes them, and read back when
     all of those are the same: a run after a rule change does not aggregate the order lines again.
-    Derived metrics (compiled from the rulebook) are always evaluated afresh."""
+    Derived metrics (compiled from the rulebook) are always evaluated afresh. ``order_parts``: see
+    :func:`_ledger_features`."""
     key = None
     if stages is not None and fingerprint is not None:
         key = key_of("features", fingerprint, code_digest("metrics", "ledger", "types.py"), as_of.isoformat(),
@@ -151,7 +154,7 @@ def features_and_notes(datasets: Mapping[str, pl.DataFrame | pl.LazyFrame], as_o
             if body["unfit"] is not None:
                 reports["unfit"] = decode_fit_error(body["unfit"])
             return _add_derived(frames["features"], as_of, derived), decode_issues(body["notes"])
-    frame = _ledger_features(datasets, as_of, spec, reports)
+    frame = _ledger_features(datasets, as_of, spec, reports, order_parts, stages)
     notes = data_notes(datasets, as_of)
     if key is not None:
         unfit = reports.pop("unfit", None)
@@ -165,21 +168,22 @@ def features_and_notes(datasets: Mapping[str, pl.DataFrame | pl.LazyFrame], as_o
 
 
 def _ledger_features(datasets: Mapping[str, pl.DataFrame | pl.LazyFrame], as_of: dt.date, spec: MetricsSpec,
-                     reports: dict | None) -> pl.DataFrame:
-    """The customer columns and every metric computed from the ledger (all but derived ones)."""
+                     reports: dict | None, order_parts: OrderParts | None = None,
+                     stages: StageCache | None = None) -> pl.DataFrame:
+    """The customer columns and every metric computed from the ledger (all but derived ones).
+    ``order_parts``: the order lines file by file, each with the key of its rows (None: not
+    kept), so that each file's reduction is kept in ``stages`` (:mod:`kamrules.metrics.order_lines`)."""
     check_catalog_columns(datasets)
     w = Windows(as_of)
     customers = datasets["customers"].drop(INTERNAL_COLUMNS, strict=False).lazy()
     frame = customers
     has_cost = False
+    sums = None
     parts: list[pl.LazyFrame] = []
     if "orders" in datasets:
-        orders = datasets["orders"]
-        # only the optional columns the order metrics look at: every column of every line costs more
-        optional = [c for c in ORDER_OPTIONAL if c in orders.lazy().collect_schema().names()]
-        with_values = columns_with_values(orders, optional) if optional else set()
+        sums, with_values = order_sums(order_parts or [(None, datasets["orders"].lazy())], as_of, stages)
         has_cost = "cost" in with_values
-        parts.append(order_metrics(orders.lazy(), with_values, w))
+        parts.append(order_metrics_of(sums, with_values))
     if "receivables" in datasets:
         invoices = datasets["receivables"]
         parts.append(receivable_metrics(invoices.lazy(), columns_with_values(invoices), w))
@@ -198,7 +202,8 @@ def _ledger_features(datasets: Mapping[str, pl.DataFrame | pl.LazyFrame], as_of:
     frame = rfm(pareto(frame.with_columns(money).collect(engine="streaming"), spec.abc))
     frame = compute_aggregates(frame, datasets, as_of, spec.aggregates)
     if spec.predictive is not None:
-        frame = predictive_metrics(frame, datasets.get("orders"), as_of, spec.predictive, reports)
+        summary = purchase_summary_of(sums, as_of, spec.predictive.unit_days) if sums is not None else None
+        frame = predictive_metrics(frame, datasets.get("orders"), as_of, spec.predictive, reports, summary)
     return frame
 
 

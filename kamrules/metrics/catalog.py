@@ -124,30 +124,7 @@ def _days_to(as_of: dt.date, col: pl.Expr) -> pl.Expr:
     return (pl.lit(as_of) - col).dt.total_days().cast(pl.Int64)
 
 
-ORDER_OPTIONAL = ("order_id", "cost")  # what order_metrics does with these depends on whether they hold values
-
-
-def order_metrics(orders: pl.LazyFrame, columns: set[str], w: Windows) -> pl.LazyFrame:
-    """Revenue is net of returns (lines with a negative amount); orders, first and last order
-    dates count purchases only, so a return is neither an order nor a sign of activity.
-    ``columns``: which of :data:`ORDER_OPTIONAL` hold a value."""
-    date, amount = pl.col("order_date"), pl.col("amount")
-    in_12m = w.last_12m(date)
-    bought = amount >= 0  # a free line is still a purchase
-    # without order numbers an order is a day with purchases (several lines of one day are one order)
-    order_key = pl.col("order_id") if "order_id" in columns else date
-    aggregates = [
-        amount.filter(in_12m).sum().alias("revenue_12m"),
-        amount.filter(w.prev_12m(date)).sum().alias("revenue_prev_12m"),
-        amount.sum().alias("revenue_total"),
-        order_key.filter(in_12m & bought).n_unique().cast(pl.Int64).alias("orders_12m"),
-        date.filter(bought).min().alias("first_order_date"),
-        date.filter(bought).max().alias("last_order_date"),
-    ]
-    if "cost" in columns:
-        aggregates.append(pl.col("cost").filter(in_12m).sum().alias("cost_12m"))
-    return (orders.filter(date.is_not_null() & (date <= w.as_of))
-            .group_by(KEY).agg(aggregates))
+ORDER_OPTIONAL = ("order_id", "cost")  # what the order metrics do with these depends on whether they hold values
 
 
 def open_amount(columns: set[str], as_of: dt.date) -> pl.Expr:

@@ -47,6 +47,7 @@ from ..i18n import msg
 from ..names import did_you_mean
 from .catalog import add_months
 from .config import PredictiveSpec
+from .order_lines import order_sums, purchase_summary_of
 from ..version import __version__
 
 KEY = "customer_id"
@@ -81,27 +82,8 @@ class FitReport:
 def purchase_summary(orders: pl.DataFrame | pl.LazyFrame, as_of: dt.date, unit_days: float = 7.0) -> pl.DataFrame:
     """customer_id, x, t_x, T, m (null when x = 0) and first order date, from the purchases (lines
     with an amount of 0 or more; returns are not purchases) up to as_of, one row per customer in
-    customer order.
-
-    A day's value is summed in whole fen (amounts are money, kept to the fen): the streaming
-    engine adds a day's lines in whatever order its threads take them, and a sum of floats with
-    fractions would then differ in its last bits from run to run, and so would the fits. Whole
-    numbers add up exactly in any order below 2^53 fen (90 trillion yuan a customer and day;
-    beyond, as exactly as floats allow, as before). They stay floats, never cast: an absurd
-    amount must reach the checks that refuse it, not fail a cast here. The days after the first
-    are summed in date order within each customer."""
-    fen = (pl.col("amount") * 100).round(0, mode="half_away_from_zero")
-    days = (orders.lazy().filter((pl.col("order_date") <= as_of) & (pl.col("amount") >= 0))
-            .group_by(KEY, "order_date").agg((fen.sum() / 100).alias("value")).collect(engine="streaming"))
-    first = pl.col("order_date").min()
-    return (days.group_by(KEY)
-            .agg((pl.len() - 1).alias("x"),
-                 ((pl.col("order_date").max() - first).dt.total_days() / unit_days).alias("t_x"),
-                 ((pl.lit(as_of) - first).dt.total_days() / unit_days).alias("T"),
-                 pl.when(pl.len() > 1).then(pl.col("value").sort_by("order_date").slice(1).sum() / (pl.len() - 1))
-                 .alias("m"),
-                 first.alias("first_order"))
-            .sort(KEY))
+    customer order (:func:`kamrules.metrics.order_lines.purchase_summary_of`)."""
+    return purchase_summary_of(order_sums([(None, orders.lazy())], as_of)[0], as_of, unit_days)
 
 
 # --- BG/NBD -------------------------------------------------------------------------------
@@ -412,8 +394,10 @@ def _horizon_titles(spec: PredictiveSpec) -> tuple[str, str]:
 
 
 def predictive_metrics(frame: pl.DataFrame, orders: pl.DataFrame | pl.LazyFrame | None, as_of: dt.date,
-                       spec: PredictiveSpec, reports: dict | None = None) -> pl.DataFrame:
+                       spec: PredictiveSpec, reports: dict | None = None,
+                       summary: pl.DataFrame | None = None) -> pl.DataFrame:
     """Add the four predictive metrics to the customer frame; record the fits in ``reports``.
+    ``summary``: the purchase summary of ``orders`` when already made (:func:`purchase_summary`).
     A ledger that cannot support the fit raises :class:`ModelFitError`, or with
     ``if_unfit: empty`` gets empty metrics and the error under ``reports["unfit"]``."""
     if isinstance(spec.margin, str) and spec.margin not in frame.columns:
@@ -421,7 +405,7 @@ def predictive_metrics(frame: pl.DataFrame, orders: pl.DataFrame | pl.LazyFrame 
                             file="rules/metrics.yaml", rule_id="predictive.margin",
                             suggestion=did_you_mean(spec.margin, frame.columns) or msg("predictive.margin.hint"))
     try:
-        return _score(frame, fit_models(orders, as_of, spec), as_of, spec, reports)
+        return _score(frame, fit_models(orders, as_of, spec, summary), as_of, spec, reports)
     except ModelFitError as error:
         if spec.if_unfit == "error":
             raise
@@ -447,12 +431,14 @@ class Fits:
     gamma_gamma: FitReport
 
 
-def fit_models(orders: pl.DataFrame | pl.LazyFrame | None, as_of: dt.date, spec: PredictiveSpec) -> Fits:
+def fit_models(orders: pl.DataFrame | pl.LazyFrame | None, as_of: dt.date, spec: PredictiveSpec,
+               summary: pl.DataFrame | None = None) -> Fits:
     """BG/NBD (or its limit) and Gamma-Gamma fitted to the purchases up to ``as_of``; raises
     :class:`ModelFitError` when the ledger cannot support them."""
     if orders is None or orders.lazy().select(pl.len()).collect().item() == 0:
         raise ModelFitError(msg("predictive.no_orders"), model="bgnbd", suggestion=msg("predictive.no_orders.hint"))
-    summary = purchase_summary(orders, as_of, spec.unit_days)
+    if summary is None:
+        summary = purchase_summary(orders, as_of, spec.unit_days)
     x, t_x, T = (summary[c].to_numpy().astype(float) for c in ("x", "t_x", "T"))
     repeaters = int((x > 0).sum())
     if repeaters < spec.min_repeat_customers:
