@@ -228,3 +228,12 @@ def test_the_rows_the_checks_take_out_of_a_file_are_part_of_its_key(split):
     _key_parts(ledger, load_rulebook(split).spec.datasets, store)
     assert ledger.part_keys["orders"] != before["orders"] and ledger.part_keys["customers"] == before["customers"]
     assert ledger.keyed_parts("orders")[0][0] == ledger.part_keys["orders"][0]
+
+
+def test_a_customer_whose_lines_are_all_undated_or_later_than_as_of_has_no_order_figures():
+    frame = pl.DataFrame({"customer_id": ["C1", "C1", "C2"], "amount": [5.0, 7.0, 1.0], "order_id": ["A", "B", "C"],
+                          "order_date": [None, AS_OF + dt.timedelta(days=1), AS_OF]}, schema_overrides=SCHEMA)
+    sums, with_values = order_sums([(None, frame.lazy())], AS_OF)
+    assert with_values == {"order_id"}  # C1's numbers count as values, though its lines are not used
+    assert sums["customer_id"].to_list() == ["C2"]
+    assert purchase_summary_of(sums, AS_OF)["customer_id"].to_list() == ["C2"]

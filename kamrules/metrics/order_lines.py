@@ -25,12 +25,14 @@ from .catalog import KEY, ORDER_OPTIONAL, Windows
 
 KIND = "sums"
 OrderParts = list[tuple[str | None, pl.LazyFrame]]  # the order lines file by file, with the key of each one's rows
-DAY_KEY, ID_KEY = "day", "id"  # an order is an order number, or (without order numbers) a day with purchases
+DAY_KEY, ID_KEY = "day", "id"
+USED = "\0used"  # lines dated up to as_of (a working column)  # an order is an order number, or (without order numbers) a day with purchases
 
 
 def _reduction(w: Windows) -> list[pl.Expr]:
     date, amount = pl.col("order_date"), pl.col("amount")
-    in_12m, bought = w.last_12m(date), amount >= 0
+    used = date.is_not_null() & (date <= w.as_of)  # a line dated later did not exist yet on as_of
+    in_12m, bought = w.last_12m(date), used & (amount >= 0)
     counted = in_12m & bought  # the lines orders_12m counts
     fen = (amount * 100).round(0, mode="half_away_from_zero")
     day = pl.when(bought).then(date)
@@ -40,7 +42,7 @@ def _reduction(w: Windows) -> list[pl.Expr]:
     return [
         pl.when(in_12m).then(amount).sum().alias("revenue_12m"),
         pl.when(w.prev_12m(date)).then(amount).sum().alias("revenue_prev_12m"),
-        amount.sum().alias("revenue_total"),
+        pl.when(used).then(amount).sum().alias("revenue_total"),
         pl.when(in_12m).then(pl.col("cost")).sum().alias("cost_12m"),
         first_day.alias("first_order_date"),
         day.max().alias("last_order_date"),
@@ -54,6 +56,7 @@ def _reduction(w: Windows) -> list[pl.Expr]:
         day.drop_nulls().n_unique().alias("days"),
         pl.when(bought).then(fen).sum().alias("fen"),
         pl.when(bought & (date == first_day)).then(fen).sum().alias("fen_first_day"),
+        used.sum().alias(USED),
     ]
 
 
@@ -63,11 +66,11 @@ def reduce_lines(rows: pl.LazyFrame, as_of: dt.date) -> tuple[pl.DataFrame, dict
     names = rows.collect_schema().names()
     rows = rows.with_columns([pl.lit(None, dtype=pl.String if c == "order_id" else pl.Float64).alias(c)
                               for c in ORDER_OPTIONAL if c not in names])
-    date = pl.col("order_date")
-    reduced, filled = pl.collect_all([
-        rows.filter(date.is_not_null() & (date <= as_of)).group_by(KEY).agg(_reduction(Windows(as_of))),
-        rows.select([pl.col(c).is_not_null().any() for c in ORDER_OPTIONAL])], engine="streaming")
-    return reduced, {c: bool(filled[c][0]) for c in ORDER_OPTIONAL if c in names}
+    filled = [pl.col(c).is_not_null().any().alias(f"{USED}{c}") for c in ORDER_OPTIONAL]  # on every line
+    reduced = rows.group_by(KEY).agg(_reduction(Windows(as_of)) + filled).collect(engine="streaming")
+    with_values = {c: bool(reduced[f"{USED}{c}"].any()) for c in ORDER_OPTIONAL if c in names}
+    # a customer whose every line is undated or dated after as_of has no order metrics (as if absent)
+    return reduced.filter(pl.col(USED) > 0).drop(USED, *(f"{USED}{c}" for c in ORDER_OPTIONAL)), with_values
 
 
 def file_sums(parts: OrderParts, as_of: dt.date,
