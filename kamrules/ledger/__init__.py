@@ -66,15 +66,21 @@ class Ledger:
     # with a cache: the key of everything the ledger was made from (inputs, mapping, code), on which
     # results computed from the whole ledger are kept (kamrules.ledger.stages)
     fingerprint: str | None = None
-    # with a cache: per dataset, the key of each part's rows (its file's content, the mapping, the
-    # rows the checks took out, the code), on which results computed file by file are kept; None
-    # for a part not read from a file
+    # with a cache: per dataset, the key of each part's file as read (its content, the mapping, the
+    # settings, the code); None for a part not read from a file (see keyed_parts)
     part_keys: dict[str, list[str | None]] = field(default_factory=dict)
 
     def keyed_parts(self, name: str) -> list[tuple[str | None, pl.LazyFrame]]:
-        """The dataset's rows file by file, each with its key (None without one)."""
+        """The dataset's rows file by file, each with the key of those rows (None without one): the
+        key of its file as read and the rows the checks took out of it, on which results computed
+        file by file are kept."""
         keys = self.part_keys.get(name, [])
-        return [(keys[i] if i < len(keys) else None, part.rows()) for i, part in enumerate(self.datasets.parts(name))]
+        keyed = []
+        for index, part in enumerate(self.datasets.parts(name)):
+            base = keys[index] if index < len(keys) else None
+            dropped = hashlib.sha256(part.dropped.cast(pl.UInt32).to_numpy().tobytes()).hexdigest()
+            keyed.append((key_of("rows", base, dropped) if base is not None else None, part.rows()))
+        return keyed
 
     def header(self, file: str, sheet: str, column: str, spec: DatasetSpec) -> str:
         """The header text ``column`` had in that sheet (first alias if unknown)."""
@@ -202,9 +208,9 @@ def read_ledger(inputs: Path, datasets: dict[str, DatasetSpec], settings: Ledger
         ledger.cache = cache.stats
         cache.prune()
     _derive_missing(ledger, datasets, inputs, settings)
-    _check_across_files(ledger, datasets, cache)
     if cache is not None:
         _key_parts(ledger, datasets, cache)
+    _check_across_files(ledger, datasets, cache)
     ledger.issues.sort(key=lambda i: (i.file, i.sheet or "", i.row or 0))
     return ledger
 
@@ -260,16 +266,13 @@ def _check_across_files(ledger: Ledger, datasets: dict[str, DatasetSpec], cache:
 
 
 def _key_parts(ledger: Ledger, datasets: dict[str, DatasetSpec], cache: LedgerCache) -> None:
-    """:attr:`Ledger.part_keys`, once the checks have taken their rows out."""
+    """:attr:`Ledger.part_keys`."""
     contents = {f.name: f.sha256 for f in ledger.files}
     code = code_digest("ledger")
     for name in ledger.datasets:
         spec = datasets[name].model_dump(mode="json") if name in datasets else None
-        ledger.part_keys[name] = [
-            key_of("part", code, cache.salt, contents[part.file], spec,
-                   hashlib.sha256(part.dropped.cast(pl.UInt32).to_numpy().tobytes()).hexdigest())
-            if part.file in contents else None
-            for part in ledger.datasets.parts(name)]
+        ledger.part_keys[name] = [key_of("part", code, cache.salt, contents[part.file], spec)
+                                  if part.file in contents else None for part in ledger.datasets.parts(name)]
 
 
 def _replay_checks(ledger: Ledger, kept: tuple[dict, dict[str, pl.DataFrame]] | None) -> bool:

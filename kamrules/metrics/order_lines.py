@@ -25,8 +25,8 @@ from .catalog import KEY, ORDER_OPTIONAL, Windows
 
 KIND = "sums"
 OrderParts = list[tuple[str | None, pl.LazyFrame]]  # the order lines file by file, with the key of each one's rows
-DAY_KEY, ID_KEY = "day", "id"
-USED = "\0used"  # lines dated up to as_of (a working column)  # an order is an order number, or (without order numbers) a day with purchases
+DAY_KEY, ID_KEY = "day", "id"  # an order is an order number, or (without order numbers) a day with purchases
+USED = "\0used"  # the count of lines dated up to as_of (a working column)
 
 
 def _reduction(w: Windows) -> list[pl.Expr]:
