@@ -4,7 +4,7 @@ The catalog's order metrics (revenue windows, orders, first and last order, cost
 predictive models' purchase summary are made from one reduction of each file's order lines:
 per customer, its sums, first and last dates, the number of distinct order keys and purchase
 days, and the lowest and highest of each. With a stage cache (:mod:`kamrules.ledger.stages`)
-each file's reduction is kept under the key of its rows (:attr:`kamrules.ledger.Ledger.part_keys`)
+each file's reduction is kept under the key of its rows (:meth:`kamrules.ledger.Ledger.keyed_parts`)
 and ``as_of``: when a month's file arrives, only its lines are reduced again.
 
 Sums, minima and maxima add up across files whatever the files hold. Distinct counts add up only
