@@ -50,6 +50,23 @@ def test_window_edges_are_exclusive_at_the_start_and_inclusive_at_as_of():
     assert row["gross_margin_12m"] is None and row["margin_pct_12m"] is None  # no cost column
 
 
+def test_averages_of_money_round_exactly_half_a_fen_away_from_zero_and_do_not_depend_on_line_order():
+    # 0.06 / 12 is exactly half a fen (0.005: 0.01), but 0.06 / 12 in floats is 0.00499…; 10.05 over two
+    # orders is 5.025 (5.03); 1,234.62 / 12 is 102.885 (102.89). Lines of cents that floats add inexactly.
+    lines = [("C1", D(2026, 10, 1), 0.06), ("C2", D(2026, 9, 1), 10.0), ("C2", D(2026, 9, 2), 0.05),
+             ("C3", D(2026, 8, 1), 1_000.0), ("C3", D(2026, 8, 2), 234.62)]
+    lines += [("C4", D(2026, 10, day), 0.1) for day in range(1, 31)] + [("C4", D(2026, 10, 31), 0.2)]
+    rows = None
+    for order in (lines, lines[::-1], lines[1::2] + lines[::2]):
+        frame = compute_features({"customers": customers("C1", "C2", "C3", "C4"), "orders": orders(order)}, AS_OF,
+                                 MetricsSpec()).sort("customer_id")
+        got = frame.select("customer_id", "revenue_12m", "avg_monthly_revenue_12m", "avg_order_value_12m").rows()
+        assert rows is None or got == rows  # the same to the last bit whatever the order of the lines
+        rows = got
+    assert rows == [("C1", 0.06, 0.01, 0.06), ("C2", 10.05, 0.84, 5.03), ("C3", 1_234.62, 102.89, 617.31),
+                    ("C4", 3.2, 0.27, 0.1)]
+
+
 def test_customers_without_orders_or_other_datasets_still_appear():
     frame = compute_features({"customers": customers("C1", "C2"), "orders": orders([("C1", AS_OF, 10.0)])},
                              AS_OF, MetricsSpec())

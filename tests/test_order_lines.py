@@ -43,7 +43,7 @@ def lines(seed: int, count: int, months: tuple[int, int], ids: str = "sequential
         order_ids = [f"SO-{int(v):04d}" for v in rng.integers(0, count // 2, count)]
     order_ids = [None if i % 41 == 7 else v for i, v in enumerate(order_ids)]
     amounts = np.round(rng.normal(2_000, 3_000, count), 2)  # about a quarter are returns
-    costs = [None if i % 13 == 3 else float(a) * 0.7 for i, a in enumerate(amounts)]
+    costs = [None if i % 13 == 3 else round(float(a) * 0.7, 2) for i, a in enumerate(amounts)]  # money: to the fen
     return pl.DataFrame({"order_id": order_ids, "customer_id": [f"C{int(c):03d}" for c in rng.integers(0, 20, count)],
                          "order_date": dates, "amount": amounts, "cost": costs}, schema=SCHEMA)
 

@@ -220,9 +220,9 @@ def finish(frame: pl.LazyFrame, w: Windows, has_cost: bool) -> pl.LazyFrame:
         else pl.col("first_order_date")  # a customer file without 合作开始日期: tenure from the first order
     return frame.with_columns(
         pl.when(prev > 0).then(r12 / prev - 1).otherwise(None).alias("revenue_growth"),
-        pl.when(pl.col("orders_12m") > 0).then(r12 / pl.col("orders_12m")).otherwise(None)
+        pl.when(pl.col("orders_12m") > 0).then(per(r12, pl.col("orders_12m"))).otherwise(None)
         .alias("avg_order_value_12m"),
-        (r12 / 12).alias("avg_monthly_revenue_12m"),
+        per(r12, 12).alias("avg_monthly_revenue_12m"),
         margin.alias("gross_margin_12m"),
         pl.when(r12 > 0).then(margin / r12).otherwise(None).alias("margin_pct_12m"),
         _days_to(w.as_of, pl.col("last_order_date")).alias("recency_days"),
@@ -232,6 +232,14 @@ def finish(frame: pl.LazyFrame, w: Windows, has_cost: bool) -> pl.LazyFrame:
         pl.when(pl.col("orders_12m") > 0).then(pl.col("complaints_12m") / pl.col("orders_12m")).otherwise(None)
         .alias("complaint_rate_12m"),
     )
+
+
+def per(money: pl.Expr, count: pl.Expr | int) -> pl.Expr:
+    """``money / count`` to the fen, half away from zero, exactly for an amount kept to the fen:
+    the division is made in whole fen, where a quotient of exactly half a fen is a float exactly
+    (in yuan it is not: 0.06 / 12 is 0.004999…, which would round down)."""
+    fen = (money * 100).round(0, mode="half_away_from_zero")
+    return (fen / count).round(0, mode="half_away_from_zero") / 100
 
 
 def dso(outstanding: pl.Expr, revenue_12m: pl.Expr) -> pl.Expr:

@@ -2,8 +2,8 @@
 
 The catalog's order metrics (revenue windows, orders, first and last order, cost) and the
 predictive models' purchase summary are made from one reduction of each file's order lines:
-per customer, its sums, first and last dates, the number of distinct order keys and purchase
-days, and the lowest and highest of each. With a stage cache (:mod:`kamrules.ledger.stages`)
+per customer, its sums (money in whole fen, :func:`in_fen`), first and last dates, the number
+of distinct order keys and purchase days, and the lowest and highest of each. With a stage cache (:mod:`kamrules.ledger.stages`)
 each file's reduction is kept under the key of its rows (:meth:`kamrules.ledger.Ledger.keyed_parts`)
 and ``as_of``: when a month's file arrives, only its lines are reduced again.
 
@@ -29,21 +29,31 @@ DAY_KEY, ID_KEY = "day", "id"  # an order is an order number, or (without order 
 USED = "\0used"  # the count of lines dated up to as_of (a working column)
 
 
+def in_fen(money: pl.Expr) -> pl.Expr:
+    """An amount in whole fen (amounts read as money are kept to the fen already). Sums of whole
+    fen are exact in any order below 2^53 fen (90 trillion yuan): the streaming engine adds a
+    customer's lines in whatever order its threads take them, and a sum of floats with fractions
+    would differ in its last bits from run to run, enough to move a quotient that is exactly half a
+    fen (revenue_12m / 12) to the other fen. They stay floats, never cast: an absurd amount must
+    reach the checks that refuse it, not fail a cast here."""
+    return (money * 100).round(0, mode="half_away_from_zero")
+
+
 def _reduction(w: Windows) -> list[pl.Expr]:
     date, amount = pl.col("order_date"), pl.col("amount")
     used = date.is_not_null() & (date <= w.as_of)  # a line dated later did not exist yet on as_of
     in_12m, bought = w.last_12m(date), used & (amount >= 0)
     counted = in_12m & bought  # the lines orders_12m counts
-    fen = (amount * 100).round(0, mode="half_away_from_zero")
+    fen = in_fen(amount)
     day = pl.when(bought).then(date)
     first_day = day.min()
     order_id = pl.when(counted).then(pl.col("order_id"))
     counted_day = pl.when(counted).then(date)
     return [
-        pl.when(in_12m).then(amount).sum().alias("revenue_12m"),
-        pl.when(w.prev_12m(date)).then(amount).sum().alias("revenue_prev_12m"),
-        pl.when(used).then(amount).sum().alias("revenue_total"),
-        pl.when(in_12m).then(pl.col("cost")).sum().alias("cost_12m"),
+        pl.when(in_12m).then(fen).sum().alias("fen_12m"),
+        pl.when(w.prev_12m(date)).then(fen).sum().alias("fen_prev_12m"),
+        pl.when(used).then(fen).sum().alias("fen_total"),
+        pl.when(in_12m).then(in_fen(pl.col("cost"))).sum().alias("cost_fen_12m"),
         first_day.alias("first_order_date"),
         day.max().alias("last_order_date"),
         order_id.drop_nulls().n_unique().alias("ids"),
@@ -54,8 +64,8 @@ def _reduction(w: Windows) -> list[pl.Expr]:
         counted_day.min().alias("counted_low"),
         counted_day.max().alias("counted_high"),
         day.drop_nulls().n_unique().alias("days"),
-        pl.when(bought).then(fen).sum().alias("fen"),
-        pl.when(bought & (date == first_day)).then(fen).sum().alias("fen_first_day"),
+        pl.when(bought).then(fen).sum().alias("bought_fen"),
+        pl.when(bought & (date == first_day)).then(fen).sum().alias("first_day_fen"),
         used.sum().alias(USED),
     ]
 
@@ -112,12 +122,12 @@ def combine(reductions: list[pl.DataFrame], order_key: str) -> pl.DataFrame | No
     earliest = pl.col("first_order_date").min()
     return (stacked.sort(KEY, "\0file")
             .group_by(KEY, maintain_order=True)
-            .agg(pl.col("revenue_12m", "revenue_prev_12m", "revenue_total", "cost_12m").sum(),
+            .agg(pl.col("fen_12m", "fen_prev_12m", "fen_total", "cost_fen_12m").sum(),
                  earliest,
                  pl.col("last_order_date").max(),
-                 pl.col("ids", "counted_days", "days", "fen").sum(),
+                 pl.col("ids", "counted_days", "days", "bought_fen").sum(),
                  pl.col("id_missing").any(),
-                 pl.col("fen_first_day").filter(pl.col("first_order_date") == earliest).sum()))
+                 pl.col("first_day_fen").filter(pl.col("first_order_date") == earliest).sum()))
 
 
 def order_sums(parts: OrderParts, as_of: dt.date,
@@ -139,17 +149,16 @@ def order_metrics_of(sums: pl.DataFrame, with_values: set[str]) -> pl.LazyFrame:
     """The catalog's order metrics from :func:`order_sums`. Revenue is net of returns (lines with a
     negative amount); orders, first and last order dates count purchases only, so a return is
     neither an order nor a sign of activity. ``cost_12m`` only when a line has a cost."""
-    columns = [KEY, "revenue_12m", "revenue_prev_12m", "revenue_total", "orders_12m", "first_order_date",
-               "last_order_date"] + (["cost_12m"] if "cost" in with_values else [])
-    return sums.lazy().select(columns)
+    money = [(pl.col(fen) / 100).alias(name) for fen, name in
+             (("fen_12m", "revenue_12m"), ("fen_prev_12m", "revenue_prev_12m"), ("fen_total", "revenue_total"))]
+    cost = [(pl.col("cost_fen_12m") / 100).alias("cost_12m")] if "cost" in with_values else []
+    return sums.lazy().select(KEY, *money, "orders_12m", "first_order_date", "last_order_date", *cost)
 
 
 def purchase_summary_of(sums: pl.DataFrame, as_of: dt.date, unit_days: float = 7.0) -> pl.DataFrame:
     """customer_id, x, t_x, T, m (null when x = 0) and first order date of every customer with a
     purchase, in customer order: x repeat purchase days, t_x and T the weeks from the first purchase
-    to the last and to as_of, m the mean value of the days after the first, from whole fen (exact
-    in any order below 2^53 fen; they stay floats so that an absurd amount reaches the checks that
-    refuse it)."""
+    to the last and to as_of, m the mean value of the days after the first (from whole fen)."""
     first = pl.col("first_order_date")
     x = pl.col("days") - 1
     return (sums.filter(pl.col("days") > 0)
@@ -157,6 +166,6 @@ def purchase_summary_of(sums: pl.DataFrame, as_of: dt.date, unit_days: float = 7
                     x.cast(pl.UInt32).alias("x"),
                     ((pl.col("last_order_date") - first).dt.total_days() / unit_days).alias("t_x"),
                     ((pl.lit(as_of) - first).dt.total_days() / unit_days).alias("T"),
-                    pl.when(x > 0).then((pl.col("fen") - pl.col("fen_first_day")) / 100 / x).alias("m"),
+                    pl.when(x > 0).then((pl.col("bought_fen") - pl.col("first_day_fen")) / 100 / x).alias("m"),
                     first.alias("first_order"))
             .sort(KEY))
