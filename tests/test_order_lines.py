@@ -237,3 +237,23 @@ def test_a_customer_whose_lines_are_all_undated_or_later_than_as_of_has_no_order
     assert with_values == {"order_id"}  # C1's numbers count as values, though its lines are not used
     assert sums["customer_id"].to_list() == ["C2"]
     assert purchase_summary_of(sums, AS_OF)["customer_id"].to_list() == ["C2"]
+
+
+def test_a_run_with_more_files_than_are_kept_keeps_all_its_own_reductions(split, monkeypatch):
+    monkeypatch.setitem(KEPT, "sums", 2)  # fewer than a run has files: its own are all kept all the same
+    d = dt.datetime
+    for month in (7, 8, 9):
+        add_orders_file(split, f"订单-2026-{month:02d}.xlsx", [[f"SO{month}1", "C003", d(2026, month, 3), "钢材", 1, 100, 70]])
+    evaluated(split)
+    sums = lambda: sorted(p.name for p in stages_root(cache_root(split)).iterdir() if p.name.startswith("sums-"))
+    first = sums()
+    assert len(first) == 4
+    reduced = count_reductions(monkeypatch)
+    evaluated(split, AS_OF + dt.timedelta(days=1))  # a new day: four new reductions, none of the old kept
+    assert len(reduced) == 4 and len(sums()) == 4 and not set(sums()) & set(first)
+    shutil.rmtree(stages_root(cache_root(split)) / next(p for p in sums() if p not in first))
+    for folder in stages_root(cache_root(split)).iterdir():  # the metrics themselves: made again
+        if not folder.name.startswith("sums-"):
+            shutil.rmtree(folder)
+    evaluated(split, AS_OF + dt.timedelta(days=1))
+    assert len(reduced) == 5  # only the one removed

@@ -34,7 +34,8 @@ from .cache import (ABANDONED_SECONDS, ENTRY, KEEP_DAYS, TEMPORARY, TRASH, Cache
 
 FORMAT = 1  # of a result's body; the entry around it is a cache entry (ENTRY_FORMAT)
 KEPT_PER_KIND = 4  # a result per as_of date adds up: only the most recently used few are kept
-# results kept per file (one per input file and as_of): room for a few runs of a year of monthly files
+# results kept per file (one per input file and as_of): room for a few runs of a year of monthly
+# files; those of the last run are all kept, however many files it had
 KEPT = {"sums": 64}
 
 
@@ -85,8 +86,9 @@ class StageCache:
         _touch(folder / ENTRY)
         return body["body"], frames
 
-    def store(self, kind: str, key: str, body: dict, frames: dict[str, pl.DataFrame]) -> None:
-        folder = self.root / f"{kind}-{key}"
+    def store(self, kind: str, key: str, body: dict, frames: dict[str, pl.DataFrame], prune: bool = True) -> None:
+        """``prune``: False when the caller prunes once it has stored all it needs (:meth:`prune`)."""
+        folder = self.root / self.folder_name(kind, key)
         temporary = self.root / f"{TEMPORARY}{kind}-{key}-{os.getpid()}-{secrets.token_hex(4)}"
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -106,24 +108,31 @@ class StageCache:
             if not folder.is_dir():  # not a race lost to another process
                 self.problem = str(getattr(exc, "strerror", None) or exc)
             return
-        self.prune(kind, keep=folder.name)
+        if prune:
+            self.prune(kind, keep=folder.name)
 
-    def prune(self, kind: str, keep: str, now: float | None = None) -> None:
-        """Of ``kind``, keep the :data:`KEPT_PER_KIND` (or :data:`KEPT`) most recently used entries (and ``keep``),
-        none older than :data:`KEEP_DAYS`; remove temporary folders left by a process that died."""
+    def prune(self, kind: str, keep: str | set[str], now: float | None = None) -> None:
+        """Of ``kind``, keep the entries named in ``keep`` (a run's own: however many files it has)
+        and the most recently used others up to :data:`KEPT_PER_KIND` (or :data:`KEPT`) in all, none
+        older than :data:`KEEP_DAYS`; remove temporary folders left by a process that died."""
         now = time.time() if now is None else now
+        keep = {keep} if isinstance(keep, str) else keep
         mine = []
         for folder in _folders(self.root):
             if folder.name.startswith((TEMPORARY, TRASH)):
                 if _age(folder, now) > ABANDONED_SECONDS:
                     _remove(folder)
-            elif folder.name.startswith(f"{kind}-"):
+            elif folder.name.startswith(f"{kind}-") and folder.name not in keep:
                 mine.append((_age(folder / ENTRY, now), folder))
         mine.sort(key=lambda pair: pair[0])
-        kept = KEPT.get(kind, KEPT_PER_KIND)
+        others = max(0, KEPT.get(kind, KEPT_PER_KIND) - len(keep))
         for rank, (age, folder) in enumerate(mine):
-            if folder.name != keep and (rank >= kept or age > KEEP_DAYS * 86400):
+            if rank >= others or age > KEEP_DAYS * 86400:
                 _remove(folder)
+
+    @staticmethod
+    def folder_name(kind: str, key: str) -> str:
+        return f"{kind}-{key}"
 
 
 def encode_issues(issues: list[Issue]) -> list:

@@ -86,7 +86,7 @@ def reduce_lines(rows: pl.LazyFrame, as_of: dt.date) -> tuple[pl.DataFrame, dict
 def file_sums(parts: OrderParts, as_of: dt.date,
               stages: StageCache | None = None) -> tuple[list[pl.DataFrame], set[str]]:
     """Each part's reduction (kept ones read back), and the optional columns holding a value in any."""
-    reductions, with_values = [], set()
+    reductions, with_values, used = [], set(), set()
     for part_key, rows in parts:
         key = None if stages is None or part_key is None else \
             key_of(KIND, part_key, code_digest("metrics", "ledger", "types.py"), as_of.isoformat())
@@ -97,9 +97,13 @@ def file_sums(parts: OrderParts, as_of: dt.date,
         else:
             reduced, filled = reduce_lines(rows, as_of)
             if key is not None:
-                stages.store(KIND, key, {"filled": filled}, {"sums": reduced})
+                stages.store(KIND, key, {"filled": filled}, {"sums": reduced}, prune=False)
+        if key is not None:
+            used.add(stages.folder_name(KIND, key))
         reductions.append(reduced)
         with_values |= {c for c, value in filled.items() if value}
+    if used:
+        stages.prune(KIND, keep=used)  # this run's, however many files it has, and the most recent others
     return reductions, with_values
 
 
