@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import secrets
 import stat
 from pathlib import Path
 
@@ -131,3 +132,19 @@ def file_sha256(path: Path) -> str:
         while piece := handle.read(1 << 22):
             digest.update(piece)
     return digest.hexdigest()
+
+
+def write_replacing(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all: into a temporary file beside it, renamed over
+    it. On failure the temporary file is removed and the OSError raised (the caller decides)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except OSError:
+        try:
+            temporary.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise

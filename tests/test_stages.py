@@ -304,3 +304,20 @@ def test_a_caller_that_stops_taking_rows_stops_the_maker():
     pieces.close()
     assert not [t for t in threading.enumerate() if t.name == "kamrules-rows"]
     assert len(made) <= 4
+
+
+def test_a_kept_file_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    from kamrules.files import write_replacing
+
+    target = tmp_path / "kept" / "a.chart"
+    write_replacing(target, b"first")
+    write_replacing(target, b"second")
+    assert target.read_bytes() == b"second" and sorted(p.name for p in target.parent.iterdir()) == ["a.chart"]
+
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(OSError):
+        write_replacing(target, b"third")
+    assert target.read_bytes() == b"second" and sorted(p.name for p in target.parent.iterdir()) == ["a.chart"]

@@ -72,7 +72,7 @@ class StageCache:
         return cls(stages_root(cache_root))
 
     def load(self, kind: str, key: str) -> tuple[dict, dict[str, pl.DataFrame]] | None:
-        folder = self.root / f"{kind}-{key}"
+        folder = self.root / self.folder_name(kind, key)
         if not folder.is_dir():
             return None
         try:

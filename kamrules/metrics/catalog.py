@@ -234,12 +234,21 @@ def finish(frame: pl.LazyFrame, w: Windows, has_cost: bool) -> pl.LazyFrame:
     )
 
 
+def in_fen(money: pl.Expr) -> pl.Expr:
+    """An amount in whole fen (amounts read as money are kept to the fen already). Sums of whole
+    fen are exact in any order below 2^53 fen (90 trillion yuan): the streaming engine adds a
+    customer's lines in whatever order its threads take them, and a sum of floats with fractions
+    would differ in its last bits from run to run, enough to move a quotient that is exactly half a
+    fen (revenue_12m / 12) to the other fen. They stay floats, never cast: an absurd amount must
+    reach the checks that refuse it, not fail a cast here."""
+    return (money * 100).round(0, mode="half_away_from_zero")
+
+
 def per(money: pl.Expr, count: pl.Expr | int) -> pl.Expr:
     """``money / count`` to the fen, half away from zero, exactly for an amount kept to the fen:
     the division is made in whole fen, where a quotient of exactly half a fen is a float exactly
     (in yuan it is not: 0.06 / 12 is 0.004999…, which would round down)."""
-    fen = (money * 100).round(0, mode="half_away_from_zero")
-    return (fen / count).round(0, mode="half_away_from_zero") / 100
+    return (in_fen(money) / count).round(0, mode="half_away_from_zero") / 100
 
 
 def dso(outstanding: pl.Expr, revenue_12m: pl.Expr) -> pl.Expr:

@@ -21,22 +21,12 @@ import datetime as dt
 import polars as pl
 
 from ..ledger.stages import StageCache, code_digest, key_of
-from .catalog import KEY, ORDER_OPTIONAL, Windows
+from .catalog import KEY, ORDER_OPTIONAL, Windows, in_fen
 
 KIND = "sums"
 OrderParts = list[tuple[str | None, pl.LazyFrame]]  # the order lines file by file, with the key of each one's rows
 DAY_KEY, ID_KEY = "day", "id"  # an order is an order number, or (without order numbers) a day with purchases
 USED = "\0used"  # the count of lines dated up to as_of (a working column)
-
-
-def in_fen(money: pl.Expr) -> pl.Expr:
-    """An amount in whole fen (amounts read as money are kept to the fen already). Sums of whole
-    fen are exact in any order below 2^53 fen (90 trillion yuan): the streaming engine adds a
-    customer's lines in whatever order its threads take them, and a sum of floats with fractions
-    would differ in its last bits from run to run, enough to move a quotient that is exactly half a
-    fen (revenue_12m / 12) to the other fen. They stay floats, never cast: an absurd amount must
-    reach the checks that refuse it, not fail a cast here."""
-    return (money * 100).round(0, mode="half_away_from_zero")
 
 
 def _reduction(w: Windows) -> list[pl.Expr]:

@@ -43,6 +43,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import ModelFitError, RulebookError
+from ..files import write_replacing
 from ..i18n import msg
 from ..names import did_you_mean
 from .catalog import add_months
@@ -189,10 +190,7 @@ def _store_fit(key: str, report: FitReport) -> FitReport:
         data["params"] = {k: float(v) for k, v in report.params.items()}
         data["log_likelihood"] = float(report.log_likelihood)
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            temporary = folder / f".{key}.{os.getpid()}.tmp"
-            temporary.write_text(json.dumps(data), encoding="utf-8")
-            os.replace(temporary, folder / f"{key}.json")
+            write_replacing(folder / f"{key}.json", json.dumps(data).encode("utf-8"))
         except OSError:
             pass  # not kept: fitted again next time
     return report

@@ -50,7 +50,6 @@ import hashlib
 import io
 import math
 import os
-import secrets
 import sys
 import time
 from contextvars import ContextVar
@@ -60,6 +59,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..files import write_replacing
 from ..i18n import choose
 from ..ledger.cache import ABANDONED_SECONDS, KEEP_DAYS
 from .context import month_label
@@ -259,16 +259,10 @@ def _kept(drawing: tuple) -> bytes:
     except OSError:
         pass
     png = _drawn(*drawing)
-    temporary = folder / f".{path.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        temporary.write_bytes(hashlib.sha256(png).digest() + png)
-        os.replace(temporary, path)
+        write_replacing(path, hashlib.sha256(png).digest() + png)
     except OSError:  # not kept: drawn again next time
-        try:
-            temporary.unlink(missing_ok=True)
-        except OSError:
-            pass
+        pass
     return png
 
 
