@@ -99,3 +99,113 @@ def test_streamed_inspection_is_the_same_at_any_chunk_size(tmp_path, monkeypatch
         assert (facts.hidden_rows, facts.uncached, facts.first_columns) == (
             whole.hidden_rows, whole.uncached, whole.first_columns), chunk
     assert [found[1] for found in issues_of(read(tmp_path), "hidden_row")] == [3, 77, 120, 199]
+
+
+# --- the extent's Rust pre-filter (issue 23) ---------------------------------------------------
+
+class _ExactScan(xlsx_inspect._ExtentScan):
+    """The measure without its pre-filter: every piece through Python's exact regexes."""
+
+    def _maybe_moves(self, piece: bytes) -> bool:
+        return True
+
+
+def _cell_text(row: int, column: int, form: str) -> str:
+    ref = xlsx_inspect.column_letters(column).decode() + str(row)
+    return {"plain": f'<c r="{ref}" s="1"><v>1</v></c>', "self": f'<c r="{ref}" s="1"/>',
+            "lower": f'<c r="{ref.lower()}"><v>1</v></c>', "zeros": f'<c r="{ref[:-len(str(row))]}00{row}"><v>1</v></c>',
+            "wrapped": f'<c r="{ref[:-len(str(row))]}{row + (1 << 32)}"><v>1</v></c>',
+            "bare": "<c><v>1</v></c>", "s_first": f'<c s="1" r="{ref}"><v>1</v></c>',
+            "tab": f'<c\tr="{ref}"><v>1</v></c>', "prefixed": f'<x:c r="{ref}"><x:v>1</x:v></x:c>',
+            "slash_inside": f'<c r="{ref}" t="inlineStr"><is><t>a/>b</t></is></c>',
+            "quoted_gt": f'<c r="{ref}" x="a>/"><v>1</v></c>', "cjk": f'<c r="{ref}" t="inlineStr"><is><t>华东/></t></is></c>',
+            "not_utf8": f'<c r="{ref}" t="inlineStr"><is><t>\udcff</t></is></c>',
+            "space_r": f'<c  r="{ref}"><v>1</v></c>', "r_space": f'<c r ="{ref}"><v>1</v></c>'}[form]
+
+
+FORMS = ["plain"] * 60 + ["self", "lower", "zeros", "wrapped", "bare", "s_first", "tab", "prefixed", "slash_inside",
+                          "quoted_gt", "cjk", "not_utf8", "space_r", "r_space"]
+pieces_of_rows = st.lists(  # pieces, of rows, of (row step, column, form) cells
+    st.lists(st.tuples(st.integers(-12, 12), st.lists(st.tuples(st.integers(2, 5) | st.integers(1, 40),
+                                                                  st.sampled_from(FORMS)), max_size=6)),
+             min_size=1, max_size=8),
+    min_size=1, max_size=6)
+
+
+def _pieces(drawn) -> list[bytes]:
+    pieces, row = [], 0
+    for rows in drawn:
+        xml = ""
+        for step, cells in rows:
+            row = max(1, row + step)
+            xml += f'<row r="{row}">' + "".join(_cell_text(row, column, form) for column, form in cells) + "</row>"
+        pieces.append(xml.encode("utf-8", "surrogateescape"))
+    return pieces
+
+
+@settings(max_examples=400, deadline=None)
+@given(pieces_of_rows, st.booleans())
+def test_the_rust_prefilter_never_changes_the_measure(drawn, limited):
+    """Fed the same pieces, the measure with the pre-filter and the exact one agree on every
+    answer, the extent and the hand-over to the simulation (its patterns match a superset)."""
+    from kamrules.limits import Limits
+
+    limits = Limits(max_rows=500, max_columns=40, max_cells=5000) if limited else None
+    fast, exact = xlsx_inspect._ExtentScan(limits), _ExactScan(limits)
+    for piece in _pieces(drawn):
+        answers = fast.feed(piece), exact.feed(piece)
+        assert answers[0] == answers[1]
+        assert (fast.extent, fast.slow) == (exact.extent, exact.slow)
+        if not answers[0]:
+            break
+
+
+TRAPS = {  # one cell in a piece of ordinary rows 11-20 (columns B-E) that the measure must see
+    "row above the last": '<c r="C25"><v>1</v></c>', "row far above": '<c r="C1000000"><v>1</v></c>',
+    "column after": '<c r="F12"><v>1</v></c>', "column before": '<c r="A12"><v>1</v></c>',
+    "far column": '<c r="AA12"><v>1</v></c>', "lower case": '<c r="f12"><v>1</v></c>',
+    "leading zeros": '<c r="C0025"><v>1</v></c>', "wrapped": '<c r="C4294967321"><v>1</v></c>',
+    "no reference": "<c><v>1</v></c>", "s before r": '<c s="1" r="C12"><v>1</v></c>',
+    "prefixed": '<x:c r="C12"><x:v>1</x:v></x:c>',
+}
+
+
+@pytest.mark.parametrize("trap", TRAPS)
+def test_the_rust_prefilter_sees_each_trap(trap):
+    def rows(first, last, extra=""):
+        return "".join(f'<row r="{r}">' + "".join(_cell_text(r, c, "plain") for c in range(2, 6))
+                       + (extra if r == first + 3 else "") + "</row>" for r in range(first, last + 1)).encode()
+
+    fast, exact = xlsx_inspect._ExtentScan(), _ExactScan()
+    for piece in (rows(1, 10), rows(11, 20, TRAPS[trap])):
+        assert fast.feed(piece) == exact.feed(piece)
+    assert (fast.extent, fast.slow) == (exact.extent, exact.slow)
+    assert exact.slow or exact.extent != xlsx_inspect.SheetExtent(rows=20, first_column=2, last_column=5,
+                                                                  wasted=exact.extent.wasted), trap
+    harmless = _ExactScan()
+    for piece in (rows(1, 10), rows(11, 20, '<c r="F30" s="1"/>')):  # self-closing: calamine passes over it
+        harmless.feed(piece)
+    assert (harmless.extent.rows, harmless.extent.last_column) == (20, 5)
+
+
+def test_the_rust_prefilter_lets_through_every_unusual_cell():
+    """Each way a cell can be written unusually is found in a piece of whole rows."""
+    for form in ["bare", "s_first", "tab", "prefixed", "space_r", "r_space"]:
+        piece = f'<row r="1">{_cell_text(1, 1, form)}</row>'.encode()
+        scan = xlsx_inspect._ExtentScan()
+        scan.extent.add(1, 1)
+        assert scan._maybe_moves(piece), form
+        assert not scan.feed(piece) and scan.slow, form
+
+
+def test_the_rust_prefilter_passes_over_rows_that_move_nothing():
+    """The point of it: once the columns are known, pieces of ascending rows go no further."""
+    scan = xlsx_inspect._ExtentScan()
+    rows = lambda first, last: "".join(f'<row r="{r}">' + "".join(_cell_text(r, c, "plain") for c in range(1, 8))  # noqa: E731
+                                       + "</row>" for r in range(first, last)).encode()
+    assert scan.feed(rows(1, 50))
+    assert scan._maybe_moves(rows(40, 50)) is False
+    assert scan._maybe_moves(rows(50, 60))  # rows past the extent so far
+    assert scan.feed(rows(50, 100)) and scan.extent.rows == 99 and scan.extent.columns == 7
+    far = rows(100, 110).replace(b"</row>", b'<c r="Z105"><v>1</v></c></row>', 1)
+    assert scan._maybe_moves(far) and scan.feed(far) and scan.extent.last_column == 26

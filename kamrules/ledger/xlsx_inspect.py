@@ -24,6 +24,8 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 
+import polars as pl
+
 from ..background import ahead
 
 # what a damaged or hostile zip can raise from zipfile (a name that is not UTF-8 is a ValueError,
@@ -262,6 +264,9 @@ _REF = re.compile(rb"([A-Za-z]+)([0-9]+)")
 _TAG_REST = re.compile(rb"""(?:[^>"']|"[^"]*"|'[^']*')*>""")
 _PREFIXED_CELL = re.compile(rb":c[\s/>]")
 _UNUSUAL_CELL = re.compile(rb'<c(?=[\s/>])(?! r=")')
+# _UNUSUAL_CELL spelled out without lookaheads (every way "<c" + a space, "/" or ">" can go on
+# that is not ' r="'), for a piece that ends with "</row>", so that the characters looked at exist
+_UNUSUAL_SUPERSET = r'<c(?:[/>\t\n\r\x0b\x0c]| [^r]| r[^=]| r=[^"])'
 _LAST_CELLS = 64  # cells looked at from the end of a piece for its last row
 _REBUILD = 64  # cells that moved the extent (or matched a stale regex) before it is compiled again
 WASTED_MATCHES = 1_000_000  # cells matched that moved nothing: a few hundred in a real file; past this, refused
@@ -308,15 +313,17 @@ def _letters_below(column: int) -> bytes:
     return b"(?:" + b"|".join(alternatives) + b")[0-9]"
 
 
-def _digits_above(row: int) -> bytes:
+def _digits_above(row: int, lookahead: bool = True) -> bytes:
     """Row digits, after any leading zeros, of a row after ``row``; a lookahead first turns away,
-    in one step, the many rows with fewer digits."""
+    in one step, the many rows with fewer digits (without it, for Rust's regex engine, the
+    pattern matches the same rows and more)."""
     digits = b"%d" % row
     alternatives = [b"[1-9][0-9]{%d}" % len(digits)]
     for i, ch in enumerate(digits):
         if ch < ord("9"):
             alternatives.append(digits[:i] + b"[%c-9]" % (ch + 1) + b"[0-9]{%d}" % (len(digits) - i - 1) + b'"')
-    return b"0*(?=[1-9][0-9]{%d})(?:" % (len(digits) - 1) + b"|".join(alternatives) + b")"
+    ahead_ = b"(?=[1-9][0-9]{%d})" % (len(digits) - 1) if lookahead else b""
+    return b"0*" + ahead_ + b"(?:" + b"|".join(alternatives) + b")"
 
 
 def column_letters(column: int) -> bytes:
@@ -335,21 +342,26 @@ class _ExtentScan:
     :class:`_Simulation`; another finds only the cells that move the extent (a row after the last
     one, a column outside those seen; self-closing cells, which calamine skips, are passed over).
     A piece's rows are taken from its last cells first, so ascending rows never match, and the
-    regex is compiled again only every few dozen cells that moved the extent."""
+    regex is compiled again only every few dozen cells that moved the extent. Before these
+    searches, one search in Rust (:meth:`_maybe_moves`) passes over the pieces in which none of
+    them can match: in a regular sheet, all but the first."""
 
     def __init__(self, limits=None):
         self.extent = SheetExtent()
         self.limits = limits
         self.slow = False
         self._pattern = None
+        self._superset_pattern = ""
         self._extended = self._stale = 0
 
     def feed(self, piece: bytes) -> bool:
         """Measure one piece; False when there is no need to read on (over a limit, or slow)."""
+        self._last_rows(piece)
+        if not self._maybe_moves(piece):
+            return not _over(self.extent, self.limits)
         if _UNUSUAL_CELL.search(piece) or _PREFIXED_CELL.search(piece) and self._prefixed(piece):
             self.slow = True  # <c>, <c s="1" r="A1">, <c\nr=…>, <x:c …>
             return False
-        self._last_rows(piece)
         at = 0
         while True:
             match = self._regex().search(piece, at)
@@ -372,22 +384,49 @@ class _ExtentScan:
                 if extent.wasted > WASTED_MATCHES:
                     return False
 
+    def _maybe_moves(self, piece: bytes) -> bool:
+        """Whether the exact search below could find anything in ``piece``: a cell that moves the
+        extent, or one written unusually. Asked of Polars' regex engine (Rust: several times faster
+        than Python's, and without the GIL) with a pattern that matches a superset of the exact
+        ones (their lookarounds left out), so False is certain; True hands the piece to the exact
+        search. Only a piece of whole rows (ending with ``</row>``) is asked, so that no tag is cut
+        at its end where a lookahead would have looked further."""
+        if not piece.endswith(b"</row>"):
+            return True
+        try:
+            text = pl.Series((piece,), dtype=pl.Binary).cast(pl.String)
+        except pl.exceptions.PolarsError:  # not UTF-8: only the byte regexes can say
+            return True
+        return bool(text.str.contains(self._superset()).item())
+
+    def _alternatives(self, lookahead: bool) -> bytes:
+        extent = self.extent
+        if extent.last_column:
+            letters = b"[A-Za-z]{1,%d}" % len(column_letters(extent.last_column))
+            alternatives = [_letters_above(extent.last_column)]
+            if extent.first_column > 1:
+                alternatives.append(_letters_below(extent.first_column))
+        else:
+            letters, alternatives = b"[A-Za-z]+", [b"[A-Za-z]"]
+        alternatives.append(letters + _digits_above(extent.rows, lookahead))
+        return b"|".join(alternatives)
+
     def _regex(self):
         """``<c r="`` and a reference outside the extent so far (or with leading zeros), of a
         cell that is not self-closing: formatted empty cells far out cost no more than others."""
         if self._pattern is None:
-            extent = self.extent
-            if extent.last_column:
-                letters = b"[A-Za-z]{1,%d}" % len(column_letters(extent.last_column))
-                alternatives = [_letters_above(extent.last_column)]
-                if extent.first_column > 1:
-                    alternatives.append(_letters_below(extent.first_column))
-            else:
-                letters, alternatives = b"[A-Za-z]+", [b"[A-Za-z]"]
-            alternatives.append(letters + _digits_above(extent.rows))
-            self._pattern = re.compile(b'<c r="(?:' + b"|".join(alternatives) + rb""")[^"]*"(?!(?:[^>"']|"[^"]*"|'[^']*')*/>)""")
+            self._pattern = re.compile(b'<c r="(?:' + self._alternatives(True)
+                                       + rb""")[^"]*"(?!(?:[^>"']|"[^"]*"|'[^']*')*/>)""")
+            # the same extent's pattern, with :data:`_UNUSUAL_CELL` and :data:`_PREFIXED_CELL`, as
+            # one pattern without lookarounds for Rust's regex engine: it matches wherever any of them does
+            self._superset_pattern = "|".join(('<c r="(?:' + self._alternatives(False).decode("ascii") + ")",
+                                               _UNUSUAL_SUPERSET, _PREFIXED_CELL.pattern.decode("ascii")))
             self._extended = self._stale = 0
         return self._pattern
+
+    def _superset(self) -> str:
+        self._regex()
+        return self._superset_pattern
 
     def _last_rows(self, piece: bytes) -> None:
         end = len(piece)
