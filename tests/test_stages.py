@@ -18,11 +18,13 @@ import kamrules.ledger as ledger_module
 import kamrules.metrics as metrics_module
 from kamrules.ledger.cache import cache_root, charts_root, stages_root
 from kamrules.ledger.stages import KEPT_PER_KIND, StageCache
+from kamrules.ledger import read_ledger
 from kamrules.pipeline import RunOptions, evaluate, run
+from kamrules.rules.rulebook_compiler import load_rulebook
 from kamrules.render import charts
 from kamrules.background import ahead
 
-from conftest import AS_OF, small_ledger, write_workbook
+from conftest import AS_OF, REPO, make_project, small_ledger, write_workbook
 from test_cache import read, snapshot
 
 
@@ -304,6 +306,59 @@ def test_a_caller_that_stops_taking_rows_stops_the_maker():
     pieces.close()
     assert not [t for t in threading.enumerate() if t.name == "kamrules-rows"]
     assert len(made) <= 4
+
+
+# --- the render stage's imports, made while calamine parses --------------------------------------
+
+def test_spare_work_runs_while_calamine_still_loads_a_sheet(tmp_path, monkeypatch):
+    """The reader hands its wait to the spare work: the work runs while the orders sheet's load is
+    held back, once, and the ledger reads as without it."""
+    import kamrules.ledger.readers as readers
+    from kamrules.background import SPARE_WORK
+
+    project = make_project(tmp_path / "p")
+    rulebook = load_rulebook(project)
+    expected = read_ledger(project / "inputs", rulebook.spec.datasets, rulebook.spec.ledger, project).datasets["orders"]
+    released, ran = threading.Event(), []
+    loading = readers._checked_load
+
+    def held_back(reader, sheet_name, *args):
+        if sheet_name == "销售明细":
+            assert released.wait(10), "the spare work did not run while the sheet was loading"
+        return loading(reader, sheet_name, *args)
+
+    def work():
+        ran.append(threading.current_thread().name)
+        released.set()
+
+    monkeypatch.setattr(readers, "_checked_load", held_back)
+    token = SPARE_WORK.set([work])
+    try:
+        ledger = read_ledger(project / "inputs", rulebook.spec.datasets, rulebook.spec.ledger, project)
+    finally:
+        SPARE_WORK.reset(token)
+    assert ran == ["MainThread"]
+    assert ledger.datasets["orders"].equals(expected)
+
+
+def test_the_importer_leaves_a_failing_import_to_its_stage():
+    import sys
+    from kamrules.background import importer
+
+    sys.modules.pop("colorsys", None)
+    importer(["kamrules_no_such_module", "colorsys"])()
+    assert "colorsys" in sys.modules
+
+
+def test_a_run_imports_what_its_later_stages_need():
+    from kamrules.pipeline import later_imports
+
+    rulebook = load_rulebook(REPO)
+    assert later_imports(rulebook) == ["scipy.optimize", "scipy.special", "matplotlib.figure",
+                                       "matplotlib.backends.backend_agg", "matplotlib.font_manager",
+                                       "matplotlib.ticker"]
+    rulebook.spec.documents = []
+    assert later_imports(rulebook) == ["scipy.optimize", "scipy.special"]
 
 
 def test_a_kept_file_is_written_whole_or_not_at_all(tmp_path, monkeypatch):

@@ -25,6 +25,7 @@ from typing import Iterator, Optional
 
 import polars as pl
 
+from ..background import while_waiting
 from ..errors import LedgerError
 from ..i18n import msg
 from ..limits import Limits, env_name
@@ -110,6 +111,9 @@ class ExcelReader(SheetReader):
             loads = [loader.submit(_checked_load, reader, sheet_name, measures.get(sheet_name), budget, zipped)
                      for sheet_name in names]
             for index, sheet_name in enumerate(names):
+                following = measures.get(names[index + 1]) if index + 1 < len(names) else None
+                if not loads[index].done() and (following is None or following.done()):
+                    while_waiting()  # calamine parses without the GIL, and no measure waits for this thread
                 try:
                     grid, hidden = loads[index].result()
                 except LedgerError:
