@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from fractions import Fraction
 
 import polars as pl
 import pytest
@@ -87,6 +88,44 @@ def test_abc_cutoffs_are_configurable_and_the_top_customer_is_always_a():
     assert narrow["abc_class"].to_list() == ["A", "B", "C", "C", "C"]
     tiny = compute_features(data, AS_OF, MetricsSpec(abc=AbcSpec(a=0.01, b=0.02)))
     assert tiny["abc_class"].to_list() == ["A", "C", "C", "C", "C"]
+
+
+def _exact_classes(revenues: list[float], a: Fraction, b: Fraction) -> list[str]:
+    """ABC by hand in rational numbers: A while the revenue ranked before is below a of the total."""
+    total = sum(Fraction(str(r)) for r in revenues)
+    order = sorted(range(len(revenues)), key=lambda i: (-revenues[i], f"C{i:03d}"))
+    classes, before = [""] * len(revenues), Fraction(0)
+    for i in order:
+        share = before / total
+        classes[i] = "A" if revenues[i] > 0 and share < a else "B" if revenues[i] > 0 and share < b else "C"
+        before += Fraction(str(revenues[i]))
+    return classes
+
+
+def test_abc_classes_are_exact_at_the_cutoffs_and_do_not_depend_on_chunks():
+    """Revenues in fen whose running share lands on 80% or 95% exactly, or a float's hair from it
+    (0.15 + 0.6, …): the classes are those of exact arithmetic; split into chunks or shuffled, the
+    frame gives the same shares to the last bit (float sums used to differ with the chunks)."""
+    import random
+
+    from kamrules.metrics.catalog import pareto
+
+    rng, spec = random.Random(23), AbcSpec()
+    amounts = [0.1, 0.2, 0.3, 0.7, 0.6, 0.05, 0.15, 1.1, 2.2, 3.3, 0.4, 8.0, 2.0, 16.0, 4.0, 4.2, 2.1, 24.0]
+    for _ in range(800):
+        revenues = [round(rng.choice(amounts) * rng.choice([1, 1, 3, 7]), 2) for _ in range(rng.randint(2, 7))]
+        frame = pl.DataFrame({"customer_id": [f"C{i:03d}" for i in range(len(revenues))], "revenue_12m": revenues},
+                             schema={"customer_id": pl.String, "revenue_12m": pl.Float64})
+        ranked = pareto(frame, spec)
+        assert ranked["abc_class"].to_list() == _exact_classes(revenues, Fraction(4, 5), Fraction(19, 20)), revenues
+    big = pl.DataFrame({"customer_id": [f"C{i:05d}" for i in range(20_000)],
+                        "revenue_12m": [round(rng.uniform(0, 5000), 2) for _ in range(20_000)]})
+    whole = pareto(big, spec)
+    chunked = pl.concat([big.slice(i, 700) for i in range(0, big.height, 700)], rechunk=False)
+    assert chunked.n_chunks() > 1
+    for other in (pareto(chunked, spec), pareto(big.sample(fraction=1.0, shuffle=True, seed=5), spec)):
+        assert other.select("revenue_share", "cumulative_share", "abc_class").equals(
+            whole.select("revenue_share", "cumulative_share", "abc_class"))
 
 
 def test_ties_in_revenue_rank_by_customer_id():

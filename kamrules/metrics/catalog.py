@@ -23,7 +23,9 @@ RFM scores and segments are in :mod:`kamrules.metrics.rfm`.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 import polars as pl
 
@@ -258,16 +260,35 @@ def dso(outstanding: pl.Expr, revenue_12m: pl.Expr) -> pl.Expr:
 
 
 def pareto(frame: pl.DataFrame, abc: AbcSpec) -> pl.DataFrame:
-    """Rank by ``abc.by`` (ties by customer id); A while the share before a customer is < a."""
+    """Rank by ``abc.by`` (ties by customer id); A while the share before a customer is < a.
+
+    The shares are made the same whatever the order or the chunks Polars adds in: money in whole
+    fen (sums exact in any order), the total as ``math.fsum`` (the exact sum, rounded once), the
+    running total in rank order; the classes compare whole fen with ``a`` of the total exactly.
+    Float shares used to differ in their last bits with how the frame was split, and a customer
+    whose share before was exactly ``a`` (or a hair from it) could get either class."""
     value = pl.col(abc.by).fill_null(0)
-    total = frame.select(value.clip(lower_bound=0).sum()).item() or 0
+    info = CATALOG.get(abc.by)
+    units = in_fen(value.clip(lower_bound=0)) if info is not None and info.type == "money" \
+        else value.clip(lower_bound=0).cast(pl.Float64)
+    total = math.fsum(frame.select(units).to_series().to_list())
+    share = (lambda amount: amount / total) if total else (lambda amount: pl.lit(None, dtype=pl.Float64))
     ranked = frame.sort([abc.by, KEY], descending=[True, False], nulls_last=True).with_columns(
         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("revenue_rank"),
-        (value.clip(lower_bound=0) / total if total else pl.lit(None, dtype=pl.Float64)).alias("revenue_share"),
-    ).with_columns(pl.col("revenue_share").cum_sum().alias("cumulative_share"))
-    before = pl.col("cumulative_share") - pl.col("revenue_share")
+        share(units).alias("revenue_share"),
+        share(units.cum_sum()).alias("cumulative_share"),
+        (units.cum_sum() - units).alias("_before"),
+    )
+    before = pl.col("_before")
     positive = value > 0
-    abc_class = (pl.when(positive & (before < abc.a)).then(pl.lit("A"))
-                 .when(positive & (before < abc.b)).then(pl.lit("B"))
+    abc_class = (pl.when(positive & (before < _limit(abc.a, total))).then(pl.lit("A"))
+                 .when(positive & (before < _limit(abc.b, total))).then(pl.lit("B"))
                  .otherwise(pl.lit("C")))
-    return ranked.with_columns(abc_class.alias("abc_class")).sort(KEY)
+    return ranked.with_columns(abc_class.alias("abc_class")).drop("_before").sort(KEY)
+
+
+def _limit(share: float, total: float) -> float:
+    """A running total is below ``share`` of ``total`` exactly when it is below this: exact for
+    whole units (fen, counts), the share taken as the decimal it is written as (0.8 is 4/5)."""
+    limit = Fraction(repr(share)) * Fraction(total)
+    return float(math.ceil(limit)) if float(total).is_integer() else float(limit)
