@@ -4,6 +4,7 @@ value must come back from openpyxl and calamine exactly as the per-cell writer g
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import fastexcel
 import openpyxl
@@ -99,3 +100,87 @@ def test_an_empty_table_leaves_a_valid_sheet(tmp_path):
     write(path, FRAME.clear())
     ws = openpyxl.load_workbook(path)["客户"]
     assert ws.max_row == 1 and [c.value for c in ws[1]] == list(FRAME.columns)
+
+
+# --- shared strings -------------------------------------------------------------------------
+
+REPEATING = pl.DataFrame({
+    "id": ["C1", "C2", "C3", "C4", "C5", "C6"],
+    "tier": ["A级", "B&C <x>", "A级", None, "B&C <x>", "A级"],
+    "reason": [" 留白 ", " 留白 ", "bad\x01char", "bad\x01char", " 留白 ", None],
+    "tags": [["x", "y"], ["x", "y"], [], [], ["x", "y"], None],
+    "amount": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+})
+
+
+def _parts(path) -> dict[str, str]:
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name).decode() for name in archive.namelist() if name.endswith((".xml", ".rels"))}
+
+
+def test_repeating_text_is_written_once_into_shared_strings(tmp_path):
+    """Columns whose texts come back (tier, reason, tags) hold numbers into one shared-string table
+    for the whole workbook; unique ones (id) stay inline; every value reads back as it was."""
+    path = tmp_path / "t.xlsx"
+    wb = Workbook(write_only=True)
+    first, second = SheetWriter(wb, "客户"), SheetWriter(wb, "预警")
+    for sheet in (first, second):
+        sheet.append(list(REPEATING.columns), header=True)
+    bulk = {"客户": first.bulk(REPEATING, ["text"] * 4 + ["money"]),
+            "预警": second.bulk(REPEATING.slice(0, 5), ["text"] * 4 + ["money"])}
+    wb.save(path)
+    sheetdata.insert_rows(path, bulk)
+
+    expected = [["C1", "A级", " 留白 ", "x, y", 1], ["C2", "B&C <x>", " 留白 ", "x, y", 2],
+                ["C3", "A级", "badchar", "", 3], ["C4", None, "badchar", "", 4],
+                ["C5", "B&C <x>", " 留白 ", "x, y", 5], ["C6", "A级", None, None, 6]]
+    book = openpyxl.load_workbook(path)
+    assert [[c.value for c in row] for row in book["客户"].iter_rows(min_row=2)] == expected
+    assert [[c.value for c in row] for row in book["预警"].iter_rows(min_row=2)] == expected[:5]
+    grid = fastexcel.read_excel(str(path)).load_sheet_by_name("客户", dtypes="string").to_polars()
+    assert grid["reason"].to_list() == [" 留白 ", " 留白 ", "badchar", "badchar", " 留白 ", None]
+
+    parts = _parts(path)
+    sst = parts["xl/sharedStrings.xml"]
+    assert sst.endswith('count="29" uniqueCount="6"><si><t>A级</t></si><si><t>B&amp;C &lt;x&gt;</t></si>'
+                       '<si><t xml:space="preserve"> 留白 </t></si><si><t>badchar</t></si>'
+                       '<si><t>x, y</t></si><si><t></t></si></sst>')
+    member = sheetdata.sheet_members(path)
+    customers, alerts = parts[member["客户"]], parts[member["预警"]]
+    assert '<c r="A2" t="inlineStr"><is><t>C1</t></is></c><c r="B2" t="s"><v>0</v></c>' in customers
+    assert '<c r="C2" t="s"><v>2</v></c><c r="D2" t="s"><v>4</v></c>' in customers
+    row = '<c r="A4" t="inlineStr"><is><t>C3</t></is></c><c r="B4" t="s"><v>0</v></c><c r="C4" t="s"><v>3</v></c>' \
+          '<c r="D4" t="s"><v>5</v></c>'
+    assert row in customers and row in alerts  # one table for the workbook
+    assert ('<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+            'officedocument.spreadsheetml.sharedStrings+xml"/>') in parts["[Content_Types].xml"]
+    assert re.search(r'<Relationship Id="rId\d+" Type="[^"]*/relationships/sharedStrings" Target="sharedStrings.xml"/>',
+                     parts["xl/_rels/workbook.xml.rels"])
+
+
+def test_a_workbook_with_shared_strings_of_its_own_keeps_its_table(tmp_path):
+    """A workbook that has a shared-string table already (saved by Excel, say) is left with it:
+    the rows' text goes inline."""
+    import zipfile
+
+    plain, path = tmp_path / "plain.xlsx", tmp_path / "t.xlsx"
+    book = Workbook()
+    book.active.title = "客户"
+    book.active.append(list(REPEATING.columns))
+    book.save(plain)
+    own = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.openxmlformats.org/'
+           'spreadsheetml/2006/main" count="1" uniqueCount="1"><si><t>theirs</t></si></sst>')
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w") as out:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename in ("[Content_Types].xml", "xl/_rels/workbook.xml.rels"):
+                data = sheetdata._with_shared_strings(info.filename, data)
+            out.writestr(info, data)
+        out.writestr("xl/sharedStrings.xml", own)
+    sheetdata.insert_rows(path, {"客户": sheetdata.BulkRows(REPEATING, [None] * REPEATING.width)})
+    parts = _parts(path)
+    assert parts["xl/sharedStrings.xml"] == own
+    assert 't="s"' not in parts[sheetdata.sheet_members(path)["客户"]]
+    assert [c.value for c in openpyxl.load_workbook(path)["客户"][3]] == ["C2", "B&C <x>", " 留白 ", "x, y", 2]

@@ -5,8 +5,10 @@ openpyxl spends a few microseconds of Python on every cell, so a 50,000-customer
 frozen panes, filters, conditional formats, charts); only the data rows of the big tables
 are produced here, as SpreadsheetML strings computed for a whole column at a time, and
 spliced into the saved sheets' ``<sheetData>``. Cells are written like openpyxl writes them:
-text as inline strings (so ``=1+1`` stays text), numbers and dates as values with the
-column's number format, booleans as ``t="b"``, nulls as no cell.
+text as text (so ``=1+1`` stays text), numbers and dates as values with the column's number
+format, booleans as ``t="b"``, nulls as no cell. A text column whose values repeat (tiers,
+regions, the rules' reasons) is written once into the workbook's shared strings, each cell only
+its number there; other text is written inline, in the cell.
 """
 
 from __future__ import annotations
@@ -37,11 +39,57 @@ _ILLEGAL_XML = XML_ILLEGAL  # openpyxl refuses these; they are dropped, as Sheet
 @dataclass
 class BulkRows:
     """Data rows for one sheet: ``frame`` columns in sheet order, from ``first_row``;
-    ``styles`` is the cell style index of each column (None = General)."""
+    ``styles`` is the cell style index of each column (None = General); ``shared``: the columns
+    that hold numbers in the shared strings instead of their text (:class:`SharedStrings`)."""
 
     frame: pl.DataFrame
     styles: list[int | None]
     first_row: int = 2
+    shared: frozenset[str] = frozenset()
+
+
+SST_PART = "xl/sharedStrings.xml"
+SST_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+SST_RELATION = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+
+
+class SharedStrings:
+    """The workbook's shared-string table, for the columns in which each text comes back at
+    least twice on average: such a cell is ``<c t="s"><v>7</v></c>`` instead of carrying its
+    text, which made the big sheets' XML (to make and to compress) a quarter smaller."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.cells = 0
+
+    def share(self, bulk: BulkRows) -> BulkRows:
+        """``bulk`` with its repeating text columns turned into shared-string numbers."""
+        frame, shared = bulk.frame, set()
+        for name, dtype in frame.schema.items():
+            if not (dtype == pl.String or isinstance(dtype, pl.List)):
+                continue
+            texts = frame.select(_shown(pl.col(name), dtype)).to_series()
+            values = texts.drop_nulls()
+            distinct = values.unique(maintain_order=True).to_list()
+            if not distinct or len(distinct) * 2 > values.len():
+                continue
+            numbers = [str(self.index.setdefault(text, len(self.index))) for text in distinct]
+            frame = frame.with_columns(texts.replace_strict(distinct, numbers, return_dtype=pl.String).alias(name))
+            shared.add(name)
+            self.cells += values.len()
+        return BulkRows(frame, bulk.styles, bulk.first_row, frozenset(shared))
+
+    def xml(self) -> bytes:
+        items = pl.Series(list(self.index), dtype=pl.String)
+        spaced = items.str.contains(r"^\s|\s$")
+        body = pl.select(pl.concat_str([pl.when(spaced).then(pl.lit('<si><t xml:space="preserve">'))
+                                        .otherwise(pl.lit("<si><t>")), _text(pl.lit(items)), pl.lit("</t></si>")])
+                         .str.join("")).item() if len(items) else ""
+        return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{MAIN_NS}" '
+                f'count="{self.cells}" uniqueCount="{len(self.index)}">{body}</sst>').encode("utf-8")
+
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 
 # --- column widths ------------------------------------------------------------------------------
@@ -183,10 +231,19 @@ def _text(value: pl.Expr) -> pl.Expr:
             .str.replace_all("<", "&lt;", literal=True).str.replace_all(">", "&gt;", literal=True))
 
 
-def _cell(name: str, dtype: pl.DataType, letter: str, style: int | None, row: pl.Expr) -> pl.Expr:
+def _shown(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A text column as its cells show it: a list as its items joined with commas."""
+    return column.list.eval(pl.element().cast(pl.String)).list.join(", ") if isinstance(dtype, pl.List) \
+        else column.cast(pl.String)
+
+
+def _cell(name: str, dtype: pl.DataType, letter: str, style: int | None, row: pl.Expr,
+          shared: bool = False) -> pl.Expr:
     column = pl.col(name)
     ref = [pl.lit(f'<c r="{letter}'), row]
     styled = f' s="{style}"' if style is not None else ""
+    if shared:
+        return pl.concat_str([*ref, pl.lit(f'"{styled} t="s"><v>'), column, pl.lit("</v></c>")])
     if dtype == pl.Boolean:
         return pl.concat_str([*ref, pl.lit(f'"{styled} t="b"><v>'), column.cast(pl.Int8).cast(pl.String),
                               pl.lit("</v></c>")])
@@ -197,8 +254,7 @@ def _cell(name: str, dtype: pl.DataType, letter: str, style: int | None, row: pl
     elif dtype.is_numeric():
         value = pl.when(column.cast(pl.Float64).is_finite()).then(column.cast(pl.String))
     else:
-        text = (column.list.eval(pl.element().cast(pl.String)).list.join(", ") if isinstance(dtype, pl.List)
-                else column.cast(pl.String))
+        text = _shown(column, dtype)
         # xml:space="preserve" only where Excel would otherwise trim: a sixth less XML to make and compress
         opening = (pl.when(text.str.contains(r"^\s|\s$"))
                    .then(pl.lit(f'"{styled} t="inlineStr"><is><t xml:space="preserve">'))
@@ -213,7 +269,7 @@ def rows_xml(bulk: BulkRows, batch: int = BATCH) -> Iterator[bytes]:
     for start in range(0, frame.height, batch):
         part = frame.slice(start, batch)
         row = pl.int_range(bulk.first_row + start, bulk.first_row + start + part.height).cast(pl.String)
-        cells = [_cell(name, dtype, get_column_letter(i), style, row)
+        cells = [_cell(name, dtype, get_column_letter(i), style, row, name in bulk.shared)
                  for i, (name, dtype, style) in enumerate(zip(part.columns, part.dtypes, bulk.styles), start=1)]
         xml = part.select(pl.concat_str([pl.lit('<row r="'), row, pl.lit('">'), *cells, pl.lit("</row>")],
                                         ignore_nulls=True).str.join("")).item()
@@ -221,18 +277,27 @@ def rows_xml(bulk: BulkRows, batch: int = BATCH) -> Iterator[bytes]:
 
 
 def insert_rows(path: Path, tables: dict[str, BulkRows]) -> None:
-    """Splice the rows into the saved workbook at ``path`` (rewritten in place via a temporary file)."""
+    """Splice the rows into the saved workbook at ``path`` (rewritten in place via a temporary
+    file), with a shared-string table when the workbook has none yet (kamrules' sheets write
+    their own text inline)."""
     if not tables:
         return
     members = sheet_members(path)
-    targets = {members[title]: bulk for title, bulk in tables.items()}
     temporary = path.with_name(path.name + ".rows")
     with zipfile.ZipFile(path) as source, zipfile.ZipFile(
             temporary, "w", zipfile.ZIP_DEFLATED, compresslevel=LEVEL) as out:
+        names = set(source.namelist())
+        strings = SharedStrings() if SST_PART not in names and {_TYPES, _RELATIONS} <= names else None
+        targets = {members[title]: strings.share(bulk) if strings else bulk for title, bulk in tables.items()}
+        if strings is not None and not strings.index:
+            strings = None
         for info in source.infolist():
             bulk = targets.get(info.filename)
             if bulk is None:
-                out.writestr(info, source.read(info))
+                data = source.read(info)
+                if strings is not None and info.filename in (_TYPES, _RELATIONS):
+                    data = _with_shared_strings(info.filename, data)
+                out.writestr(info, data)
                 continue
             head, tail = _split(source.read(info))
             with out.open(info.filename, "w", force_zip64=True) as sheet:
@@ -241,7 +306,27 @@ def insert_rows(path: Path, tables: dict[str, BulkRows]) -> None:
                 for piece in ahead(rows_xml(bulk), name="kamrules-rows"):
                     sheet.write(piece)
                 sheet.write(tail)
+        if strings is not None:
+            out.writestr(SST_PART, strings.xml())
     os.replace(temporary, path)
+
+
+_TYPES, _RELATIONS = "[Content_Types].xml", "xl/_rels/workbook.xml.rels"
+
+
+def _with_shared_strings(member: str, xml: bytes) -> bytes:
+    """The package's content types, or the workbook's relationships, naming the shared strings."""
+    if member == _TYPES:
+        entry = f'<Override PartName="/{SST_PART}" ContentType="{SST_TYPE}"/>'.encode()
+        end = xml.rfind(b"</Types>")
+    else:
+        taken = set(re.findall(rb'Id="([^"]*)"', xml))
+        number = next(n for n in range(1, len(taken) + 2) if b"rId%d" % n not in taken)
+        entry = f'<Relationship Id="rId{number}" Type="{SST_RELATION}" Target="sharedStrings.xml"/>'.encode()
+        end = xml.rfind(b"</Relationships>")
+    if end < 0:
+        raise ValueError(f"{member} has no closing tag")
+    return xml[:end] + entry + xml[end:]
 
 
 def _split(xml: bytes) -> tuple[bytes, bytes]:
