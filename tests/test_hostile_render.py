@@ -538,6 +538,23 @@ def test_calendar_errors_are_clean_render_errors_in_both_languages():
     assert caught.value.render("zh") == "visits.ics（客户 C1）：客户 C1：contract_end 应为日期，实际为 'soon'"
 
 
+def test_customers_read_for_some_events_are_still_checked_in_every_row():
+    """The calendar describes only the customers its events name, but an id or a date that would
+    be refused is refused in any row."""
+    frame = pl.DataFrame({"customer_id": ["C1", "C2", "C3"], "name": ["甲", "乙", "丙"],
+                          "contract_end": ["2027-01-31", None, " "]})
+    customers = ics.read_customers(frame, {"C2", "C9"})
+    assert list(customers) == ["C2"] and customers["C2"].name == "乙"
+    assert list(ics.read_customers(frame)) == ["C1", "C2", "C3"]
+    for bad, message in [({"customer_id": ["C1", "C2", "C1"]}, "customer_id 'C1' appears more than once"),
+                         ({"customer_id": ["C1", None, "C1"]}, "a customer without customer_id"),
+                         ({"customer_id": ["C1", "C2", "C3"], "contract_end": ["2027-01-31", None, "soon"]},
+                          "客户 C3：contract_end 应为日期，实际为 'soon'")]:
+        with pytest.raises(RenderError) as caught:
+            ics.read_customers(pl.DataFrame(bad), {"C2"})
+        assert message in caught.value.render("zh" if "客户" in message else "en")
+
+
 def test_the_ledger_and_the_renderers_agree_on_blanks():
     from kamrules.ledger.coerce import clean_text
 

@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Collection, Iterable, NamedTuple
 from urllib.parse import quote
 
 import polars as pl
@@ -160,7 +160,9 @@ def build_calendar(frame: pl.DataFrame, spec, as_of: dt.date, lang: str | None =
 
 def plan_events(frame: pl.DataFrame, plan: VisitPlan, purposes: list[str] | None = None) -> list[Event]:
     """Every scheduled task of ``plan`` as an event, sorted by (date, time, kind, rep, customer)."""
-    customers = read_customers(frame)
+    wanted = {placed.task.customer_id for placed in plan.placed}
+    wanted.update(customer_id for placed in plan.placed for customer_id in placed.task.customers)
+    customers = read_customers(frame, wanted)
     events = [_event(placed, customers, purposes or []) for placed in plan.placed]
     return sorted(events, key=Event.sort_key)
 
@@ -201,23 +203,40 @@ def _event(placed: Placed, customers: dict[str, "Customer"], purposes: list[str]
                  task.minutes, alarm_minutes=task.reminder_minutes)
 
 
-def read_customers(frame: pl.DataFrame) -> dict[str, Customer]:
-    """One :class:`Customer` per row; a missing optional column just means no such events.
+def read_customers(frame: pl.DataFrame, only: Collection[str] | None = None) -> dict[str, Customer]:
+    """One :class:`Customer` per row (per row whose id is in ``only``: the plan's events name a
+    few of the customers); a missing optional column just means no such events.
 
     A UID is built from the customer id, so an id that is empty or appears twice would give
-    two events one UID (clients then keep only one of them): both are refused.
+    two events one UID (clients then keep only one of them): both are refused, in every row, as
+    are dates that are not dates, whether or not the customer has an event.
     """
     if "customer_id" not in frame.columns:
         raise CalendarError(msg("calendar.no_id_column"))
-    wanted = dict.fromkeys(CUSTOMER_COLUMNS)
-    rows = frame.select([c for c in wanted if c in frame.columns]).iter_rows(named=True)
-    customers: dict[str, Customer] = {}
-    for row in rows:
-        customer = _customer(row)
-        if customer.customer_id in customers:
-            raise CalendarError(msg("calendar.duplicate_id", customer_id=customer.customer_id))
-        customers[customer.customer_id] = customer
-    return customers
+    ids = _checked_ids(frame.get_column("customer_id"))
+    for column in ("contact_birthday", "contract_end"):
+        if column in frame.columns and frame.schema[column] not in (pl.Date, pl.Datetime, pl.Null):
+            for customer_id, value in zip(ids, frame.get_column(column).to_list()):
+                _date(value, column, customer_id)
+    rows = frame.select([c for c in dict.fromkeys(CUSTOMER_COLUMNS) if c in frame.columns])
+    if only is not None:
+        rows = rows.filter(pl.Series(ids, dtype=pl.String).is_in(list(only)))
+    customers = (_customer(row) for row in rows.iter_rows(named=True))
+    return {customer.customer_id: customer for customer in customers}
+
+
+def _checked_ids(column: pl.Series) -> list[str]:
+    """The ids as text (:func:`_identifier`), after refusing the first row whose id is missing
+    or was seen in an earlier row."""
+    values = column.to_list()
+    texts = pl.Series([None if v is None or v == "" else (v if isinstance(v, str) else str(v)) for v in values],
+                      dtype=pl.String)
+    wrong = texts.is_null() | ~texts.is_first_distinct()
+    if wrong.any():
+        first = wrong.arg_true()[0]
+        _identifier(values[first])  # no id: refused as such
+        raise CalendarError(msg("calendar.duplicate_id", customer_id=texts[first]))
+    return texts.to_list()
 
 
 def _customer(row: dict[str, Any]) -> Customer:
