@@ -23,6 +23,7 @@ import io
 import os
 import subprocess
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -237,20 +238,29 @@ def openpyxl_dump(table: pl.DataFrame, target: Path) -> None:
     wb.save(target)
 
 
-def bench_run(project: Path) -> None:
+def bench_run(project: Path, repeat: int = 1) -> None:
+    """The whole cold run against its baseline, ``repeat`` times in turn; with more than one, the
+    median of the ratios (this machine's speed drifts by 10-20% within minutes: one pair can land
+    anywhere in that band)."""
     print("whole run", flush=True)
-    seconds, peak, run_dir = whole_run(project, cold=True)
-    rulebook, _, _ = evaluate(project, AS_OF)
-    frame = pl.read_parquet(run_dir / "decisions.parquet")
-    table = frame.select([c.field for c in portfolio_columns(rulebook) if c.field in frame.columns])
-    read_seconds, _ = timed(bare_calamine, project / "inputs" / "台账.xlsx")
-    with tempfile.TemporaryDirectory() as folder:
-        dump_seconds, _ = timed(openpyxl_dump, table, Path(folder) / "dump.xlsx")
-    baseline = read_seconds + dump_seconds
-    print(f"  {'baseline: calamine read + dump':<34} {baseline:8.2f} s   ({read_seconds:.2f} + {dump_seconds:.2f}; "
-          f"{table.height:,} customers x {table.width} columns)", flush=True)
-    print(f"  {'kamrules run':<34} {seconds:8.2f} s   {seconds / baseline:5.2f}x the baseline   peak {peak:,} MB",
-          flush=True)
+    ratios = []
+    for _ in range(repeat):
+        seconds, peak, run_dir = whole_run(project, cold=True)
+        rulebook, _, _ = evaluate(project, AS_OF)
+        frame = pl.read_parquet(run_dir / "decisions.parquet")
+        table = frame.select([c.field for c in portfolio_columns(rulebook) if c.field in frame.columns])
+        read_seconds, _ = timed(bare_calamine, project / "inputs" / "台账.xlsx")
+        with tempfile.TemporaryDirectory() as folder:
+            dump_seconds, _ = timed(openpyxl_dump, table, Path(folder) / "dump.xlsx")
+        baseline = read_seconds + dump_seconds
+        ratios.append(seconds / baseline)
+        print(f"  {'baseline: calamine read + dump':<34} {baseline:8.2f} s   ({read_seconds:.2f} + {dump_seconds:.2f}; "
+              f"{table.height:,} customers x {table.width} columns)", flush=True)
+        print(f"  {'kamrules run':<34} {seconds:8.2f} s   {seconds / baseline:5.2f}x the baseline   peak {peak:,} MB",
+              flush=True)
+    if repeat > 1:
+        print(f"  {'median of ' + str(repeat) + ' pairs':<34} {statistics.median(ratios):5.2f}x the baseline "
+              f"(from {min(ratios):.2f}x to {max(ratios):.2f}x)", flush=True)
 
 
 def scaling(folder: Path) -> None:
@@ -266,6 +276,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", choices=SIZES, default="full")
     parser.add_argument("--scaling", action="store_true", help="also measure peak memory at 100k/300k/1M lines")
     parser.add_argument("--keep", type=Path, help="generate into this folder and keep it")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="whole runs, each with its baseline (default 3 at --size full, else 1)")
     args = parser.parse_args(argv)
     customers, lines = SIZES[args.size]
     with tempfile.TemporaryDirectory() as temporary:
@@ -278,7 +290,7 @@ def main(argv: list[str] | None = None) -> None:
         bench_predictive(project)
         bench_rules(project)
         bench_documents(project, min(200, customers))
-        bench_run(project)
+        bench_run(project, args.repeat or (3 if args.size == "full" else 1))
         schedule.main(["--customers", str(customers)])
         if args.scaling:
             scaling(folder)

@@ -13,13 +13,14 @@ def test_benchmark_smoke(capsys, monkeypatch):
     from benchmarks import __main__ as bench
 
     monkeypatch.setitem(bench.SIZES, "smoke", (20, 500))
-    bench.main(["--size", "smoke"])
+    bench.main(["--size", "smoke", "--repeat", "2"])
     out = capsys.readouterr().out
     for label in ("bare calamine (fastexcel) read", "openpyxl read-only (rate)", "kamrules ledger (read+validate)",
                   "polars engine", "per-customer loop (same rules)", "polars engine, policy from DMN", "bare docxtpl (serial)", "kamrules serial",
                   "kamrules parallel", "baseline: calamine read + dump", "kamrules run",
                   "baseline: cadence dates only", "kamrules plan (calendar+capacity)"):
         assert label in out, label
+    assert out.count("  kamrules run ") == 2 and "  median of 2 pairs " in out
 
 
 @pytest.mark.slow  # five whole runs on a tiny year of monthly files
