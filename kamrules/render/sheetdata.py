@@ -51,6 +51,8 @@ class BulkRows:
 SST_PART = "xl/sharedStrings.xml"
 SST_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
 SST_RELATION = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_TYPES, _RELATIONS = "[Content_Types].xml", "xl/_rels/workbook.xml.rels"  # the parts that name the others
 
 
 class SharedStrings:
@@ -87,9 +89,6 @@ class SharedStrings:
                          .str.join("")).item() if len(items) else ""
         return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{MAIN_NS}" '
                 f'count="{self.cells}" uniqueCount="{len(self.index)}">{body}</sst>').encode("utf-8")
-
-
-MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 
 # --- column widths ------------------------------------------------------------------------------
@@ -309,9 +308,6 @@ def insert_rows(path: Path, tables: dict[str, BulkRows]) -> None:
         if strings is not None:
             out.writestr(SST_PART, strings.xml())
     os.replace(temporary, path)
-
-
-_TYPES, _RELATIONS = "[Content_Types].xml", "xl/_rels/workbook.xml.rels"
 
 
 def _with_shared_strings(member: str, xml: bytes) -> bytes:
