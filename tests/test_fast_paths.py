@@ -209,3 +209,13 @@ def test_the_rust_prefilter_passes_over_rows_that_move_nothing():
     assert scan.feed(rows(50, 100)) and scan.extent.rows == 99 and scan.extent.columns == 7
     far = rows(100, 110).replace(b"</row>", b'<c r="Z105"><v>1</v></c></row>', 1)
     assert scan._maybe_moves(far) and scan.feed(far) and scan.extent.last_column == 26
+
+
+def test_a_piece_rust_cannot_search_takes_the_exact_search(monkeypatch):
+    piece = b'<row r="1"><c r="B1"><v>1</v></c><c r="D1"><v>1</v></c></row>'
+    scan = xlsx_inspect._ExtentScan()
+    assert scan.feed(piece) and scan._maybe_moves(b'<row r="2"><c r="E2"><v>1</v></c></row>')
+    monkeypatch.setattr(xlsx_inspect._ExtentScan, "_superset", lambda self: "(")  # a pattern Rust refuses
+    assert scan._maybe_moves(b'<row r="2"><c r="C2"><v>1</v></c></row>')
+    assert scan._maybe_moves(b'<row r="2"><c r="C2"><v>\xff</v></c></row>')  # not UTF-8
+    assert scan.feed(b'<row r="2"><c r="E2"><v>1</v></c></row>') and scan.extent.last_column == 5

@@ -395,9 +395,9 @@ class _ExtentScan:
             return True
         try:
             text = pl.Series((piece,), dtype=pl.Binary).cast(pl.String)
-        except pl.exceptions.PolarsError:  # not UTF-8: only the byte regexes can say
+            return bool(text.str.contains(self._superset()).item())
+        except pl.exceptions.PolarsError:  # not UTF-8 (or anything else Rust refuses): the byte regexes say
             return True
-        return bool(text.str.contains(self._superset()).item())
 
     def _alternatives(self, lookahead: bool) -> bytes:
         extent = self.extent
