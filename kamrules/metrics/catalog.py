@@ -263,15 +263,19 @@ def pareto(frame: pl.DataFrame, abc: AbcSpec) -> pl.DataFrame:
     """Rank by ``abc.by`` (ties by customer id); A while the share before a customer is < a.
 
     The shares are made the same whatever the order or the chunks Polars adds in: money in whole
-    fen (sums exact in any order), the total as ``math.fsum`` (the exact sum, rounded once), the
-    running total in rank order; the classes compare whole fen with ``a`` of the total exactly.
+    fen (sums exact in any order), another figure's total as ``math.fsum`` (the exact sum, rounded
+    once), the running total in rank order; the classes compare whole fen with ``a`` of the total
+    exactly.
     Float shares used to differ in their last bits with how the frame was split, and a customer
     whose share before was exactly ``a`` (or a hair from it) could get either class."""
     value = pl.col(abc.by).fill_null(0)
     info = CATALOG.get(abc.by)
-    units = in_fen(value.clip(lower_bound=0)) if info is not None and info.type == "money" \
-        else value.clip(lower_bound=0).cast(pl.Float64)
-    total = math.fsum(frame.select(units).to_series().to_list())
+    if info is not None and info.type == "money":
+        units = in_fen(value.clip(lower_bound=0))
+        total = frame.select(units.sum()).item() or 0.0  # whole fen: exact in any order
+    else:
+        units = value.clip(lower_bound=0).cast(pl.Float64)
+        total = math.fsum(frame.select(units).to_series().to_list())
     share = (lambda amount: amount / total) if total else (lambda amount: pl.lit(None, dtype=pl.Float64))
     ranked = frame.sort([abc.by, KEY], descending=[True, False], nulls_last=True).with_columns(
         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("revenue_rank"),
