@@ -119,13 +119,16 @@ def test_abc_classes_are_exact_at_the_cutoffs_and_do_not_depend_on_chunks():
         ranked = pareto(frame, spec)
         assert ranked["abc_class"].to_list() == _exact_classes(revenues, Fraction(4, 5), Fraction(19, 20)), revenues
     big = pl.DataFrame({"customer_id": [f"C{i:05d}" for i in range(20_000)],
-                        "revenue_12m": [round(rng.uniform(0, 5000), 2) for _ in range(20_000)]})
-    whole = pareto(big, spec)
+                        "revenue_12m": [round(rng.uniform(0, 5000), 2) for _ in range(20_000)],
+                        "margin_pct_12m": [rng.uniform(-0.2, 0.6) for _ in range(20_000)]})
     chunked = pl.concat([big.slice(i, 700) for i in range(0, big.height, 700)], rechunk=False)
     assert chunked.n_chunks() > 1
-    for other in (pareto(chunked, spec), pareto(big.sample(fraction=1.0, shuffle=True, seed=5), spec)):
-        assert other.select("revenue_share", "cumulative_share", "abc_class").equals(
-            whole.select("revenue_share", "cumulative_share", "abc_class"))
+    for by in ("revenue_12m", "margin_pct_12m"):  # money, in fen; a figure summed with math.fsum
+        ranking = AbcSpec(by=by)
+        whole = pareto(big, ranking)
+        for other in (pareto(chunked, ranking), pareto(big.sample(fraction=1.0, shuffle=True, seed=5), ranking)):
+            assert other.select("revenue_share", "cumulative_share", "abc_class").equals(
+                whole.select("revenue_share", "cumulative_share", "abc_class")), by
 
 
 def test_ties_in_revenue_rank_by_customer_id():
