@@ -242,13 +242,15 @@ def bench_run(project: Path, repeat: int = 1) -> None:
     """The whole cold run against its baseline, ``repeat`` times in turn; with more than one, the
     median of the ratios (this machine's speed drifts by 10-20% within minutes: one pair can land
     anywhere in that band)."""
+    from kamrules.rules.rulebook_compiler import load_rulebook
+
     print("whole run", flush=True)
+    columns = [c.field for c in portfolio_columns(load_rulebook(project))]
     ratios = []
     for _ in range(repeat):
         seconds, peak, run_dir = whole_run(project, cold=True)
-        rulebook, _, _ = evaluate(project, AS_OF)
         frame = pl.read_parquet(run_dir / "decisions.parquet")
-        table = frame.select([c.field for c in portfolio_columns(rulebook) if c.field in frame.columns])
+        table = frame.select([name for name in columns if name in frame.columns])
         read_seconds, _ = timed(bare_calamine, project / "inputs" / "台账.xlsx")
         with tempfile.TemporaryDirectory() as folder:
             dump_seconds, _ = timed(openpyxl_dump, table, Path(folder) / "dump.xlsx")

@@ -223,10 +223,7 @@ def evaluate(project: Path, as_of: dt.date, rulebook: CompiledRulebook | None = 
              options: "RunOptions | None" = None) -> tuple[CompiledRulebook, Ledger, EvaluationResult]:
     """Ledger, metrics and rules without writing anything (used by run, tests and explain)."""
     timings = {} if timings is None else timings
-    if rulebook is None:
-        clock = time.perf_counter()
-        rulebook = load_rulebook(project)
-        timings["rulebook"] = time.perf_counter() - clock
+    rulebook = rulebook or _timed_rulebook(project, timings)
     clock = time.perf_counter()
     cache = LedgerCache.for_project(project, rulebook.spec.ledger) if options is not None and options.cache else None
     ledger = read_ledger(project / "inputs", rulebook.spec.datasets, rulebook.spec.ledger, project,
@@ -294,9 +291,7 @@ def run(project: Path, as_of: dt.date | None = None, progress: Progress = _quiet
         started = now or dt.datetime.now()
         timings: dict[str, float] = {}
         progress("rules", 0, 1)
-        clock = time.perf_counter()
-        rulebook = load_rulebook(project)
-        timings["rulebook"] = time.perf_counter() - clock
+        rulebook = _timed_rulebook(project, timings)
         spare = SPARE_WORK.set([importer(later_imports(rulebook))])
         try:
             rulebook, ledger, result = evaluate(project, as_of, rulebook, timings=timings, options=options)
@@ -322,6 +317,13 @@ def run(project: Path, as_of: dt.date | None = None, progress: Progress = _quiet
             shutil.rmtree(staging, ignore_errors=True)
             raise
     return run
+
+
+def _timed_rulebook(project: Path, timings: dict[str, float]) -> CompiledRulebook:
+    clock = time.perf_counter()
+    rulebook = load_rulebook(project)
+    timings["rulebook"] = time.perf_counter() - clock
+    return rulebook
 
 
 def later_imports(rulebook: CompiledRulebook) -> list[str]:

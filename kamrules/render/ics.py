@@ -228,13 +228,12 @@ def read_customers(frame: pl.DataFrame, only: Collection[str] | None = None) -> 
 def _checked_ids(column: pl.Series) -> list[str]:
     """The ids as text (:func:`_identifier`), after refusing the first row whose id is missing
     or was seen in an earlier row."""
-    values = column.to_list()
-    texts = pl.Series([None if v is None or v == "" else (v if isinstance(v, str) else str(v)) for v in values],
-                      dtype=pl.String)
+    texts = pl.Series([_id_text(value) for value in column.to_list()], dtype=pl.String)
     wrong = texts.is_null() | ~texts.is_first_distinct()
     if wrong.any():
         first = wrong.arg_true()[0]
-        _identifier(values[first])  # no id: refused as such
+        if texts[first] is None:
+            raise CalendarError(msg("calendar.no_id"))
         raise CalendarError(msg("calendar.duplicate_id", customer_id=texts[first]))
     return texts.to_list()
 
@@ -257,8 +256,16 @@ def _identifier(value: Any) -> str:
     """The customer id exactly as the ledger kept it: the ledger (kamrules.text's one definition of
     whitespace) decides what is blank, the calendar never second-guesses it; only a missing id
     is refused, as its events would have no UID."""
-    if value is None or value == "":
+    text = _id_text(value)
+    if text is None:
         raise CalendarError(msg("calendar.no_id"))
+    return text
+
+
+def _id_text(value: Any) -> str | None:
+    """:func:`_identifier` without the refusal: None for a missing id."""
+    if value is None or value == "":
+        return None
     return value if isinstance(value, str) else str(value)
 
 
